@@ -1,0 +1,25 @@
+"""Shared test settings: every test runs offline, with its own data directory and working dir.
+
+Credentials are removed from the environment so no test reaches a service by accident; the
+opt-in live tests under tests/integration keep them when TWEETGEN_LIVE_TESTS=1 is set.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CREDENTIALS = ("HOPSWORKS_API_KEY", "HOPSWORKS_PROJECT", "HOPSWORKS_HOST", "X_BEARER_TOKEN", "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET")
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    monkeypatch.delenv("TWEETGEN_BACKEND", raising=False)
+    if os.environ.get("TWEETGEN_LIVE_TESTS") != "1":
+        for name in CREDENTIALS:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TWEETGEN_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

@@ -1,0 +1,91 @@
+"""The ``tweetgen`` command line: one command per pipeline, plus ``query``.
+
+Commands are thin: they read settings, open the backends and call a pipeline function. Errors a
+user can fix are printed as one sentence on stderr with exit status 1, never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+from tweetgen.config import Settings
+from tweetgen.errors import TweetgenError
+
+app = typer.Typer(
+    help="Learn to write tweets in the style of one account: feature, training and inference pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+BackendOption = Annotated[
+    Optional[str], typer.Option("--backend", help="Feature store: local or hopsworks (default: TWEETGEN_BACKEND or local).")
+]
+DataDirOption = Annotated[
+    Optional[Path], typer.Option("--data-dir", help="Root of the local store and registry (default: TWEETGEN_DATA_DIR or data).")
+]
+
+
+def load_settings(backend: str | None = None, data_dir: Path | None = None) -> Settings:
+    """Settings from the environment and ``.env``, with CLI flags on top."""
+    return Settings.load().with_overrides(backend=backend and backend.lower(), data_dir=data_dir)
+
+
+@app.command("features")
+def features_command(
+    source: Annotated[str, typer.Option(help="History source: sample (bundled, offline) or kaggle.")] = "sample",
+    path: Annotated[Optional[list[Path]], typer.Option("--path", help="Kaggle CSV files or a folder of them.")] = None,
+    backend: BackendOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Build the `tweets` feature group from historical tweets (idempotent: upsert on tweet_id)."""
+    from tweetgen.backends import open_feature_store
+    from tweetgen.feature_pipeline import run_feature_pipeline
+
+    settings = load_settings(backend, data_dir)
+    store = open_feature_store(settings)
+    report = run_feature_pipeline(store, source=source, paths=path or [], username=settings.username, progress=True)
+    for line in report.lines():
+        typer.echo(line)
+
+
+@app.command("query")
+def query_command(
+    sql: Annotated[str, typer.Argument(help="SQL over the feature groups, e.g. \"SELECT count(*) FROM tweets\".")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    backend: BackendOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run SQL over the feature groups (DuckDB) and print the result."""
+    from tweetgen.backends import open_feature_store
+    from tweetgen.query import format_result, run_query
+
+    store = open_feature_store(load_settings(backend, data_dir))
+    typer.echo(format_result(run_query(store, sql), fmt), nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit status (0 ok, 1 user error, 2 usage error)."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except TweetgenError as error:
+        typer.echo(f"error: {error}", err=True)
+        return 1
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        typer.echo("Aborted.", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Settings: the only module that reads the environment.
+
+Values come from, in increasing priority: defaults, a ``.env`` file in the working directory,
+the process environment, and CLI flags (``Settings.with_overrides``). Nothing is read at import
+time; call ``Settings.load()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from tweetgen.errors import ConfigError
+
+BACKENDS = ("local", "hopsworks")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a pipeline needs to know about where it runs.
+
+    Attributes:
+        backend: ``local`` (Delta Lake tables under ``data_dir``) or ``hopsworks``.
+        data_dir: root of the embedded feature store, model registry and caches.
+        username: the account whose tweets the pipeline learns from.
+        hopsworks_api_key: ``HOPSWORKS_API_KEY``; required for the hopsworks backend.
+        hopsworks_project: ``HOPSWORKS_PROJECT``; required for the hopsworks backend.
+        hopsworks_host: ``HOPSWORKS_HOST``.
+        hopsworks_timeout_s: bound on the time to log in to Hopsworks.
+        x_bearer_token: ``X_BEARER_TOKEN`` for the X API v2.
+    """
+
+    backend: str = "local"
+    data_dir: Path = Path("data")
+    username: str = "elonmusk"
+    hopsworks_api_key: str | None = dataclasses.field(default=None, repr=False)
+    hopsworks_project: str | None = None
+    hopsworks_host: str = "eu-west.cloud.hopsworks.ai"
+    hopsworks_timeout_s: float = 60.0
+    x_bearer_token: str | None = dataclasses.field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+        """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file."""
+        values: dict[str, str] = {}
+        if dotenv is not None and dotenv.is_file():
+            from dotenv import dotenv_values
+
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, str]) -> Settings:
+        """Build settings from a mapping of environment variable names to values."""
+
+        def get(name: str) -> str | None:
+            value = values.get(name, "").strip()
+            return value or None
+
+        settings = cls(
+            backend=(get("TWEETGEN_BACKEND") or cls.backend).lower(),
+            data_dir=Path(get("TWEETGEN_DATA_DIR") or cls.data_dir),
+            username=get("TWEETGEN_USERNAME") or cls.username,
+            hopsworks_api_key=get("HOPSWORKS_API_KEY"),
+            hopsworks_project=get("HOPSWORKS_PROJECT"),
+            hopsworks_host=get("HOPSWORKS_HOST") or cls.hopsworks_host,
+            hopsworks_timeout_s=_as_float(get("HOPSWORKS_TIMEOUT") or str(cls.hopsworks_timeout_s), "HOPSWORKS_TIMEOUT"),
+            x_bearer_token=get("X_BEARER_TOKEN"),
+        )
+        settings.check()
+        return settings
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        """Return a copy with the given fields replaced (``None`` values are ignored)."""
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        if "data_dir" in changes:
+            changes["data_dir"] = Path(changes["data_dir"])  # type: ignore[arg-type]
+        settings = dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise ``ConfigError`` if a setting cannot work."""
+        if self.backend not in BACKENDS:
+            raise ConfigError(
+                f"TWEETGEN_BACKEND is {self.backend!r}; set it to one of {', '.join(BACKENDS)}."
+            )
+
+    @property
+    def feature_store_dir(self) -> Path:
+        """Where the local backend keeps its Delta Lake tables."""
+        return self.data_dir / "feature_store"
+
+
+def _as_float(text: str, name: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"{name} is {text!r}; set it to a number of seconds.") from None

@@ -1,0 +1,88 @@
+"""Data contracts of the feature groups, in one place.
+
+A ``GroupSpec`` names a feature group, its version, its primary key, its event time and the Arrow
+schema every write must match. Column names follow Hopsworks' rules: 1-63 characters of
+``[a-z0-9_]`` with at least one letter. Timestamps are UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+NAME_PATTERN = re.compile(r"^(?=.*[a-z])[a-z0-9_]{1,63}$")
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A feature group's contract: name, version, keys and schema."""
+
+    name: str
+    version: int
+    primary_key: tuple[str, ...]
+    event_time: str
+    schema: pa.Schema
+    description: str
+    filled_by: str = ""  # the command that writes this group, for "does not exist yet" messages
+
+    def __post_init__(self) -> None:
+        for name in (self.name, *self.schema.names):
+            if not NAME_PATTERN.match(name):
+                raise ValueError(f"{name!r} is not a valid feature group or feature name ([a-z0-9_], 1-63).")
+        missing = {*self.primary_key, self.event_time} - set(self.schema.names)
+        if missing:
+            raise ValueError(f"{self.name}: key columns {sorted(missing)} are not in the schema.")
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+
+# Columns every tweet source produces, before features are derived.
+RAW_SCHEMA = pa.schema(
+    [
+        ("tweet_id", pa.int64()),
+        ("created_at", UTC_TIMESTAMP),
+        ("text", pa.string()),
+        ("username", pa.string()),
+        ("is_reply", pa.bool_()),
+        ("is_quote", pa.bool_()),
+        ("lang", pa.string()),
+        ("likes", pa.int64()),
+        ("retweets", pa.int64()),
+        ("replies", pa.int64()),
+    ]
+)
+RAW_COLUMNS = list(RAW_SCHEMA.names)
+
+TWEETS = GroupSpec(
+    name="tweets",
+    version=1,
+    primary_key=("tweet_id",),
+    event_time="created_at",
+    schema=pa.schema(
+        [
+            *RAW_SCHEMA,
+            ("clean_text", pa.string()),
+            ("n_chars", pa.int64()),
+            ("n_words", pa.int64()),
+            ("source", pa.string()),
+            ("ingested_at", UTC_TIMESTAMP),
+        ]
+    ),
+    description=(
+        "Tweets of one account: raw text, clean_text for training (entities decoded, links and "
+        "leading reply mentions removed, emoji kept), counts and flags. Primary key tweet_id, "
+        "event time created_at (UTC). source is 'history' or 'live'."
+    ),
+    filled_by="python feature_engineering.py",
+)
+
+SOURCES = ("history", "live")
+MAX_TEXT_CHARS = 25_000  # X long posts; classic tweets are at most 280 characters.
+
+#: Every feature group the project defines, by name (``query`` exposes them as SQL tables).
+GROUPS: dict[str, GroupSpec] = {TWEETS.name: TWEETS}

@@ -1,0 +1,87 @@
+"""Validation run before every write: schema, keys, UTC timestamps and per-group rules.
+
+``validate`` turns a pandas frame into an Arrow table with exactly the group's schema, or raises
+``ValidationError`` with one sentence naming the group, the column and the first bad row.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+import pyarrow as pa
+
+from tweetgen.errors import ValidationError
+from tweetgen.schema import MAX_TEXT_CHARS, SOURCES, GroupSpec
+
+
+def validate(spec: GroupSpec, frame: pd.DataFrame) -> pa.Table:
+    """Check ``frame`` against ``spec`` and return it as an Arrow table of ``spec.schema``."""
+    where = f"feature group '{spec.name}' v{spec.version}"
+    _check_columns(spec, frame, where)
+    for field in spec.schema:
+        if pa.types.is_timestamp(field.type):
+            _check_utc(frame[field.name], field.name, where)
+    try:
+        table = pa.Table.from_pandas(frame[spec.columns], schema=spec.schema, preserve_index=False, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, TypeError) as error:
+        raise ValidationError(f"{where}: a column has the wrong type ({error}); fix the source data.") from None
+    _check_keys(spec, frame, where)
+    for check in EXTRA_CHECKS.get(spec.name, ()):
+        check(frame, where)
+    return table
+
+
+def _check_columns(spec: GroupSpec, frame: pd.DataFrame, where: str) -> None:
+    missing = [c for c in spec.columns if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in spec.columns]
+    if missing or extra:
+        raise ValidationError(
+            f"{where}: columns do not match the contract (missing {missing or 'none'}, unexpected {extra or 'none'})."
+        )
+
+
+def _check_utc(column: pd.Series, name: str, where: str) -> None:
+    tz = getattr(column.dtype, "tz", None)
+    if tz is None or str(tz) not in ("UTC", "utc"):
+        raise ValidationError(f"{where}: column '{name}' must hold UTC-aware timestamps, not {column.dtype}.")
+    _first_null(column, name, where)
+
+
+def _check_keys(spec: GroupSpec, frame: pd.DataFrame, where: str) -> None:
+    for key in spec.primary_key:
+        _first_null(frame[key], key, where)
+    duplicated = frame.duplicated(list(spec.primary_key), keep="first")
+    if duplicated.any():
+        row = int(duplicated.to_numpy().nonzero()[0][0])
+        key = frame.iloc[row][list(spec.primary_key)].to_dict()
+        raise ValidationError(
+            f"{where}: primary key {key} appears more than once (row {row}); drop duplicates before inserting."
+        )
+
+
+def _first_null(column: pd.Series, name: str, where: str) -> None:
+    nulls = column.isna().to_numpy().nonzero()[0]
+    if len(nulls):
+        raise ValidationError(f"{where}: column '{name}' is empty in row {int(nulls[0])}; every row needs one.")
+
+
+def _check_tweets(frame: pd.DataFrame, where: str) -> None:
+    _first_null(frame["text"], "text", where)
+    _first_null(frame["clean_text"], "clean_text", where)
+    too_long = frame["text"].str.len() > MAX_TEXT_CHARS
+    if too_long.any():
+        row = int(too_long.to_numpy().nonzero()[0][0])
+        raise ValidationError(f"{where}: 'text' in row {row} is longer than {MAX_TEXT_CHARS:,} characters.")
+    bad_source = ~frame["source"].isin(SOURCES)
+    if bad_source.any():
+        row = int(bad_source.to_numpy().nonzero()[0][0])
+        raise ValidationError(f"{where}: 'source' in row {row} is {frame['source'].iloc[row]!r}, not one of {SOURCES}.")
+    for column in ("likes", "retweets", "replies", "n_chars", "n_words"):
+        negative = frame[column] < 0
+        if negative.any():
+            row = int(negative.to_numpy().nonzero()[0][0])
+            raise ValidationError(f"{where}: '{column}' in row {row} is negative.")
+
+
+EXTRA_CHECKS: dict[str, tuple[Callable[[pd.DataFrame, str], None], ...]] = {"tweets": (_check_tweets,)}
