@@ -38,18 +38,22 @@ class FeatureReport:
         return sum(self.rejected.values())
 
     def lines(self) -> list[str]:
-        """The report as lines for a terminal."""
-        lines = [
-            f"source            {self.source}" + (f" ({len(self.files)} files)" if self.files else ""),
-            f"rows read         {self.rows_read:,}",
-            f"duplicates dropped {self.duplicates_dropped:,}",
-            f"rows rejected     {self.rows_rejected:,}",
-            *[f"  - {reason}: {count:,}" for reason, count in sorted(self.rejected.items())],
-            f"rows inserted     {self.inserted:,}",
-            f"already present   {self.already_present:,}",
-            f"no text left after cleaning (kept, not trained on) {self.empty_clean_text:,}",
-            f"feature group     {TWEETS.name} v{TWEETS.version} in {self.where}",
-            f"elapsed           {self.elapsed_s:.2f} s",
+        """The report as aligned lines for a terminal."""
+        files = f" ({len(self.files)} files)" if self.files else ""
+        counts = [
+            ("rows read", self.rows_read, ""),
+            ("duplicates dropped", self.duplicates_dropped, ""),
+            ("rows rejected", self.rows_rejected, ""),
+            *[(f"  {reason}", count, "") for reason, count in sorted(self.rejected.items())],
+            ("rows inserted", self.inserted, ""),
+            ("already present", self.already_present, ""),
+            ("empty after cleaning", self.empty_clean_text, "  (kept, not trained on)"),
+        ]
+        lines = [f"{'source':<22}{self.source}{files}"]
+        lines += [f"{label:<22}{count:>9,}{note}" for label, count, note in counts]
+        lines += [
+            f"{'feature group':<22}{TWEETS.name} v{TWEETS.version} in {self.where}",
+            f"{'elapsed':<22}{self.elapsed_s:.2f} s",
         ]
         if self.inserted == 0 and self.already_present:
             lines.append("Nothing new: every tweet was already in the feature group.")
