@@ -15,7 +15,7 @@ from typing import Sequence
 from tweetgen.feature_store import FeatureStore
 from tweetgen.features import build_tweet_features, drop_duplicate_tweets
 from tweetgen.schema import TWEETS
-from tweetgen.sources import HistoryLoad, load_history
+from tweetgen.sources import TweetLoad, load_history
 
 
 @dataclass
@@ -32,6 +32,7 @@ class FeatureReport:
     elapsed_s: float
     where: str = ""
     files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rows_rejected(self) -> int:
@@ -55,6 +56,7 @@ class FeatureReport:
             f"{'feature group':<22}{TWEETS.name} v{TWEETS.version} in {self.where}",
             f"{'elapsed':<22}{self.elapsed_s:.2f} s",
         ]
+        lines += self.notes
         if self.inserted == 0 and self.already_present:
             lines.append("Nothing new: every tweet was already in the feature group.")
         return lines
@@ -81,7 +83,7 @@ def run_feature_pipeline(
 
 def write_tweets(
     store: FeatureStore,
-    loaded: HistoryLoad,
+    loaded: TweetLoad,
     source_label: str,
     now: datetime | None = None,
     started: float | None = None,

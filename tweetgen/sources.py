@@ -22,8 +22,8 @@ REPLAY_HOLDOUT = 200
 
 
 @dataclass(frozen=True)
-class HistoryLoad:
-    """Raw tweets read from a source, with the rows it rejected and why."""
+class TweetLoad:
+    """Raw tweets read from a source (history or live), with the rows it rejected and why."""
 
     name: str
     frame: pd.DataFrame
@@ -47,16 +47,16 @@ def split_sample(corpus: pd.DataFrame, holdout: int = REPLAY_HOLDOUT) -> tuple[p
 
 def load_history(
     source: str, paths: Sequence[str | Path] = (), username: str = "elonmusk", progress: bool = False
-) -> HistoryLoad:
+) -> TweetLoad:
     """Load the historical tweets of ``source`` (one of ``HISTORY_SOURCES``)."""
     if source == "sample":
         history, _ = split_sample(sample_corpus(username))
-        return HistoryLoad(name="sample corpus", frame=history, rows_read=len(history))
+        return TweetLoad(name="sample corpus", frame=history, rows_read=len(history))
     if source == "kaggle":
         if not paths:
             raise SourceError("--source kaggle needs --path: the folder or CSV files of the Kaggle Elon Musk tweets.")
         from tweetgen.kaggle import load_kaggle
 
         loaded = load_kaggle(paths, progress=progress)
-        return HistoryLoad("kaggle csv", loaded.frame, loaded.rows_read, loaded.rejected, loaded.files)
+        return TweetLoad("kaggle csv", loaded.frame, loaded.rows_read, loaded.rejected, loaded.files)
     raise SourceError(f"Unknown history source {source!r}; use one of {', '.join(HISTORY_SOURCES)}.")
