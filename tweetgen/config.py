@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from tweetgen.errors import ConfigError
 
 BACKENDS = ("local", "hopsworks")
+LIVE_SOURCES = ("replay", "x")
+# Cron specs (5 fields, UTC) of the scheduled jobs: the Modal app and `tweetgen schedule` both
+# read them from here, so a change here changes both. The scrape runs shortly before the daily
+# batch inference, so the newest tweet of the day is the one the model answers.
+SCRAPE_CRON = "30 5 * * *"
+INFERENCE_CRON = "0 6 * * *"
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,7 @@ class Settings:
         hopsworks_host: ``HOPSWORKS_HOST``.
         hopsworks_timeout_s: bound on the time to log in to Hopsworks.
         x_bearer_token: ``X_BEARER_TOKEN`` for the X API v2.
+        live_source: where scheduled scrapes read new tweets: ``replay`` or ``x``.
     """
 
     backend: str = "local"
@@ -41,6 +48,7 @@ class Settings:
     hopsworks_host: str = "eu-west.cloud.hopsworks.ai"
     hopsworks_timeout_s: float = 60.0
     x_bearer_token: str | None = dataclasses.field(default=None, repr=False)
+    live_source: str = "replay"
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -70,6 +78,7 @@ class Settings:
             hopsworks_host=get("HOPSWORKS_HOST") or cls.hopsworks_host,
             hopsworks_timeout_s=_as_float(get("HOPSWORKS_TIMEOUT") or str(cls.hopsworks_timeout_s), "HOPSWORKS_TIMEOUT"),
             x_bearer_token=get("X_BEARER_TOKEN"),
+            live_source=(get("TWEETGEN_LIVE_SOURCE") or cls.live_source).lower(),
         )
         settings.check()
         return settings
@@ -89,6 +98,15 @@ class Settings:
             raise ConfigError(
                 f"TWEETGEN_BACKEND is {self.backend!r}; set it to one of {', '.join(BACKENDS)}."
             )
+        if self.live_source not in LIVE_SOURCES:
+            raise ConfigError(
+                f"TWEETGEN_LIVE_SOURCE is {self.live_source!r}; set it to one of {', '.join(LIVE_SOURCES)}."
+            )
+
+    @property
+    def x_user_id_cache(self) -> Path:
+        """Where resolved X user ids are cached (each lookup is paid)."""
+        return self.data_dir / "x_user_ids.json"
 
     @property
     def feature_store_dir(self) -> Path:

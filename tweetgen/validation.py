@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 import pyarrow as pa
@@ -67,6 +67,8 @@ def _first_null(column: pd.Series, name: str, where: str) -> None:
 
 
 def _check_tweets(frame: pd.DataFrame, where: str) -> None:
+    if frame.empty:
+        return
     _first_null(frame["text"], "text", where)
     _first_null(frame["clean_text"], "clean_text", where)
     too_long = frame["text"].str.len() > MAX_TEXT_CHARS
