@@ -7,10 +7,10 @@ read is accounted for in the report: kept, dropped as a duplicate, or rejected w
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 from tweetgen.feature_store import FeatureStore
 from tweetgen.features import build_tweet_features, drop_duplicate_tweets
@@ -91,7 +91,7 @@ def write_tweets(
     """Drop duplicates, derive features and upsert ``loaded`` tweets; return the report."""
     started = time.perf_counter() if started is None else started
     raw, duplicates = drop_duplicate_tweets(loaded.frame)
-    frame = build_tweet_features(raw, source=source_label, ingested_at=now or datetime.now(timezone.utc))
+    frame = build_tweet_features(raw, source=source_label, ingested_at=now or datetime.now(UTC))
     result = store.insert(TWEETS, frame)
     return FeatureReport(
         source=loaded.name,

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -51,7 +51,7 @@ def _raw(ids: list[int], texts: list[str]) -> pd.DataFrame:
 
 def test_build_tweet_features_columns_and_values() -> None:
     raw = _raw([3, 5], ["@bob Big news &amp; more 🚀", "https://t.co/aaaaaaaaaa"])
-    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     frame = build_tweet_features(raw, source="history", ingested_at=at)
     assert list(frame.columns) == TWEETS.columns
     assert frame["clean_text"].tolist() == ["Big news & more 🚀", ""]

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -24,7 +24,7 @@ def tweets_frame(n: int = 3) -> pd.DataFrame:
             "replies": pd.Series([2] * n, dtype="int64"),
         }
     )
-    return build_tweet_features(raw, "history", datetime(2026, 1, 1, tzinfo=timezone.utc))
+    return build_tweet_features(raw, "history", datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def test_valid_frame_becomes_a_table_of_the_contract() -> None:
