@@ -54,6 +54,35 @@ def features_command(
         typer.echo(line)
 
 
+@app.command("scrape")
+def scrape_command(
+    source: Annotated[Optional[str], typer.Option(help="replay (held-out tweets, offline) or x (X API, paid per post).")] = None,
+    count: Annotated[int, typer.Option(help="Replay: tweets released per run.", min=1)] = 4,
+    max_tweets: Annotated[int, typer.Option(help="X API: most posts read in one run (each read is paid).", min=1)] = 20,
+    backend: BackendOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add new tweets to the `tweets` group as `source = live` (default source: TWEETGEN_LIVE_SOURCE or replay)."""
+    from tweetgen.jobs import scrape_job
+
+    settings = load_settings(backend, data_dir).with_overrides(live_source=source and source.lower())
+    for line in scrape_job(settings, count=count, max_tweets=max_tweets).lines():
+        typer.echo(line)
+
+
+@app.command("schedule")
+def schedule_command(
+    max_runs: Annotated[Optional[int], typer.Option(help="Stop after this many runs (default: run until Ctrl-C).")] = None,
+    backend: BackendOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run the scheduled jobs in this process, on the same cron specs as the Modal app."""
+    from tweetgen.jobs import scheduled_jobs
+    from tweetgen.scheduler import run_forever
+
+    run_forever(scheduled_jobs(load_settings(backend, data_dir)), max_runs=max_runs)
+
+
 @app.command("query")
 def query_command(
     sql: Annotated[str, typer.Argument(help="SQL over the feature groups, e.g. \"SELECT count(*) FROM tweets\".")],

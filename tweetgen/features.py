@@ -48,7 +48,7 @@ def build_tweet_features(raw: pd.DataFrame, source: str, ingested_at: datetime) 
         A new frame with exactly the columns of ``TWEETS``, in order.
     """
     frame = raw[RAW_COLUMNS].copy()
-    frame["clean_text"] = [clean_tweet(text) for text in frame["text"]]
+    frame["clean_text"] = pd.Series([clean_tweet(text) for text in frame["text"]], index=frame.index, dtype=object)
     frame["n_chars"] = frame["clean_text"].str.len().astype("int64")
     frame["n_words"] = frame["clean_text"].map(count_words).astype("int64")
     frame["source"] = source

@@ -69,3 +69,9 @@ def test_drop_duplicate_tweets_keeps_first_and_counts() -> None:
     assert dropped == 2
     assert kept["tweet_id"].tolist() == [1, 2, 3]
     assert kept["text"].tolist() == ["a", "b", "c"]
+
+
+def test_build_tweet_features_of_no_rows_keeps_the_dtypes() -> None:
+    frame = build_tweet_features(_raw([], []), source="live", ingested_at=datetime(2026, 1, 1, tzinfo=UTC))
+    assert frame.empty and list(frame.columns) == TWEETS.columns
+    assert frame["n_chars"].dtype == "int64"

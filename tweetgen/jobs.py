@@ -1,0 +1,34 @@
+"""Jobs: each pipeline as one call from settings, shared by the CLI, the scheduler and Modal.
+
+A job opens the backends the settings name, runs its pipeline and returns the pipeline's report.
+"""
+
+from __future__ import annotations
+
+from tweetgen.backends import open_feature_store
+from tweetgen.config import SCRAPE_CRON, Settings
+from tweetgen.feature_pipeline import FeatureReport
+from tweetgen.scheduler import Job
+
+
+def scrape_job(settings: Settings, count: int = 4, max_tweets: int = 20) -> FeatureReport:
+    """New tweets from ``settings.live_source`` (replay or X API) into the ``tweets`` group."""
+    from tweetgen.live_pipeline import scrape_replay, scrape_x
+
+    store = open_feature_store(settings)
+    if settings.live_source == "replay":
+        return scrape_replay(store, count=count, username=settings.username)
+    from tweetgen.x_source import make_client
+
+    client = make_client(settings.x_bearer_token)
+    return scrape_x(store, client, settings.username, max_tweets, settings.x_user_id_cache)
+
+
+def scheduled_jobs(settings: Settings) -> list[Job]:
+    """The jobs the Modal app deploys as cron functions, for the local scheduler."""
+
+    def scrape() -> None:
+        for line in scrape_job(settings).lines():
+            print(line, flush=True)
+
+    return [Job("scrape", SCRAPE_CRON, scrape)]
