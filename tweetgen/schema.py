@@ -84,5 +84,53 @@ TWEETS = GroupSpec(
 SOURCES = ("history", "live")
 MAX_TEXT_CHARS = 25_000  # X long posts; classic tweets are at most 280 characters.
 
+GENERATED_TWEETS = GroupSpec(
+    name="generated_tweets",
+    version=1,
+    primary_key=("tweet_id", "model_name", "model_version"),
+    event_time="generated_at",
+    schema=pa.schema(
+        [
+            # The real tweet the run answered: the newest one when the job ran.
+            ("tweet_id", pa.int64()),
+            ("tweet_created_at", UTC_TIMESTAMP),
+            ("tweet_text", pa.string()),
+            ("tweet_clean_text", pa.string()),
+            # Its first two words, and the two generations.
+            ("prompt", pa.string()),
+            ("prompted_text", pa.string()),
+            ("random_text", pa.string()),
+            # The model and how it sampled (enough to reproduce the row).
+            ("model_name", pa.string()),
+            ("model_version", pa.int64()),
+            ("arm", pa.string()),
+            ("seed", pa.int64()),
+            ("temperature", pa.float64()),
+            ("top_p", pa.float64()),
+            ("max_new_tokens", pa.int64()),
+            # Measures.
+            ("real_bits_per_char", pa.float64()),
+            ("real_chars", pa.int64()),
+            ("prompted_chars", pa.int64()),
+            ("random_chars", pa.int64()),
+            ("prompted_copy_words", pa.int64()),
+            ("random_copy_words", pa.int64()),
+            ("real_sentiment", pa.float64()),
+            ("prompted_sentiment", pa.float64()),
+            ("random_sentiment", pa.float64()),
+            ("generated_at", UTC_TIMESTAMP),
+        ]
+    ),
+    description=(
+        "Monitor group: one row per batch inference run and model arm. The newest real tweet, the "
+        "prompt (its first two words), a prompt-seeded and a random generation, the model version "
+        "and sampling settings, and measures (bits per character of the real tweet under the "
+        "model, lengths, longest run of words copied from training tweets, VADER sentiment). "
+        "Primary key (tweet_id, model_name, model_version): rerunning adds nothing."
+    ),
+    filled_by="python batch_inference.py",
+)
+ARMS = ("champion", "challenger")
+
 #: Every feature group the project defines, by name (``query`` exposes them as SQL tables).
-GROUPS: dict[str, GroupSpec] = {TWEETS.name: TWEETS}
+GROUPS: dict[str, GroupSpec] = {spec.name: spec for spec in (TWEETS, GENERATED_TWEETS)}
