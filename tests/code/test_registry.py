@@ -1,0 +1,150 @@
+"""The model registry: validation, versions on disk, loading, corruption, and the champion rule."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.fakes.tweet_texts import invented_tweets
+from tweetgen.errors import TweetgenError
+from tweetgen.modeling import build_tiny_model, train_tokenizer
+from tweetgen.registry import ModelVersion, RegistryError, decide_champion
+from tweetgen.registry_local import LocalModelRegistry
+
+CARD = {"eval_set_id": "sha256:aaaa", "data_version": "tweets v1 @ 3", "loss_curve": [3.0, 2.5, 2.2], "samples": ["hi 🚀"]}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models gain nothing from a second thread, and spinning threads stall when other
+    test processes hold the cores: one thread keeps these tests fast on a busy machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> Path:
+    """A one-layer model and its tokenizer saved with save_pretrained."""
+    folder = tmp_path_factory.mktemp("saved")
+    tokenizer = train_tokenizer(invented_tweets(100), vocab_size=300)
+    build_tiny_model(tokenizer, n_layer=1, n_embd=32, n_head=2, n_positions=32).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def version(number: int, score: float | None, eval_set: str | None = "sha256:aaaa") -> ModelVersion:
+    metrics = {} if score is None else {"eval_bits_per_char": score}
+    return ModelVersion("m", number, metrics, {"eval_set_id": eval_set})
+
+
+@pytest.mark.parametrize("name", ["tweet-gpt2", "", "tweet gpt2", "modèle", "a/b"])
+def test_invalid_model_names_are_refused_before_writing(tmp_path, saved_model, name) -> None:
+    with pytest.raises(RegistryError, match="letters, digits and underscores"):
+        LocalModelRegistry(tmp_path / "models").register(saved_model, name, {"loss": 1.0}, CARD)
+    assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.parametrize("value", ["1.5", None, True, float("nan"), float("inf")])
+def test_metrics_must_be_finite_numbers(tmp_path, saved_model, value) -> None:
+    with pytest.raises(RegistryError, match="must be finite numbers"):
+        LocalModelRegistry(tmp_path / "models").register(saved_model, "m", {"loss": value}, CARD)
+    assert not (tmp_path / "models").exists()
+
+
+def test_register_writes_a_complete_version_that_loads_identically(tmp_path, saved_model) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    first = registry.register(saved_model, "tweet_gpt2", {"eval_bits_per_char": 2.5, "steps": 10}, CARD)
+    second = registry.register(saved_model, "tweet_gpt2", {"eval_bits_per_char": 2.4}, CARD)
+    assert (first.version, second.version) == (1, 2)
+    folder = tmp_path / "models" / "tweet_gpt2" / "1"
+    for name in ("model.safetensors", "tokenizer.json", "metrics.json", "card.json", "model_card.md", "loss_curve.png"):
+        assert (folder / name).is_file(), name
+    assert (folder / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
+    card_text = (folder / "model_card.md").read_text()
+    assert "tweet_gpt2, version 1" in card_text and "tweets v1 @ 3" in card_text and "hi 🚀" in card_text
+    assert [v.metrics for v in registry.versions("tweet_gpt2")] == [{"eval_bits_per_char": 2.5, "steps": 10.0}, {"eval_bits_per_char": 2.4}]
+    assert registry.champion("tweet_gpt2") is None  # registering never promotes
+    model, tokenizer = registry.load(first)
+    reference = build_tiny_model(tokenizer, n_layer=1, n_embd=32, n_head=2, n_positions=32).eval()
+    x = torch.tensor([[tokenizer.bos_token_id, 10, 11, 12, 13]])
+    assert torch.equal(model(input_ids=x).logits, reference(input_ids=x).logits)  # same seed, same weights
+
+
+def test_concurrent_registrations_get_distinct_numbers(tmp_path, saved_model) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    with ThreadPoolExecutor(4) as pool:
+        numbers = list(pool.map(lambda i: registry.register(saved_model, "m", {"i": i}, {}).version, range(6)))
+    assert sorted(numbers) == [1, 2, 3, 4, 5, 6]
+    assert sorted(v.metrics["i"] for v in registry.versions("m")) == [0, 1, 2, 3, 4, 5]
+    assert [p.name for p in (tmp_path / "models" / "m").iterdir() if p.name.startswith(".incoming")] == []
+
+
+@pytest.mark.parametrize("damage", ["model.safetensors", "metrics.json"])
+def test_a_corrupt_version_folder_is_named(tmp_path, saved_model, damage) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    registered = registry.register(saved_model, "m", {"eval_bits_per_char": 2.0}, CARD)
+    path = tmp_path / "models" / "m" / "1" / damage
+    if damage == "metrics.json":
+        path.write_text("{not json")
+    else:
+        path.unlink()
+    with pytest.raises(TweetgenError, match=r"models/m/1"):
+        registry.versions("m")
+    with pytest.raises(TweetgenError, match=r"models/m/1"):
+        registry.load(registered)
+
+
+def test_unreadable_weights_fail_to_load_with_the_folder_named(tmp_path, saved_model) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    registered = registry.register(saved_model, "m", {"eval_bits_per_char": 2.0}, CARD)
+    (tmp_path / "models" / "m" / "1" / "model.safetensors").write_bytes(b"garbage")
+    with pytest.raises(RegistryError, match=r"The model version folder .*models/m/1 is corrupt"):
+        registry.load(registered)
+
+
+def test_champion_rule_on_the_same_eval_set() -> None:
+    assert decide_champion(version(1, 2.0), None, None).promoted
+    assert decide_champion(version(2, 1.9), version(1, 2.0), None).promoted
+    worse = decide_champion(version(2, 2.1), version(1, 2.0), None)
+    assert not worse.promoted and "does not beat" in worse.reason
+    assert not decide_champion(version(2, 2.0), version(1, 2.0), None).promoted  # a tie keeps the champion
+    assert not decide_champion(version(2, None), version(1, 2.0), None).promoted
+    assert not decide_champion(version(1, None), None, None).promoted
+
+
+def test_champion_is_rescored_on_a_different_eval_set() -> None:
+    calls: list[int] = []
+
+    def rescore(champion: ModelVersion) -> float:
+        calls.append(champion.version)
+        return 2.5  # the old champion does worse on the new, harder set
+
+    decision = decide_champion(version(2, 2.2, "sha256:new"), version(1, 2.0, "sha256:old"), rescore)
+    assert decision.promoted and calls == [1] and decision.champion_score == 2.5
+    assert "re-scored" in decision.reason
+    kept = decide_champion(version(2, 2.2, "sha256:new"), version(1, 2.0, "sha256:old"), lambda _: 2.1)
+    assert not kept.promoted
+    assert not decide_champion(version(2, 1.0, "sha256:new"), version(1, 2.0, "sha256:old"), None).promoted
+    decide_champion(version(2, 1.0), version(1, 2.0), rescore)
+    assert calls == [1]  # the same set is never re-scored
+
+
+def test_promote_if_better_records_the_champion_and_why(tmp_path, saved_model) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    first = registry.register(saved_model, "m", {"eval_bits_per_char": 2.0}, CARD)
+    assert registry.promote_if_better(first).promoted
+    worse = registry.register(saved_model, "m", {"eval_bits_per_char": 2.2}, CARD)
+    assert not registry.promote_if_better(worse).promoted
+    assert registry.champion("m").version == 1
+    better = registry.register(saved_model, "m", {"eval_bits_per_char": 1.8}, CARD)
+    assert registry.promote_if_better(better).promoted
+    record = json.loads((tmp_path / "models" / "m" / "champion.json").read_text())
+    assert record["version"] == 3 and record["previous"] == 1 and record["previous_score"] == 2.0
+    assert "beats version 1" in record["reason"]
+    assert registry.champion("m").version == 3

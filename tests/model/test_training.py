@@ -1,0 +1,191 @@
+"""Model behaviour: tokenizer and framing, split by time, the training loop, evaluation, sampling."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pytest
+import torch
+
+from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
+from tweetgen.errors import TweetgenError
+from tweetgen.evaluation import _batched_nats, _windowed_nats
+from tweetgen.modeling import BOS, EOS, PAD, build_tiny_model, count_parameters, load_base, train_tokenizer
+from tweetgen.training import TrainConfig, evaluate, frame_texts, learning_rate_at, sample, split_by_time, train
+
+TEXTS = invented_tweets(400)
+TRAIN_TEXTS, EVAL_TEXTS = TEXTS[:360], TEXTS[360:]
+SMALL = dict(n_layer=2, n_embd=64, n_head=2, n_positions=64)
+QUICK = TrainConfig(batch_size=8, block_size=64, max_steps=60, num_threads=1, progress=False)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models gain nothing from a second thread, and spinning threads stall when other
+    test processes hold the cores: one thread keeps these tests fast on a busy machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return train_tokenizer(TRAIN_TEXTS, vocab_size=512)
+
+
+@pytest.fixture(scope="module")
+def trained(tokenizer):
+    """A small model before and after 60 steps, with its evaluation before training."""
+    model = build_tiny_model(tokenizer, **SMALL)
+    before = evaluate(model, tokenizer, EVAL_TEXTS)
+    result = train(model, frame_texts(TRAIN_TEXTS, tokenizer, 64), frame_texts(EVAL_TEXTS, tokenizer, 64), QUICK)
+    return model, result, before
+
+
+def test_tokenizer_has_distinct_special_tokens_and_round_trips(tokenizer) -> None:
+    assert (tokenizer.bos_token, tokenizer.eos_token, tokenizer.pad_token) == (BOS, EOS, PAD)
+    assert len({tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id}) == 3
+    for text in ("Launch on Mars 🚀 ☀️", "naïve café, 日本語 never seen"):
+        assert tokenizer.decode(tokenizer(text, add_special_tokens=False)["input_ids"]) == text
+    again = train_tokenizer(TRAIN_TEXTS, vocab_size=512)
+    assert again.get_vocab() == tokenizer.get_vocab()
+
+
+def test_framing_wraps_each_text_in_bos_and_eos(tokenizer) -> None:
+    blocks = frame_texts(["The rocket", "soon"], tokenizer, block_size=4)
+    stream = [tokenizer.bos_token_id, *tokenizer("The rocket")["input_ids"], tokenizer.eos_token_id]
+    stream += [tokenizer.bos_token_id, *tokenizer("soon")["input_ids"], tokenizer.eos_token_id]
+    n_full = len(stream) // 4
+    assert blocks.shape == (n_full + (len(stream) % 4 > 0), 4)
+    assert blocks[:n_full].flatten().tolist() == stream[: n_full * 4]
+    assert blocks[-1].tolist() == stream[-4:]  # the tail block overlaps instead of padding
+    assert tokenizer.pad_token_id not in blocks.flatten().tolist()
+    assert frame_texts(["hi"], tokenizer, block_size=64).shape == (0, 64)
+
+
+def test_split_by_time_is_deterministic_and_evaluates_on_the_newest() -> None:
+    frame = tweets_with_texts(invented_tweets(50))
+    train_frame, eval_frame = split_by_time(frame.sample(frac=1.0, random_state=3), eval_fraction=0.1)
+    again_train, again_eval = split_by_time(frame.sample(frac=1.0, random_state=7), eval_fraction=0.1)
+    assert eval_frame["tweet_id"].tolist() == again_eval["tweet_id"].tolist() == list(range(46, 51))
+    assert train_frame["tweet_id"].tolist() == again_train["tweet_id"].tolist() == list(range(1, 46))
+    assert train_frame["created_at"].max() < eval_frame["created_at"].min()
+    since = frame["created_at"].iloc[39].to_pydatetime().replace(tzinfo=None)  # naive means UTC
+    assert split_by_time(frame, eval_since=since)[1]["tweet_id"].tolist() == list(range(40, 51))
+    with pytest.raises(TweetgenError, match="both need at least one"):
+        split_by_time(frame, eval_since=datetime(2030, 1, 1, tzinfo=UTC))
+
+
+def test_loss_goes_down_and_bits_per_char_improve(trained, tokenizer) -> None:
+    model, result, before = trained
+    assert result.steps == 60 and len(result.train_losses) == 60
+    first, last = sum(result.train_losses[:5]) / 5, sum(result.train_losses[-5:]) / 5
+    assert last < first - 1.0, (first, last)
+    after = evaluate(model, tokenizer, EVAL_TEXTS)
+    assert 0 < after["eval_bits_per_char"] < before["eval_bits_per_char"]
+    assert math.isfinite(after["eval_perplexity"]) and after["eval_perplexity"] < before["eval_perplexity"]
+    assert after["eval_chars"] == sum(len(t) + 1 for t in EVAL_TEXTS)
+
+
+def test_training_is_deterministic_for_a_seed(tokenizer) -> None:
+    blocks = frame_texts(TRAIN_TEXTS, tokenizer, 64)
+    runs = []
+    for _ in range(2):
+        model = build_tiny_model(tokenizer, **SMALL, seed=1)
+        runs.append((train(model, blocks, blocks[:0], TrainConfig(batch_size=8, max_steps=4, seed=5, num_threads=1, progress=False)), model))
+    (first, model_a), (second, model_b) = runs
+    assert first.train_losses == second.train_losses
+    assert all(torch.equal(a, b) for a, b in zip(model_a.parameters(), model_b.parameters(), strict=True))
+
+
+def test_evaluate_matches_the_definition_on_a_uniform_model(tokenizer) -> None:
+    model = build_tiny_model(tokenizer, **SMALL)
+    with torch.no_grad():  # zero final LayerNorm: every logit is 0, every token costs ln(V) nats
+        model.transformer.ln_f.weight.zero_()
+        model.transformer.ln_f.bias.zero_()
+    metrics = evaluate(model, tokenizer, EVAL_TEXTS[:7], batch_size=3)
+    tokens = sum(len(tokenizer(t)["input_ids"]) + 1 for t in EVAL_TEXTS[:7])  # text tokens + eos
+    chars = sum(len(t) + 1 for t in EVAL_TEXTS[:7])
+    assert metrics["eval_tokens"] == tokens
+    assert metrics["eval_loss"] == pytest.approx(math.log(len(tokenizer)), rel=1e-5)
+    assert metrics["eval_bits_per_char"] == pytest.approx(tokens * math.log2(len(tokenizer)) / chars, rel=1e-5)
+
+
+def test_long_texts_are_scored_in_windows_covering_every_token(trained, tokenizer) -> None:
+    model = trained[0]
+    ids = [tokenizer.bos_token_id, *tokenizer(" ".join(EVAL_TEXTS[:12]))["input_ids"], tokenizer.eos_token_id]
+    assert len(ids) > 64  # longer than the context
+    short = ids[:64]
+    model.eval()
+    with torch.inference_mode():
+        assert _windowed_nats(model, short, 64) == pytest.approx(_batched_nats(model, [short], 4, 0), rel=1e-5)
+    metrics = evaluate(model, tokenizer, [" ".join(EVAL_TEXTS[:12])])
+    assert metrics["eval_tokens"] == len(ids) - 1 and math.isfinite(metrics["eval_loss"])
+
+
+def test_sample_is_deterministic_for_a_seed_and_keeps_the_prompt(trained, tokenizer) -> None:
+    model = trained[0]
+    first = sample(model, tokenizer, prompt="The rocket", n=3, seed=11)
+    assert first == sample(model, tokenizer, prompt="The rocket", n=3, seed=11)
+    assert first != sample(model, tokenizer, prompt="The rocket", n=3, seed=12)
+    assert len(first) == 3 and all(text.startswith("The rocket") for text in first)
+    assert not any(token in text for text in first for token in (BOS, EOS, PAD))
+
+
+def test_sample_stops_at_eos(tokenizer) -> None:
+    model = build_tiny_model(tokenizer, **SMALL)
+    with torch.no_grad():  # make eos the most likely next token whatever the input
+        direction = torch.zeros(SMALL["n_embd"])
+        direction[0] = 1.0
+        model.transformer.ln_f.weight.zero_()
+        model.transformer.ln_f.bias.copy_(direction)
+        model.transformer.wte.weight[tokenizer.eos_token_id] = 50.0 * direction
+    assert sample(model, tokenizer, prompt="The robot", n=2, temperature=0.5) == ["The robot", "The robot"]
+
+
+def test_tiny_model_size_follows_the_gpt2_formula(tokenizer) -> None:
+    d, n_layer, vocab, positions = SMALL["n_embd"], SMALL["n_layer"], len(tokenizer), SMALL["n_positions"]
+    # embeddings (tied with the output layer) + per block 2 LayerNorms, attention, MLP + final LayerNorm
+    expected = vocab * d + positions * d + n_layer * (12 * d * d + 13 * d) + 2 * d
+    assert count_parameters(build_tiny_model(tokenizer, **SMALL)) == expected
+
+
+def test_load_base_needs_the_network_for_a_hub_id() -> None:
+    with pytest.raises(TweetgenError, match="(?i)could not load base model gpt2 offline; use --base-model tiny"):
+        load_base("gpt2")
+    with pytest.raises(ValueError):
+        load_base("tiny")
+
+
+def test_load_base_from_a_folder_adds_a_pad_token(tmp_path, tokenizer) -> None:
+    model = build_tiny_model(tokenizer, **SMALL)
+    no_pad = train_tokenizer(TRAIN_TEXTS, vocab_size=512)
+    no_pad.pad_token = None
+    model.save_pretrained(tmp_path)
+    no_pad.save_pretrained(tmp_path)
+    loaded, loaded_tokenizer = load_base(str(tmp_path))
+    assert loaded_tokenizer.pad_token == PAD and loaded_tokenizer.pad_token_id != loaded_tokenizer.eos_token_id
+    assert loaded.get_input_embeddings().weight.shape[0] == len(loaded_tokenizer)
+    x = torch.tensor([[tokenizer.bos_token_id, 5, 6, 7]])
+    model.eval()
+    assert torch.equal(model(input_ids=x).logits, loaded(input_ids=x).logits)
+
+
+def test_a_time_budget_alone_trains_until_it_is_spent(tokenizer) -> None:
+    model = build_tiny_model(tokenizer, **SMALL)
+    config = TrainConfig(batch_size=8, max_seconds=1.0, num_threads=1, progress=False)
+    result = train(model, frame_texts(TRAIN_TEXTS, tokenizer, 64), frame_texts(EVAL_TEXTS, tokenizer, 64), config)
+    assert result.stopped_by == "time" and 1.0 <= result.seconds < 3.0
+    assert result.steps == len(result.train_losses) > 5  # more than one epoch of 45 blocks / 8
+    assert result.eval_losses and result.eval_losses[-1][0] == result.steps
+
+
+def test_learning_rate_warms_up_then_decays_to_the_floor() -> None:
+    config = TrainConfig(learning_rate=1e-3, warmup_fraction=0.1, min_lr_ratio=0.1)
+    assert learning_rate_at(0.0, config) < 2e-5
+    assert learning_rate_at(0.1, config) == pytest.approx(1e-3)
+    assert learning_rate_at(0.55, config) == pytest.approx(0.55e-3)
+    assert learning_rate_at(1.0, config) == pytest.approx(1e-4)
+    assert TrainConfig().peak_learning_rate == 1e-3 and TrainConfig(base_model="gpt2").peak_learning_rate == 5e-5

@@ -1,0 +1,64 @@
+"""Model cards: a Markdown page and a loss-curve picture for each registered version.
+
+The card dict a training run hands to ``ModelRegistry.register`` may hold (all optional):
+``description``, ``data_version``, ``train_set_id``, ``eval_set_id``, ``settings`` (a dict),
+``samples`` (generated texts), ``loss_curve`` (one training loss per step) and ``eval_losses``
+(``[step, loss]`` pairs).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+LOSS_CURVE_FILE = "loss_curve.png"
+
+
+def render_model_card(name: str, version: int, metrics: dict[str, float], card: dict[str, Any]) -> str:
+    """The Markdown card of one version: data, settings, metrics, loss curve and samples."""
+    lines = [f"# {name}, version {version}", "", card.get("description", "A GPT-2 that writes tweets."), ""]
+    lines += ["## Training data", ""]
+    for key in ("data_version", "train_set_id", "eval_set_id"):
+        lines.append(f"- {key}: `{card.get(key, 'not recorded')}`")
+    lines += ["", "## Settings", "", "```json", json.dumps(card.get("settings", {}), indent=2, default=str), "```", ""]
+    lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {key} | {value:.6g} |" for key, value in sorted(metrics.items())]
+    lines += ["", "Bits per character: total nats over the eval tweets (each framed with bos/eos, eos scored)", "/ ln 2 / (characters + 1 per tweet); comparable across tokenizers and with a compressor.", ""]
+    if card.get("loss_curve"):
+        lines += ["## Loss curve", "", f"![training loss]({LOSS_CURVE_FILE})", ""]
+    if card.get("samples"):
+        lines += ["## Sample generations", ""]
+        lines += [f"{i}. {json.dumps(text, ensure_ascii=False)}" for i, text in enumerate(card["samples"], 1)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot_loss_curve(losses: list[float], eval_losses: list[list[float]], path: Path) -> None:
+    """Draw training loss per step (raw and smoothed) and eval losses into a PNG at ``path``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg: no display, no global backend switch
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    steps = range(1, len(losses) + 1)
+    axes.plot(steps, losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="train (step)")
+    axes.plot(steps, _smooth(losses), color="tab:blue", label="train (smoothed)")
+    if eval_losses:
+        axes.plot([s for s, _ in eval_losses], [v for _, v in eval_losses], "o-", color="tab:orange", label="eval")
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss (nats per token)")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+
+
+def _smooth(values: list[float], weight: float = 0.9) -> list[float]:
+    """Exponential moving average with bias correction (as TensorBoard draws it)."""
+    smoothed, average = [], 0.0
+    for i, value in enumerate(values, 1):
+        average = weight * average + (1 - weight) * value
+        smoothed.append(average / (1 - weight**i))
+    return smoothed

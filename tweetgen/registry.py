@@ -1,0 +1,179 @@
+"""The model registry port, and the rule that picks the champion.
+
+A registry keeps numbered versions of a named model, each with numeric metrics and a card, and
+names one version the champion: the one batch inference and the app use. The champion is never
+"version 1" or "the newest"; it changes only by ``promote_if_better``:
+
+1. A candidate without a finite ``eval_bits_per_char`` is never promoted (a failed run never
+   registers at all: the training pipeline raises before it gets here).
+2. With no champion yet, the candidate becomes champion.
+3. Otherwise both must be scored on the candidate's evaluation set. If the champion's card names
+   the same ``eval_set_id``, its recorded score is used; if not, the champion is re-scored on the
+   candidate's set by the ``rescore`` callback (the caller has the texts and the evaluation code).
+4. The candidate is promoted only if its score is strictly lower (bits per character: lower is
+   better). A tie keeps the champion.
+
+Names and metrics follow Hopsworks' rules so the same calls work on both backends: names are
+``[a-zA-Z0-9_]+``, metric values are finite numbers.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import math
+import numbers
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from tweetgen.errors import TweetgenError
+
+CHAMPION_METRIC = "eval_bits_per_char"  # lower is better
+MODEL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_]+$")
+
+
+class RegistryError(TweetgenError):
+    """The model registry refuses a request or holds something unreadable (names what and where)."""
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version: numeric ``metrics``, and a ``card`` of JSON values (data version,
+    settings, ``eval_set_id``, samples, loss curve). ``location`` is where its files are."""
+
+    name: str
+    version: int
+    metrics: dict[str, float]
+    card: dict[str, Any] = field(default_factory=dict, repr=False)
+    location: str = ""
+
+    @property
+    def eval_set_id(self) -> str | None:
+        return self.card.get("eval_set_id")
+
+    @property
+    def score(self) -> float | None:
+        """The champion metric, or None if it is missing or not finite."""
+        value = self.metrics.get(CHAMPION_METRIC)
+        return value if value is not None and math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class ChampionDecision:
+    """The outcome of the champion rule for one candidate, with the reason in one sentence.
+
+    ``champion_score`` is the previous champion's score on the candidate's eval set (None when
+    there was no champion)."""
+
+    promoted: bool
+    candidate: int
+    previous: int | None
+    reason: str
+    candidate_score: float | None
+    champion_score: float | None = None
+
+
+def check_model_name(name: str) -> str:
+    """Return ``name`` if it is a valid model name; raise ``RegistryError`` otherwise."""
+    if not isinstance(name, str) or not MODEL_NAME_PATTERN.match(name):
+        raise RegistryError(f"The model name {name!r} is invalid; use only letters, digits and underscores (no hyphens).")
+    return name
+
+
+def check_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Return ``metrics`` as floats; raise ``RegistryError`` if a value is not a finite number."""
+    checked: dict[str, float] = {}
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise RegistryError(f"The metric {key!r} is {value!r}; model metrics must be finite numbers.")
+        checked[str(key)] = float(value)
+    return checked
+
+
+Rescore = Callable[[ModelVersion], float]
+
+
+def decide_champion(candidate: ModelVersion, champion: ModelVersion | None, rescore: Rescore | None) -> ChampionDecision:
+    """Apply the champion rule (module docstring) without changing anything."""
+    score = candidate.score
+    previous = champion.version if champion else None
+    if score is None:
+        return ChampionDecision(False, candidate.version, previous, f"Version {candidate.version} has no finite {CHAMPION_METRIC}.", None)
+    if champion is None:
+        return ChampionDecision(True, candidate.version, None, f"Version {candidate.version} becomes the first champion ({score:.4f} bits/char).", score)
+    if champion.eval_set_id is not None and champion.eval_set_id == candidate.eval_set_id and champion.score is not None:
+        champion_score, where = champion.score, "on the same eval set"
+    elif rescore is not None:
+        champion_score, where = rescore(champion), f"re-scored on eval set {candidate.eval_set_id}"
+    else:
+        reason = f"Version {champion.version} was scored on another eval set and no re-scoring was given; the champion stays."
+        return ChampionDecision(False, candidate.version, previous, reason, score)
+    promoted = score < champion_score
+    verb = "beats" if promoted else "does not beat"
+    reason = f"Version {candidate.version} ({score:.4f} bits/char) {verb} version {champion.version} ({champion_score:.4f}) {where}."
+    return ChampionDecision(promoted, candidate.version, previous, reason, score, champion_score)
+
+
+class ModelRegistry(abc.ABC):
+    """Versions of named models, with metrics, cards and one champion per name."""
+
+    #: Human-readable location, used in messages ("data/models", "Hopsworks project x").
+    where: str = ""
+
+    def register(self, model_dir: Path, name: str, metrics: dict[str, float], card: dict[str, Any]) -> ModelVersion:
+        """Store the model and tokenizer saved in ``model_dir`` as the next version of ``name``.
+
+        The new version is not the champion until ``promote_if_better`` says so.
+
+        Raises:
+            RegistryError: invalid name or metrics, or ``model_dir`` holds no saved model;
+                nothing is written.
+        """
+        check_model_name(name)
+        checked = check_metrics(metrics)
+        if not (Path(model_dir) / "config.json").is_file():
+            raise RegistryError(f"{model_dir} holds no saved model (config.json is missing); save the model there first.")
+        return self._register(Path(model_dir), name, checked, dict(card))
+
+    @abc.abstractmethod
+    def _register(self, model_dir: Path, name: str, metrics: dict[str, float], card: dict[str, Any]) -> ModelVersion:
+        """Store a validated version under the next free number."""
+
+    @abc.abstractmethod
+    def versions(self, name: str) -> list[ModelVersion]:
+        """All versions of ``name``, oldest first; empty if none was registered."""
+
+    @abc.abstractmethod
+    def champion(self, name: str) -> ModelVersion | None:
+        """The current champion of ``name``, or None if no version was ever promoted."""
+
+    @abc.abstractmethod
+    def load(self, version: ModelVersion) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+        """The model (in eval mode) and tokenizer of ``version``. Raises ``RegistryError`` if unreadable."""
+
+    @abc.abstractmethod
+    def _record_champion(self, candidate: ModelVersion, decision: ChampionDecision) -> None:
+        """Make ``candidate`` the champion of its name, remembering the decision."""
+
+    def _champion_lock(self, name: str) -> contextlib.AbstractContextManager:
+        """Held while a decision is made, so two runs cannot both replace the same champion."""
+        return contextlib.nullcontext()
+
+    def promote_if_better(self, candidate: ModelVersion, rescore: Rescore | None = None) -> ChampionDecision:
+        """Apply the champion rule to ``candidate`` and record it as champion if it wins.
+
+        Args:
+            candidate: a registered version.
+            rescore: returns a version's ``eval_bits_per_char`` on the candidate's eval set;
+                called only when the champion was scored on another set.
+        """
+        with self._champion_lock(candidate.name):
+            decision = decide_champion(candidate, self.champion(candidate.name), rescore)
+            if decision.promoted:
+                self._record_champion(candidate, decision)
+        return decision
