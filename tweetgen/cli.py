@@ -7,6 +7,7 @@ user can fix are printed as one sentence on stderr with exit status 1, never as 
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -81,6 +82,21 @@ def schedule_command(
     from tweetgen.scheduler import run_forever
 
     run_forever(scheduled_jobs(load_settings(backend, data_dir)), max_runs=max_runs)
+
+
+@app.command("infer")
+def infer_command(
+    as_of: Annotated[Optional[datetime], typer.Option(help="Use the newest tweet at or before this UTC time.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Sampling seed (default: derived from the tweet id).")] = None,
+    backend: BackendOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Daily batch inference: generate next to the newest real tweet, into `generated_tweets`."""
+    from tweetgen.jobs import inference_job
+
+    settings = load_settings(backend, data_dir)
+    for line in inference_job(settings, as_of=as_of and as_of.replace(tzinfo=UTC), seed=seed).lines():
+        typer.echo(line)
 
 
 @app.command("query")

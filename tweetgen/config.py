@@ -38,6 +38,7 @@ class Settings:
         hopsworks_timeout_s: bound on the time to log in to Hopsworks.
         x_bearer_token: ``X_BEARER_TOKEN`` for the X API v2.
         live_source: where scheduled scrapes read new tweets: ``replay`` or ``x``.
+        model_name: the registry name of the model (``[a-zA-Z0-9_]``).
     """
 
     backend: str = "local"
@@ -49,6 +50,7 @@ class Settings:
     hopsworks_timeout_s: float = 60.0
     x_bearer_token: str | None = dataclasses.field(default=None, repr=False)
     live_source: str = "replay"
+    model_name: str = "tweet_gpt2"
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -79,6 +81,7 @@ class Settings:
             hopsworks_timeout_s=_as_float(get("HOPSWORKS_TIMEOUT") or str(cls.hopsworks_timeout_s), "HOPSWORKS_TIMEOUT"),
             x_bearer_token=get("X_BEARER_TOKEN"),
             live_source=(get("TWEETGEN_LIVE_SOURCE") or cls.live_source).lower(),
+            model_name=get("TWEETGEN_MODEL_NAME") or cls.model_name,
         )
         settings.check()
         return settings

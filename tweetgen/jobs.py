@@ -5,9 +5,12 @@ A job opens the backends the settings name, runs its pipeline and returns the pi
 
 from __future__ import annotations
 
-from tweetgen.backends import open_feature_store
-from tweetgen.config import SCRAPE_CRON, Settings
+from datetime import datetime
+
+from tweetgen.backends import open_feature_store, open_model_registry
+from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
 from tweetgen.feature_pipeline import FeatureReport
+from tweetgen.inference_pipeline import InferenceReport, Sampling, run_batch_inference
 from tweetgen.scheduler import Job
 
 
@@ -24,11 +27,20 @@ def scrape_job(settings: Settings, count: int = 4, max_tweets: int = 20) -> Feat
     return scrape_x(store, client, settings.username, max_tweets, settings.x_user_id_cache)
 
 
+def inference_job(settings: Settings, as_of: datetime | None = None, seed: int | None = None) -> InferenceReport:
+    """The daily batch inference: champion (and challenger) generate next to the newest tweet."""
+    store, registry = open_feature_store(settings), open_model_registry(settings)
+    return run_batch_inference(store, registry, settings.model_name, Sampling(seed=seed), as_of=as_of)
+
+
 def scheduled_jobs(settings: Settings) -> list[Job]:
     """The jobs the Modal app deploys as cron functions, for the local scheduler."""
 
-    def scrape() -> None:
-        for line in scrape_job(settings).lines():
-            print(line, flush=True)
+    def printed(job):  # the scheduler logs start and end; the job's report goes to stdout
+        def run() -> None:
+            for line in job(settings).lines():
+                print(line, flush=True)
 
-    return [Job("scrape", SCRAPE_CRON, scrape)]
+        return run
+
+    return [Job("scrape", SCRAPE_CRON, printed(scrape_job)), Job("batch inference", INFERENCE_CRON, printed(inference_job))]

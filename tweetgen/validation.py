@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tweetgen.errors import ValidationError
-from tweetgen.schema import MAX_TEXT_CHARS, SOURCES, GroupSpec
+from tweetgen.schema import ARMS, MAX_TEXT_CHARS, SOURCES, GroupSpec
 
 
 def validate(spec: GroupSpec, frame: pd.DataFrame) -> pa.Table:
@@ -86,4 +86,22 @@ def _check_tweets(frame: pd.DataFrame, where: str) -> None:
             raise ValidationError(f"{where}: '{column}' in row {row} is negative.")
 
 
-EXTRA_CHECKS: dict[str, tuple[Callable[[pd.DataFrame, str], None], ...]] = {"tweets": (_check_tweets,)}
+def _check_generated(frame: pd.DataFrame, where: str) -> None:
+    if frame.empty:
+        return
+    bad_arm = ~frame["arm"].isin(ARMS)
+    if bad_arm.any():
+        row = int(bad_arm.to_numpy().nonzero()[0][0])
+        raise ValidationError(f"{where}: 'arm' in row {row} is {frame['arm'].iloc[row]!r}, not one of {ARMS}.")
+    for column in ("prompted_text", "random_text"):
+        _first_null(frame[column], column, where)
+        too_long = frame[column].str.len() > 280
+        if too_long.any():
+            row = int(too_long.to_numpy().nonzero()[0][0])
+            raise ValidationError(f"{where}: '{column}' in row {row} is longer than a tweet (280 characters).")
+
+
+EXTRA_CHECKS: dict[str, tuple[Callable[[pd.DataFrame, str], None], ...]] = {
+    "tweets": (_check_tweets,),
+    "generated_tweets": (_check_generated,),
+}
