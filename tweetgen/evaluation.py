@@ -80,7 +80,7 @@ def _batched_nats(model: PreTrainedModel, sequences: list[list[int]], batch_size
             ids[row, : len(seq)] = torch.tensor(seq)
         lengths = torch.tensor([len(seq) for seq in batch])
         mask = torch.arange(1, width)[None, :] < lengths[:, None]  # (B, T-1): target is real
-        total += float((_token_nats(model, ids) * mask).sum())
+        total += float((_token_nats(model, ids).cpu() * mask).sum())
     return total
 
 
@@ -90,7 +90,7 @@ def _windowed_nats(model: PreTrainedModel, ids: list[int], context: int) -> floa
     total, scored = 0.0, 1  # scored: tokens whose prediction is counted (the first is bos)
     for start in range(0, len(ids), stride):
         window = torch.tensor([ids[start : start + context]])  # (1, T)
-        nats = _token_nats(model, window)[0]  # (T-1,): nats of predicting window[1:]
+        nats = _token_nats(model, window)[0].cpu()  # (T-1,): nats of predicting window[1:]
         first_new = scored - start - 1  # index into nats of the first target not yet scored
         total += float(nats[first_new:].sum())
         scored = start + window.shape[1]
@@ -102,5 +102,6 @@ def _windowed_nats(model: PreTrainedModel, ids: list[int], context: int) -> floa
 def _token_nats(model: PreTrainedModel, ids: torch.Tensor) -> torch.Tensor:
     """Nats of predicting ``ids[:, 1:]`` from the tokens before each: shape (B, T-1)."""
     # An all-ones mask changes nothing (see _batched_nats) but tells transformers the padding is deliberate.
+    ids = ids.to(model.device)
     logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[:, :-1].float()  # (B, T-1, V)
     return torch.nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")

@@ -37,8 +37,8 @@ def sample(
     room = min(max_new_tokens, _context_length(model) - len(prompt_ids))
     if room <= 0:
         raise TweetgenError(f"The prompt is {len(prompt_ids) - 1} tokens long and leaves no room to generate; shorten it.")
-    input_ids = torch.tensor([prompt_ids] * n)  # (n, P): same prompt, so no padding
-    with torch.random.fork_rng(devices=[]):
+    input_ids = torch.tensor([prompt_ids] * n, device=model.device)  # (n, P): same prompt, so no padding
+    with torch.random.fork_rng(devices=[model.device] if model.device.type == "cuda" else []):
         torch.manual_seed(seed)
         output = model.generate(
             input_ids=input_ids,
@@ -51,7 +51,7 @@ def sample(
             eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.eos_token_id,  # fills rows that ended early; cut off below anyway
         )  # (n, P + new)
-    return [_decode(tokenizer, row[1:].tolist(), len(prompt_ids) - 1) for row in output]
+    return [_decode(tokenizer, row[1:].tolist(), len(prompt_ids) - 1) for row in output.cpu()]
 
 
 def _decode(tokenizer: PreTrainedTokenizerBase, ids: list[int], n_prompt: int) -> str:

@@ -43,7 +43,8 @@ class TrainConfig:
             learning-rate schedule follows elapsed time as well as steps, so it still decays.
         warmup_fraction: share of the run spent warming the learning rate up linearly.
         precision: ``bf16`` (autocast; master weights stay float32), ``fp32``, or ``auto``
-            (bf16 where the CPU computes it natively).
+            (bf16 where the device computes it natively).
+        device: ``auto`` (the GPU when torch sees one, else the CPU), ``cuda`` or ``cpu``.
         num_threads: torch threads while training; ``None`` means one per available core.
         eval_interval: steps between evaluations on the eval blocks; 0 evaluates only at the end.
     """
@@ -70,6 +71,7 @@ class TrainConfig:
     eval_interval: int = 0
     seed: int = 0
     precision: str = "auto"
+    device: str = "auto"
     num_threads: int | None = None
     n_samples: int = 3
     progress: bool = True
@@ -129,7 +131,8 @@ def train(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks: torch
 
 def _train_loop(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks: torch.Tensor, config: TrainConfig) -> TrainResult:
     horizon = _horizon(config, len(train_blocks))  # None: until max_seconds is spent
-    precision = resolve_precision(config.precision)
+    model.to(resolve_device(config.device))
+    precision = resolve_precision(config.precision, model.device.type)
     optimizer = _make_optimizer(model, config)
     batches = _batches(len(train_blocks), config.batch_size, config.seed)
     result = TrainResult(steps=0, seconds=0.0, tokens=0, stopped_by="steps", precision=precision)
@@ -171,7 +174,7 @@ def _horizon(config: TrainConfig, n_blocks: int) -> int | None:
 
 def _step(model: PreTrainedModel, optimizer: torch.optim.Optimizer, x: torch.Tensor, precision: str, grad_clip: float) -> float:
     """One optimizer step on the batch ``x`` (B, T); returns the batch loss in nats per token."""
-    with _autocast(precision):
+    with _autocast(precision, model.device.type):
         loss = causal_lm_loss(model, x)
     loss.backward()
     if grad_clip > 0:
@@ -183,6 +186,7 @@ def _step(model: PreTrainedModel, optimizer: torch.optim.Optimizer, x: torch.Ten
 
 def causal_lm_loss(model: PreTrainedModel, x: torch.Tensor) -> torch.Tensor:
     """Mean nats of predicting ``x[:, 1:]`` from the tokens before: labels are the inputs, shifted."""
+    x = x.to(model.device, non_blocking=True)  # (B, T)
     logits = model(input_ids=x).logits[:, :-1]  # (B, T-1, V)
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), x[:, 1:].reshape(-1))
 
@@ -211,18 +215,30 @@ def block_loss(model: PreTrainedModel, blocks: torch.Tensor, batch_size: int) ->
     return total / count if count else math.nan
 
 
-def resolve_precision(precision: str) -> str:
-    """``auto`` becomes ``bf16`` where the CPU has native bfloat16 (AVX512-BF16, AMX), else ``fp32``."""
+def resolve_device(device: str) -> torch.device:
+    """``auto`` becomes ``cuda`` when torch sees a GPU, else ``cpu``."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.split(":")[0] not in ("cuda", "cpu"):
+        raise TweetgenError(f"The device is {device!r}; use auto, cuda or cpu.")
+    return torch.device(device)
+
+
+def resolve_precision(precision: str, device_type: str = "cpu") -> str:
+    """``auto`` becomes ``bf16`` where the device computes bfloat16 natively (a recent GPU, or a
+    CPU with AVX512-BF16 / AMX), else ``fp32``."""
     if precision == "auto":
+        if device_type == "cuda":
+            return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
         return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
     if precision not in ("bf16", "fp32"):
         raise TweetgenError(f"The precision is {precision!r}; use auto, bf16 or fp32.")
     return precision
 
 
-def _autocast(precision: str) -> contextlib.AbstractContextManager:
+def _autocast(precision: str, device_type: str = "cpu") -> contextlib.AbstractContextManager:
     if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return torch.autocast(device_type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
