@@ -16,6 +16,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 test: install
+	bash scripts/install_system_packages.sh
 	$(BIN)/python -m pytest
 
 demo: install

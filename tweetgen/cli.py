@@ -6,6 +6,7 @@ user can fix are printed as one sentence on stderr with exit status 1, never as 
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,6 +85,38 @@ def schedule_command(
     run_forever(scheduled_jobs(load_settings(backend, data_dir)), max_runs=max_runs)
 
 
+@app.command("train")
+def train_command(
+    base_model: Annotated[str, typer.Option(help="tiny (built from the data, offline), gpt2, a hub id or a local folder.")] = "tiny",
+    max_seconds: Annotated[Optional[float], typer.Option(help="Training time budget in seconds.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (default: one epoch).")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="Passes over the training blocks.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Blocks per step.")] = 16,
+    seed: Annotated[int, typer.Option(help="Seed of the initial weights, batches and samples.")] = 0,
+    backend: BackendOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Train on the `tweets` group, register the model; it becomes champion only if it is better."""
+    from tweetgen.jobs import train_job
+    from tweetgen.training import TrainConfig
+
+    config = TrainConfig(base_model=base_model, max_seconds=max_seconds, max_steps=max_steps, batch_size=batch_size, seed=seed)
+    if epochs is not None or (max_seconds is not None and max_steps is None):
+        config = dataclasses.replace(config, epochs=epochs)  # None: train until the time budget is spent
+    typer.echo(train_job(load_settings(backend, data_dir), config).summary())
+
+
+@app.command("models")
+def models_command(backend: BackendOption = None, data_dir: DataDirOption = None) -> None:
+    """List the registered model versions, their metrics and the champion."""
+    from tweetgen.backends import open_model_registry
+    from tweetgen.registry import format_versions
+
+    settings = load_settings(backend, data_dir)
+    registry = open_model_registry(settings)
+    typer.echo(format_versions(registry, settings.model_name))
+
+
 @app.command("infer")
 def infer_command(
     as_of: Annotated[Optional[datetime], typer.Option(help="Use the newest tweet at or before this UTC time.")] = None,
@@ -97,6 +130,18 @@ def infer_command(
     settings = load_settings(backend, data_dir)
     for line in inference_job(settings, as_of=as_of and as_of.replace(tzinfo=UTC), seed=seed).lines():
         typer.echo(line)
+
+
+@app.command("app")
+def app_command(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 7860,
+    backend: BackendOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Serve the Gradio app: real and generated tweets as tweet images, and a prompt box."""
+    from tweetgen.serve import serve_app
+
+    serve_app(load_settings(backend, data_dir), port)
 
 
 @app.command("query")

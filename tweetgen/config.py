@@ -39,6 +39,7 @@ class Settings:
         x_bearer_token: ``X_BEARER_TOKEN`` for the X API v2.
         live_source: where scheduled scrapes read new tweets: ``replay`` or ``x``.
         model_name: the registry name of the model (``[a-zA-Z0-9_]``).
+        space_id: ``SPACE_ID``, set by Hugging Face when the app runs on a Space.
     """
 
     backend: str = "local"
@@ -51,6 +52,7 @@ class Settings:
     x_bearer_token: str | None = dataclasses.field(default=None, repr=False)
     live_source: str = "replay"
     model_name: str = "tweet_gpt2"
+    space_id: str | None = None
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -82,6 +84,7 @@ class Settings:
             x_bearer_token=get("X_BEARER_TOKEN"),
             live_source=(get("TWEETGEN_LIVE_SOURCE") or cls.live_source).lower(),
             model_name=get("TWEETGEN_MODEL_NAME") or cls.model_name,
+            space_id=get("SPACE_ID"),
         )
         settings.check()
         return settings

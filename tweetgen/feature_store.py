@@ -68,6 +68,10 @@ class FeatureStore(abc.ABC):
     def read(self, spec: GroupSpec, columns: list[str] | None = None) -> pd.DataFrame:
         """Read the whole group. Raises ``GroupNotFoundError`` if it was never written."""
 
+    def data_version(self, spec: GroupSpec) -> str | None:
+        """An identifier of the group's current contents, recorded with a trained model (or None)."""
+        return None
+
     def scan(self, spec: GroupSpec) -> pa.Table | object:
         """An Arrow object DuckDB can query (a table, or a lazy dataset where the backend has one)."""
         return pa.Table.from_pandas(self.read(spec), preserve_index=False)

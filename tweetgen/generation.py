@@ -59,7 +59,8 @@ def _decode(tokenizer: PreTrainedTokenizerBase, ids: list[int], n_prompt: int) -
     new = ids[n_prompt:]
     if tokenizer.eos_token_id in new:
         new = new[: new.index(tokenizer.eos_token_id)]
-    return tokenizer.decode(ids[:n_prompt] + new, skip_special_tokens=True)
+    # A byte-level token can end inside a UTF-8 character; the partial bytes decode to U+FFFD.
+    return tokenizer.decode(ids[:n_prompt] + new, skip_special_tokens=True).replace("\ufffd", "")
 
 
 def _context_length(model: PreTrainedModel) -> int:

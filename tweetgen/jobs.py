@@ -1,17 +1,26 @@
 """Jobs: each pipeline as one call from settings, shared by the CLI, the scheduler and Modal.
 
 A job opens the backends the settings name, runs its pipeline and returns the pipeline's report.
+Pipelines are imported inside the jobs, so a scrape does not pay for importing torch.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from tweetgen.backends import open_feature_store, open_model_registry
 from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
-from tweetgen.feature_pipeline import FeatureReport
-from tweetgen.inference_pipeline import InferenceReport, Sampling, run_batch_inference
 from tweetgen.scheduler import Job
+from tweetgen.schema import TWEETS
+
+if TYPE_CHECKING:
+    from tweetgen.feature_pipeline import FeatureReport
+    from tweetgen.inference_pipeline import InferenceReport
+    from tweetgen.training import TrainConfig
+    from tweetgen.training_pipeline import TrainReport
 
 
 def scrape_job(settings: Settings, count: int = 4, max_tweets: int = 20) -> FeatureReport:
@@ -27,20 +36,37 @@ def scrape_job(settings: Settings, count: int = 4, max_tweets: int = 20) -> Feat
     return scrape_x(store, client, settings.username, max_tweets, settings.x_user_id_cache)
 
 
+def train_job(settings: Settings, config: TrainConfig | None = None) -> TrainReport:
+    """Train on the ``tweets`` group and register the model under ``settings.model_name``."""
+    from tweetgen.training import TrainConfig
+    from tweetgen.training_pipeline import run_training
+
+    store, registry = open_feature_store(settings), open_model_registry(settings)
+    config = dataclasses.replace(config or TrainConfig(), model_name=settings.model_name)
+    return run_training(store, registry, config, data_version=store.data_version(TWEETS))
+
+
 def inference_job(settings: Settings, as_of: datetime | None = None, seed: int | None = None) -> InferenceReport:
     """The daily batch inference: champion (and challenger) generate next to the newest tweet."""
+    from tweetgen.inference_pipeline import Sampling, run_batch_inference
+
     store, registry = open_feature_store(settings), open_model_registry(settings)
     return run_batch_inference(store, registry, settings.model_name, Sampling(seed=seed), as_of=as_of)
 
 
 def scheduled_jobs(settings: Settings) -> list[Job]:
     """The jobs the Modal app deploys as cron functions, for the local scheduler."""
+    return [
+        Job("scrape", SCRAPE_CRON, _printing(scrape_job, settings)),
+        Job("batch inference", INFERENCE_CRON, _printing(inference_job, settings)),
+    ]
 
-    def printed(job):  # the scheduler logs start and end; the job's report goes to stdout
-        def run() -> None:
-            for line in job(settings).lines():
-                print(line, flush=True)
 
-        return run
+def _printing(job: Callable[[Settings], object], settings: Settings) -> Callable[[], None]:
+    """A no-argument callable that runs ``job`` and prints its report (the scheduler logs the rest)."""
 
-    return [Job("scrape", SCRAPE_CRON, printed(scrape_job)), Job("batch inference", INFERENCE_CRON, printed(inference_job))]
+    def run() -> None:
+        for line in job(settings).lines():  # type: ignore[attr-defined]
+            print(line, flush=True)
+
+    return run

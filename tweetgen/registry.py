@@ -177,3 +177,20 @@ class ModelRegistry(abc.ABC):
             if decision.promoted:
                 self._record_champion(candidate, decision)
         return decision
+
+
+def format_versions(registry: ModelRegistry, name: str) -> str:
+    """A text table of the versions of ``name`` with their main metrics, marking the champion."""
+    versions = registry.versions(name)
+    if not versions:
+        return f"No versions of '{name}' in {registry.where}; run `python -m tweetgen train` to train one.\n"
+    champion = registry.champion(name)
+    columns = ("eval_bits_per_char", "eval_perplexity", "train_seconds", "train_tokens_per_second")
+    lines = [f"{'version':>7}  {'bits/char':>9}  {'perplexity':>10}  {'train s':>8}  {'tokens/s':>9}  {'base':<10} champion"]
+    for v in versions:
+        bpc, ppl, secs, tps = (v.metrics.get(c, math.nan) for c in columns)
+        mark = "*" if champion and champion.version == v.version else ""
+        base = str(v.card.get("settings", {}).get("base_model", ""))[:10]
+        lines.append(f"{v.version:>7}  {bpc:>9.3f}  {ppl:>10.1f}  {secs:>8.0f}  {tps:>9,.0f}  {base:<10} {mark}")
+    lines.append(f"champion: version {champion.version}" if champion else "champion: none yet")
+    return "\n".join(lines) + "\n"

@@ -42,7 +42,8 @@ class LocalFeatureStore(FeatureStore):
         return self.root / f"{spec.name}_{spec.version}"
 
     def exists(self, spec: GroupSpec) -> bool:
-        return DeltaTable.is_deltatable(str(self.path(spec)))
+        path = self.path(spec)  # is_deltatable would create a missing folder: look first
+        return path.is_dir() and DeltaTable.is_deltatable(str(path))
 
     def _merge_new(self, spec: GroupSpec, table: pa.Table) -> WriteResult:
         self._ensure_table(spec)
@@ -99,6 +100,9 @@ class LocalFeatureStore(FeatureStore):
     def table_version(self, spec: GroupSpec) -> int:
         """The Delta version of the group: a data version to record with a trained model."""
         return self._table(spec).version()
+
+    def data_version(self, spec: GroupSpec) -> str | None:
+        return f"{spec.name} v{spec.version}, Delta table version {self.table_version(spec)}" if self.exists(spec) else None
 
 
 def _group_record(spec: GroupSpec) -> dict[str, object]:

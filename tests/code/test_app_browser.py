@@ -1,0 +1,88 @@
+"""The page in a real headless Chromium: the cards, the chart, and the prompt box at work.
+
+Needs Chromium at /usr/bin/chromium (``scripts/install_system_packages.sh`` installs it); the
+test is skipped without it. The screenshot goes to the test's tmp_path; with
+``TWEETGEN_UPDATE_SCREENSHOT=1`` it also replaces ``assets/app-screenshot.png`` (the README's),
+and the tiny model is trained for a few seconds first so its tweet reads like one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.app_server import demo_store, running_app
+from tests.fakes.tiny_model import register_tiny_champion
+from tweetgen.app_logic import Predictor
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "app-screenshot.png"
+UPDATE_SCREENSHOT = os.environ.get("TWEETGEN_UPDATE_SCREENSHOT") == "1"
+CARDS = ("#card-real", "#card-prompted", "#card-random")
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.is_file(),
+    reason=f"Chromium is not installed at {CHROMIUM}: run scripts/install_system_packages.sh (as root) to enable the browser tests.",
+)
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    registry, _ = register_tiny_champion(root, train_steps=60 if UPDATE_SCREENSHOT else 0)
+    predictor = Predictor(lambda: registry, "tweet_gpt2", max_new_tokens=24)
+    with running_app(demo_store(root / "store", n_runs=7), predictor, root / "gradio") as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def page(url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
+            tab.goto(url, wait_until="domcontentloaded", timeout=20_000)
+            yield tab
+        finally:
+            browser.close()
+
+
+def natural_widths(page, selector: str) -> list[int]:
+    return page.eval_on_selector_all(selector, "images => images.map(image => image.naturalWidth)")
+
+
+def test_the_three_cards_and_the_chart_are_shown(page) -> None:
+    for selector in (*CARDS, "#chart"):
+        page.locator(f"{selector} img").first.wait_for(state="visible", timeout=15_000)
+    widths = [natural_widths(page, f"{selector} img") for selector in CARDS]
+    assert widths == [[1100], [1100], [1100]]
+    chart = natural_widths(page, "#chart img")
+    assert len(chart) == 1 and chart[0] > 0
+    assert "Tweets by a model" in page.locator("h1").inner_text()
+    assert "version 3 (champion)" in page.locator("#summary").inner_text()
+    assert page.locator("#measures").get_by_text("bits per character under the model").count() == 1
+
+
+def test_a_prompt_gives_a_new_tweet_image(page, tmp_path) -> None:
+    assert page.locator("#card-fresh img").count() == 0
+    page.locator("#prompt textarea, #prompt input").first.fill("The rocket")
+    page.locator("#generate").click()
+    fresh = page.locator("#card-fresh img").first
+    fresh.wait_for(state="visible", timeout=20_000)
+    page.wait_for_function("() => document.querySelector('#card-fresh img').naturalWidth > 0", timeout=10_000)
+    assert natural_widths(page, "#card-fresh img") == [1100]
+    page.wait_for_timeout(300)  # let the layout settle before the picture
+    shot = tmp_path / "app.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if UPDATE_SCREENSHOT:
+        shutil.copyfile(shot, SCREENSHOT)

@@ -1,0 +1,424 @@
+"""What the app shows, as plain functions: the UI (``tweetgen.app_ui``) and the tests call them.
+
+The page reads the monitor group ``generated_tweets`` (one row per batch-inference run and model
+arm), shows the real tweet and the two generations of a run as tweet images, the run's measures,
+and a chart of the measures over time. A prompt box asks the champion model for a fresh tweet.
+
+Nothing here imports gradio, and nothing runs at import: the monitor is read when a handler is
+called, and the model is loaded by ``Predictor`` on its first use, once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from PIL import Image
+
+from tweetgen.errors import TweetgenError
+from tweetgen.feature_store import FeatureStore
+from tweetgen.render import TweetCard, format_timestamp, render_tweet
+from tweetgen.schema import GENERATED_TWEETS, TWEETS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from tweetgen.config import Settings
+    from tweetgen.registry import ModelRegistry, ModelVersion
+
+MAX_PROMPT_CHARS = 100  # longer prompts are cut: a tweet starts with a few words, not a page
+CARD_WIDTH = 550  # CSS pixels, X's embed width; images are CARD_WIDTH * CARD_SCALE pixels wide
+CARD_SCALE = 2
+COUNT_COLUMNS = ("likes", "retweets", "replies")
+NO_PROMPT_MESSAGE = "The real tweet had no words to start from (only links or emoji), so this run generated only a random tweet."
+EMPTY_MONITOR_MESSAGE = (
+    "**No generated tweets yet.** The page shows what the daily batch inference writes into the "
+    f"`{GENERATED_TWEETS.name}` feature group. Run `make demo` (the whole pipeline, offline) or "
+    f"`{GENERATED_TWEETS.filled_by}` (with a trained model), then reload this page."
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# The monitor group
+
+
+def load_monitor(store: FeatureStore) -> pd.DataFrame:
+    """All rows of the monitor group, newest run first (champion before challenger in a run).
+
+    The real tweet's counts (``likes``, ``retweets``, ``replies``) are joined from the ``tweets``
+    group when it holds the tweet, and are 0 otherwise.
+
+    Returns:
+        The group's columns plus the counts; an empty frame with those columns when the group
+        was never written.
+    """
+    if not store.exists(GENERATED_TWEETS):
+        return pd.DataFrame(columns=[*GENERATED_TWEETS.columns, *COUNT_COLUMNS])
+    frame = store.read(GENERATED_TWEETS)
+    frame = _with_counts(store, frame)
+    frame = frame.assign(_arm_order=(frame["arm"] != "champion").astype(int))
+    frame = frame.sort_values(["generated_at", "_arm_order", "model_version"], ascending=[False, True, False], kind="stable")
+    return frame.drop(columns="_arm_order").reset_index(drop=True)
+
+
+def _with_counts(store: FeatureStore, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the real tweets' counts from the ``tweets`` group (0 where unknown)."""
+    counts = pd.DataFrame({name: pd.Series(dtype="int64") for name in ("tweet_id", *COUNT_COLUMNS)})
+    if store.exists(TWEETS):
+        counts = store.read(TWEETS, columns=["tweet_id", *COUNT_COLUMNS])
+        counts = counts[counts["tweet_id"].isin(frame["tweet_id"])]
+    merged = frame.merge(counts.drop_duplicates("tweet_id"), on="tweet_id", how="left")
+    for column in COUNT_COLUMNS:
+        merged[column] = merged[column].fillna(0).astype("int64")
+    return merged
+
+
+def day_choices(frame: pd.DataFrame) -> list[str]:
+    """One label per row of ``frame``, in its order, e.g. "Jan 15, 2026 06:00 UTC · tweet_gpt2 v3 (champion)".
+
+    Labels are unique: a repeated label gets " #2", " #3" appended.
+    """
+    labels: list[str] = []
+    seen: dict[str, int] = {}
+    for row in frame.itertuples(index=False):
+        when = pd.Timestamp(row.generated_at).tz_convert(UTC)
+        label = f"{when:%b %d, %Y %H:%M} UTC · {row.model_name} v{row.model_version} ({row.arm})"
+        seen[label] = seen.get(label, 0) + 1
+        labels.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return labels
+
+
+def row_for(frame: pd.DataFrame, choice: str | None) -> pd.Series | None:
+    """The row labelled ``choice`` by ``day_choices``; the newest row for an unknown or empty choice.
+
+    Returns None only when ``frame`` is empty.
+    """
+    if frame.empty:
+        return None
+    labels = day_choices(frame)
+    index = labels.index(choice) if choice in labels else 0
+    return frame.iloc[index]
+
+
+# ---------------------------------------------------------------------------------------------
+# One run: cards, model and measures
+
+
+def _generated_label(row: pd.Series) -> str:
+    return f"Generated by {row['model_name']} v{int(row['model_version'])}"
+
+
+def cards_for(row: pd.Series, theme: str = "light", username: str = "elonmusk") -> tuple[Image.Image, Image.Image, Image.Image]:
+    """The three tweet images of a run: the real tweet, the one from its first two words, a random one.
+
+    The real tweet shows its time and counts; the generated ones show the run's time, no counts,
+    and a visible label naming the model version. When the real tweet had no words to prompt
+    with, the middle image says so. Each image is ``CARD_WIDTH * CARD_SCALE`` wide.
+    """
+    real = TweetCard(
+        text=str(row["tweet_text"]),
+        display_name=username,
+        handle=username,
+        created_at=_utc(row["tweet_created_at"]),
+        **{name: int(row.get(name, 0) or 0) for name in COUNT_COLUMNS},
+    )
+    label, generated_at = _generated_label(row), _utc(row["generated_at"])
+
+    def generated(text: str) -> TweetCard:
+        return TweetCard(text=str(text), display_name=username, handle=username, created_at=generated_at, generated=True, label=label)
+
+    def draw(card: TweetCard) -> Image.Image:
+        return render_tweet(card, theme=theme, scale=CARD_SCALE, width=CARD_WIDTH)
+
+    has_prompt = bool(str(row["prompt"]).strip())
+    prompted = draw(generated(row["prompted_text"])) if has_prompt else message_image(NO_PROMPT_MESSAGE, theme)
+    return draw(real), prompted, draw(generated(row["random_text"]))
+
+
+def model_summary(row: pd.Series) -> str:
+    """One Markdown paragraph: model version, arm, sampling settings, prompt and run time."""
+    return (
+        f"**Model** `{row['model_name']}` version {int(row['model_version'])} ({row['arm']}) · "
+        f"temperature {float(row['temperature']):g}, top-p {float(row['top_p']):g}, seed {int(row['seed'])}, "
+        f"up to {int(row['max_new_tokens'])} new tokens · prompt {_quoted(row['prompt'])} · "
+        f"run at {format_timestamp(_utc(row['generated_at']))} UTC"
+    )
+
+
+def _quoted(prompt: object) -> str:
+    text = str(prompt).strip()
+    return f"“{text}”" if text else "(none: the tweet had no words)"
+
+
+def measures_table(row: pd.Series) -> pd.DataFrame:
+    """The run's measures as a small table: one row per measure, one column per tweet."""
+
+    def number(value: object, digits: int = 2) -> str:
+        return "–" if value is None or pd.isna(value) else f"{float(value):.{digits}f}"
+
+    rows = [
+        ("characters", str(int(row["real_chars"])), str(int(row["prompted_chars"])), str(int(row["random_chars"]))),
+        ("sentiment (VADER, -1 to 1)", number(row["real_sentiment"]), number(row["prompted_sentiment"]), number(row["random_sentiment"])),
+        ("longest run of words copied from training", "–", str(int(row["prompted_copy_words"])), str(int(row["random_copy_words"]))),
+        ("bits per character under the model", number(row["real_bits_per_char"], 3), "–", "–"),
+    ]
+    return pd.DataFrame(rows, columns=["measure", "real", "from its first two words", "random"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The chart
+
+
+def chart_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows the chart plots, oldest first: the champion arm's runs (all rows if none is marked)."""
+    rows = frame[frame["arm"] == "champion"] if (frame["arm"] == "champion").any() else frame
+    return rows.sort_values("generated_at", kind="stable")
+
+
+def measures_chart(frame: pd.DataFrame) -> Figure:
+    """Measures over time, one point per run: real bits per char, sentiment (real vs generated), copied words.
+
+    Built with matplotlib's object API (no pyplot, no global figure state), so it is thread-safe.
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11, 2.6), dpi=100, layout="constrained")
+    axes = figure.subplots(1, 3)
+    if frame.empty:
+        for ax in axes:
+            ax.set_axis_off()
+        axes[1].text(0.5, 0.5, "No runs yet", ha="center", va="center", fontsize=14, color="#536471")
+        return figure
+    rows = chart_rows(frame)
+    when = pd.to_datetime(rows["generated_at"]).dt.tz_convert(UTC).dt.tz_localize(None)
+    _plot(axes[0], when, {"real tweet": rows["real_bits_per_char"]}, "Bits per character (lower: less surprised)")
+    sentiment = {"real": rows["real_sentiment"], "from prompt": rows["prompted_sentiment"], "random": rows["random_sentiment"]}
+    _plot(axes[1], when, sentiment, "Sentiment (VADER)")
+    copies = {"from prompt": rows["prompted_copy_words"], "random": rows["random_copy_words"]}
+    _plot(axes[2], when, copies, "Longest copied run (words)")
+    return figure
+
+
+def _plot(ax, when: pd.Series, series: dict[str, pd.Series], title: str) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    colours = {"real tweet": "#0F1419", "real": "#0F1419", "from prompt": "#1D9BF0", "random": "#F4212E"}
+    for name, values in series.items():
+        ax.plot(when, values.astype(float), marker="o", markersize=4, linewidth=1.5, label=name, color=colours[name])
+    ax.set_title(title, fontsize=10)
+    locator = AutoDateLocator(maxticks=6)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend(fontsize=7, frameon=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole view of one run, as the page shows it
+
+
+@dataclass
+class DayView:
+    """What the page shows for one run, or the explanation when there is none.
+
+    Attributes:
+        images: real, prompt-seeded and random tweet images (all None when there is no run).
+        summary: Markdown: the model and sampling settings, or what to run to get data.
+        measures: the measures table (no rows when there is no run).
+        choices: labels of every run, newest first (``day_choices``).
+        choice: the label shown, or None.
+    """
+
+    images: tuple[Image.Image | None, Image.Image | None, Image.Image | None]
+    summary: str
+    measures: pd.DataFrame
+    choices: list[str] = field(default_factory=list)
+    choice: str | None = None
+
+
+def day_view(frame: pd.DataFrame, choice: str | None = None, theme: str = "light", username: str = "elonmusk") -> DayView:
+    """Everything the page shows for the run labelled ``choice`` (the newest if unknown or None)."""
+    row = row_for(frame, choice)
+    if row is None:
+        return DayView((None, None, None), EMPTY_MONITOR_MESSAGE, _empty_measures())
+    choices = day_choices(frame)
+    shown = choice if choice in choices else choices[0]
+    return DayView(cards_for(row, theme, username), model_summary(row), measures_table(row), choices, shown)
+
+
+def _empty_measures() -> pd.DataFrame:
+    return pd.DataFrame(columns=["measure", "real", "from its first two words", "random"])
+
+
+def page_view(
+    cache: MonitorCache, choice: str | None = None, refresh: bool = False, theme: str = "light", username: str = "elonmusk"
+) -> tuple[DayView, pd.DataFrame]:
+    """The view of run ``choice`` and the monitor frame it came from; a message instead of an error.
+
+    When the store cannot be read, the view's summary says why and the frame is empty.
+    """
+    try:
+        frame = cache.frame(refresh=refresh)
+    except TweetgenError as error:
+        message = f"**The monitor group could not be read.** {error}"
+        return DayView((None, None, None), message, _empty_measures()), pd.DataFrame(columns=GENERATED_TWEETS.columns)
+    return day_view(frame, choice, theme, username), frame
+
+
+class MonitorCache:
+    """The monitor frame, read again only when it is older than ``max_age_s`` (reads are slow on Hopsworks).
+
+    A failed read (e.g. the store is unreachable) raises ``TweetgenError``; the next call tries again.
+    """
+
+    def __init__(self, store: FeatureStore, max_age_s: float = 60.0) -> None:
+        self.store = store
+        self.max_age_s = max_age_s
+        self._frame: pd.DataFrame | None = None
+        self._read_at = 0.0
+        self._lock = threading.Lock()
+
+    def frame(self, refresh: bool = False) -> pd.DataFrame:
+        """The monitor rows (``load_monitor``), from the cache when fresh enough."""
+        with self._lock:
+            stale = self._frame is None or time.monotonic() - self._read_at > self.max_age_s
+            if refresh or stale:
+                self._frame = load_monitor(self.store)
+                self._read_at = time.monotonic()
+            return self._frame
+
+
+# ---------------------------------------------------------------------------------------------
+# Fresh tweets from a prompt
+
+
+class ModelUnavailableError(TweetgenError):
+    """No champion model can be loaded (none trained yet, or the registry is unreachable)."""
+
+
+class Predictor:
+    """The champion model behind the prompt box, loaded on first use and then kept.
+
+    The registry comes from a factory, so the same code serves the local registry and Hopsworks
+    (``Predictor.from_settings`` picks the one the settings name). Loading happens once, under a
+    lock, when ``generate`` is first called; a failed load is retried on the next call (a model
+    may have been trained meanwhile).
+    """
+
+    def __init__(
+        self,
+        open_registry: Callable[[], ModelRegistry],
+        model_name: str,
+        max_new_tokens: int = 60,
+        temperature: float = 0.9,
+        top_p: float = 0.95,
+    ) -> None:
+        self._open_registry = open_registry
+        self.model_name = model_name
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.top_p = top_p
+        self._loaded: tuple[ModelVersion, PreTrainedModel, PreTrainedTokenizerBase] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Predictor:
+        """A predictor for the champion of ``settings.model_name`` in the configured registry."""
+        from tweetgen.backends import open_model_registry
+
+        return cls(lambda: open_model_registry(settings), settings.model_name)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory."""
+        return self._loaded is not None
+
+    def _load(self) -> tuple[ModelVersion, PreTrainedModel, PreTrainedTokenizerBase]:
+        with self._lock:
+            if self._loaded is None:
+                try:
+                    registry = self._open_registry()
+                    version = registry.champion(self.model_name)
+                except TweetgenError as error:
+                    raise ModelUnavailableError(f"The model registry could not be read: {error}") from error
+                if version is None:
+                    raise ModelUnavailableError(
+                        f"No trained model '{self.model_name}' in {registry.where} yet: run `make demo`, or `python -m tweetgen train`, to train one."
+                    )
+                model, tokenizer = registry.load(version)
+                self._loaded = (version, model, tokenizer)
+            return self._loaded
+
+    def version(self) -> ModelVersion:
+        """The champion version in use (loads the model if needed)."""
+        return self._load()[0]
+
+    def generate(self, prompt: str, seed: int) -> tuple[str, ModelVersion]:
+        """One tweet starting with ``prompt`` ("" for a random tweet), and the version that wrote it.
+
+        Raises:
+            ModelUnavailableError: no champion model can be loaded.
+            TweetgenError: the prompt leaves the model no room to generate.
+        """
+        from tweetgen.generation import sample
+
+        version, model, tokenizer = self._load()
+        with self._lock:  # one generation at a time per model: torch threads are shared anyway
+            texts = sample(model, tokenizer, prompt, n=1, max_new_tokens=self.max_new_tokens, seed=seed,
+                           temperature=self.temperature, top_p=self.top_p)
+        return texts[0], version
+
+
+def clean_prompt(prompt: str | None) -> str:
+    """The prompt the model gets: surrounding whitespace removed, cut to ``MAX_PROMPT_CHARS`` characters."""
+    return (prompt or "").strip()[:MAX_PROMPT_CHARS].rstrip()
+
+
+def message_image(text: str, theme: str = "light") -> Image.Image:
+    """A card from the app itself carrying ``text`` (used instead of an error), as wide as a tweet image."""
+    card = TweetCard(text=text, display_name="tweetgen", handle="tweetgen", created_at=datetime.now(UTC), verified=False)
+    return render_tweet(card, theme=theme, scale=CARD_SCALE, width=CARD_WIDTH)
+
+
+def generate_from_prompt(
+    prompt: str | None,
+    predictor: Predictor,
+    seed: int | None = None,
+    theme: str = "light",
+    username: str = "elonmusk",
+) -> Image.Image:
+    """A freshly generated tweet image starting with ``prompt`` (cut to ``MAX_PROMPT_CHARS``).
+
+    An empty prompt gives a random tweet. When no model can be loaded, or the prompt leaves the
+    model no room, the image carries a one-sentence explanation instead; this never raises for
+    user input.
+
+    Args:
+        prompt: the start of the tweet; None or blank for a random one.
+        predictor: the model behind the box.
+        seed: sampling seed; None draws a new one, so each click gives a new tweet.
+    """
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    try:
+        text, version = predictor.generate(clean_prompt(prompt), seed)
+    except TweetgenError as error:
+        return message_image(str(error), theme)
+    label = f"Generated by {version.name} v{version.version}"
+    card = TweetCard(text=text, display_name=username, handle=username, created_at=datetime.now(UTC), generated=True, label=label)
+    return render_tweet(card, theme=theme, scale=CARD_SCALE, width=CARD_WIDTH)
+
+
+def _utc(value: object) -> datetime:
+    """A timestamp from the store as an aware ``datetime`` in UTC (naive values are taken as UTC)."""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+    return stamp.to_pydatetime()
