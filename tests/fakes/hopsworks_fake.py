@@ -23,14 +23,16 @@ SDK source in ``hopsworks``/``hsfs``), so that an adapter which breaks one fails
 Use the ``fake_hopsworks`` fixture: it puts the fake in ``sys.modules["hopsworks"]``. Import it
 into a test module as ``from tests.fakes.hopsworks_fake import fake_hopsworks_fixture`` (a
 different name than the fixture's, so that linters do not see a redefinition).
-A model-registry fake (``project.get_model_registry()``) belongs in this module too; it is not
-built yet.
+The model registry and the dataset API (``project.get_model_registry()``,
+``project.get_dataset_api()``) live in ``hopsworks_registry_fake``, which this module imports
+when a project asks for them; their models and files are held here, on ``FakeHopsworks``.
 """
 
 from __future__ import annotations
 
 import operator
 import re
+import shutil
 import sys
 import threading
 import types
@@ -79,6 +81,14 @@ class ProjectException(Exception):
     """A project could not be found or chosen."""
 
 
+class ModelRegistryException(Exception):
+    """A client-side model-registry error (invalid name, version taken)."""
+
+
+class DatasetException(Exception):
+    """A client-side dataset error (destination exists without ``overwrite``)."""
+
+
 class VersionWarning(Warning):
     """No version was given; the SDK defaults to 1."""
 
@@ -115,6 +125,15 @@ class FakeHopsworks:
     groups: dict[tuple[str, str, int], StoredGroup] = field(default_factory=dict)
     _released: threading.Event = field(default_factory=threading.Event, repr=False)
     _next_id: int = 100
+    # model registry and dataset API (tests/fakes/hopsworks_registry_fake.py)
+    models: dict[tuple[str, str, int], Any] = field(default_factory=dict)  # (project, name, version) -> StoredModel
+    files: dict[str, bytes] = field(default_factory=dict)  # absolute "/Projects/<p>/..." path -> content
+    dirs: set[str] = field(default_factory=set)
+    tag_schemas: set[str] = field(default_factory=set)  # created by a platform administrator only
+    save_calls: list[dict[str, Any]] = field(default_factory=list)
+    download_calls: list[tuple[str, int]] = field(default_factory=list)
+    on_save: Callable[[str], None] | None = None  # called at the start of each model.save(), with the name
+    _cache_dir: str | None = None
 
     def settings(self, **overrides: Any) -> Settings:
         """Settings that log in to this fake (override any field)."""
@@ -130,6 +149,17 @@ class FakeHopsworks:
     def release(self) -> None:
         """Let hanging logins return (called when the test ends)."""
         self._released.set()
+        if self._cache_dir is not None:
+            shutil.rmtree(self._cache_dir, ignore_errors=True)
+            self._cache_dir = None
+
+    def cache_dir(self) -> str:
+        """The fake's stand-in for the SDK's model download cache, created on first use."""
+        if self._cache_dir is None:
+            from tests.fakes.hopsworks_registry_fake import new_cache_dir
+
+            self._cache_dir = new_cache_dir()
+        return self._cache_dir
 
     def stored_rows(self, name: str, version: int = 1, project: str | None = None) -> pd.DataFrame:
         """What the server holds for a group, duplicates included."""
@@ -147,6 +177,8 @@ class FakeHopsworks:
                 FeatureStoreException=FeatureStoreException,
                 DataValidationException=DataValidationException,
                 ProjectException=ProjectException,
+                ModelRegistryException=ModelRegistryException,
+                DatasetException=DatasetException,
             )
         )
         return module
@@ -198,6 +230,18 @@ class FakeProject:
 
     cluster: FakeHopsworks
     name: str
+
+    def get_model_registry(self) -> Any:
+        """``Project.get_model_registry``: see ``hopsworks_registry_fake``."""
+        from tests.fakes.hopsworks_registry_fake import FakeModelRegistry
+
+        return FakeModelRegistry(self.cluster, self.name)
+
+    def get_dataset_api(self) -> Any:
+        """``Project.get_dataset_api``: see ``hopsworks_registry_fake``."""
+        from tests.fakes.hopsworks_registry_fake import FakeDatasetApi
+
+        return FakeDatasetApi(self.cluster, self.name)
 
     def get_feature_store(self, name: str | None = None) -> FakeFeatureStore:
         if name not in (None, f"{self.name}_featurestore"):
