@@ -20,7 +20,7 @@ test: install
 	$(BIN)/python -m pytest
 
 demo: install
-	$(BIN)/python feature_engineering.py
+	$(BIN)/python -m tweetgen demo
 
 lint: install
 	$(BIN)/ruff check .

@@ -144,6 +144,25 @@ def app_command(
     serve_app(load_settings(backend, data_dir), port)
 
 
+@app.command("demo")
+def demo_command(
+    serve: Annotated[bool, typer.Option(help="Serve the app when the pipeline is done.")] = True,
+    train_seconds: Annotated[float, typer.Option(help="Training budget of the small model.")] = 150.0,
+    port: Annotated[int, typer.Option(help="Port of the app on 127.0.0.1.")] = 7860,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run every pipeline offline on the local backend, then serve the app."""
+    from tweetgen.demo import run_demo
+
+    settings = load_settings("local", data_dir)
+    report = run_demo(settings, train_seconds=train_seconds, echo=typer.echo)
+    typer.echo("\n".join(["", "Demo pipeline done:", *report.lines()]))
+    if serve:
+        from tweetgen.serve import serve_app
+
+        serve_app(settings, port)
+
+
 @app.command("query")
 def query_command(
     sql: Annotated[str, typer.Argument(help="SQL over the feature groups, e.g. \"SELECT count(*) FROM tweets\".")],

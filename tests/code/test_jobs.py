@@ -1,0 +1,39 @@
+"""The jobs the scheduler runs are the Modal app's, on the same cron specs."""
+
+from datetime import UTC, datetime, timedelta
+
+from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
+from tweetgen.jobs import scheduled_jobs
+from tweetgen.scheduler import run_forever
+from tweetgen.schema import TWEETS
+from tweetgen.store_local import LocalFeatureStore
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def test_scheduled_jobs_use_the_cron_specs_of_the_settings() -> None:
+    jobs = scheduled_jobs(Settings.load())
+    assert [(job.name, job.cron) for job in jobs] == [("scrape", SCRAPE_CRON), ("batch inference", INFERENCE_CRON)]
+
+
+def test_the_scheduler_scrapes_then_survives_a_failed_inference(capsys) -> None:
+    settings = Settings.load()
+    clock = Clock(datetime(2026, 11, 22, 5, 0, tzinfo=UTC))
+    logged: list[str] = []
+    runs = run_forever(scheduled_jobs(settings), clock=clock, sleep=clock.sleep, max_runs=3, log=logged.append)
+    assert runs == 3
+    # 05:30 scrape, 06:00 inference (fails: no model yet), 05:30 next day scrape
+    assert len(LocalFeatureStore(settings.feature_store_dir).read(TWEETS)) == 8
+    failures = [line for line in logged if "batch inference" in line and "failed" in line]
+    assert len(failures) == 1 and "python -m tweetgen train" in failures[0]
+    assert clock.now.date() == datetime(2026, 11, 23).date()
+    assert "4 new tweets released by the replay" in capsys.readouterr().out
