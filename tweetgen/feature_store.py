@@ -68,9 +68,12 @@ class FeatureStore(abc.ABC):
     def read(self, spec: GroupSpec, columns: list[str] | None = None) -> pd.DataFrame:
         """Read the whole group. Raises ``GroupNotFoundError`` if it was never written."""
 
-    def data_version(self, spec: GroupSpec) -> str | None:
-        """An identifier of the group's current contents, recorded with a trained model (or None)."""
-        return None
+    def read_training_data(self, spec: GroupSpec, columns: list[str]) -> tuple[pd.DataFrame, str]:
+        """The rows a model trains on, and a description of that data version for the model card.
+
+        Raises ``GroupNotFoundError`` if the group was never written.
+        """
+        return self.read(spec, columns), f"{spec.name} v{spec.version} in {self.where}"
 
     def scan(self, spec: GroupSpec) -> pa.Table | object:
         """An Arrow object DuckDB can query (a table, or a lazy dataset where the backend has one)."""

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from tweetgen.backends import open_feature_store, open_model_registry
 from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
 from tweetgen.scheduler import Job
-from tweetgen.schema import TWEETS
 
 if TYPE_CHECKING:
     from tweetgen.feature_pipeline import FeatureReport
@@ -43,7 +42,7 @@ def train_job(settings: Settings, config: TrainConfig | None = None) -> TrainRep
 
     store, registry = open_feature_store(settings), open_model_registry(settings)
     config = dataclasses.replace(config or TrainConfig(), model_name=settings.model_name)
-    return run_training(store, registry, config, data_version=store.data_version(TWEETS))
+    return run_training(store, registry, config)
 
 
 def inference_job(settings: Settings, as_of: datetime | None = None, seed: int | None = None) -> InferenceReport:

@@ -60,6 +60,28 @@ class HopsworksFeatureStore(FeatureStore):
         self._check_features(spec, group)
         return self._select(spec, group, list(columns) if columns else spec.columns)
 
+    def read_training_data(self, spec: GroupSpec, columns: list[str]) -> tuple[pd.DataFrame, str]:
+        """Training rows through a feature view (``<group>_training``), as Hopsworks intends:
+        each call records a training dataset version, which the model card names."""
+        group = self._group(spec)
+        if group is None:
+            raise GroupNotFoundError(spec, self.where)
+        view_name = f"{spec.name}_training"
+        view = self._call(
+            f"open feature view '{view_name}'",
+            lambda: self._store().get_or_create_feature_view(
+                name=view_name, query=group.select(columns), version=spec.version,
+                description=f"Training data of the {spec.name} group: {', '.join(columns)}.",
+            ),
+        )
+        features, _ = self._call(
+            f"read training data of feature view '{view_name}'",
+            lambda: view.training_data(description="tweetgen training run", primary_key=True, event_time=True),
+        )
+        dataset = view.get_last_accessed_training_dataset()
+        frame = _as_contract(spec, features, columns)
+        return frame, f"feature view {view_name} v{spec.version}, training dataset v{dataset} in {self.where}"
+
     def _merge_new(self, spec: GroupSpec, table: pa.Table) -> WriteResult:
         group = self._call(
             f"open feature group '{spec.name}'",

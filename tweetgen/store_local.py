@@ -101,8 +101,11 @@ class LocalFeatureStore(FeatureStore):
         """The Delta version of the group: a data version to record with a trained model."""
         return self._table(spec).version()
 
-    def data_version(self, spec: GroupSpec) -> str | None:
-        return f"{spec.name} v{spec.version}, Delta table version {self.table_version(spec)}" if self.exists(spec) else None
+    def read_training_data(self, spec: GroupSpec, columns: list[str]) -> tuple[pd.DataFrame, str]:
+        """The group at one Delta version, and that version (so the card names the exact data)."""
+        table = self._table(spec)
+        frame = table.to_pyarrow_table(columns=columns).to_pandas()
+        return frame, f"{spec.name} v{spec.version}, Delta table version {table.version()} in {self.where}"
 
 
 def _group_record(spec: GroupSpec) -> dict[str, object]:

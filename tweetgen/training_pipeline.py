@@ -66,7 +66,8 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
             be loaded, or training diverged; the registry is left untouched in each case.
     """
     check_model_name(config.model_name)
-    frame, n_read, n_empty = read_tweet_texts(store)
+    frame, n_read, n_empty, read_version = read_tweet_texts(store)
+    data_version = data_version or read_version
     train_frame, eval_frame = split_by_time(frame, config.eval_fraction, config.eval_since)
     train_texts, eval_texts = train_frame["clean_text"].tolist(), eval_frame["clean_text"].tolist()
     model, tokenizer = prepare_model(config, train_texts)
@@ -80,14 +81,15 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
     return TrainReport(version, decision, metrics, samples, n_read, n_empty, len(train_texts), len(eval_texts), result)
 
 
-def read_tweet_texts(store: FeatureStore) -> tuple[pd.DataFrame, int, int]:
-    """Tweets with a non-blank ``clean_text``, and how many rows were read and dropped.
+def read_tweet_texts(store: FeatureStore) -> tuple[pd.DataFrame, int, int, str]:
+    """Tweets with a non-blank ``clean_text``, how many rows were read and dropped, and the data
+    version read (a Delta table version locally, a training dataset version on Hopsworks).
 
     Raises:
         GroupNotFoundError: the group does not exist (its message names the command to run).
         TweetgenError: the group is empty or has fewer than ``MIN_TWEETS`` tweets with text.
     """
-    frame = store.read(TWEETS, columns=COLUMNS)
+    frame, data_version = store.read_training_data(TWEETS, COLUMNS)
     if frame.empty:
         raise TweetgenError(f"The feature group '{TWEETS.name}' in {store.where} is empty; run `{TWEETS.filled_by}` first.")
     has_text = frame["clean_text"].fillna("").str.strip() != ""
@@ -97,7 +99,7 @@ def read_tweet_texts(store: FeatureStore) -> tuple[pd.DataFrame, int, int]:
             f"Training needs at least {MIN_TWEETS} tweets with text, but '{TWEETS.name}' in {store.where} has "
             f"{len(kept)} ({len(frame) - len(kept)} empty after cleaning); add tweets with `{TWEETS.filled_by}`."
         )
-    return kept, len(frame), len(frame) - len(kept)
+    return kept, len(frame), len(frame) - len(kept), data_version
 
 
 def prepare_model(config: TrainConfig, train_texts: list[str]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:

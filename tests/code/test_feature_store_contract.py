@@ -187,3 +187,15 @@ def test_composite_key_merges_on_all_key_columns(store: FeatureStore) -> None:
     pd.testing.assert_frame_equal(stored, expected)
     with pytest.raises(GroupNotFoundError, match="make readings"):
         store.read(dataclasses.replace(READINGS, version=3))
+
+
+def test_training_data_is_read_through_a_versioned_source(store) -> None:
+    """Both backends return the training columns and name the data version they read."""
+    store.insert(TWEETS, tweets_frame([1, 2, 3]))
+    frame, version = store.read_training_data(TWEETS, ["tweet_id", "created_at", "clean_text"])
+    assert sorted(frame["tweet_id"]) == [1, 2, 3]
+    assert list(frame.columns) == ["tweet_id", "created_at", "clean_text"]
+    assert str(frame["created_at"].dtype) == "datetime64[us, UTC]"
+    store.insert(TWEETS, tweets_frame([4]))
+    _, newer = store.read_training_data(TWEETS, ["tweet_id", "created_at", "clean_text"])
+    assert version != newer  # a new Delta version / a new training dataset version

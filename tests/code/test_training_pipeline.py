@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import tweetgen.training_pipeline as pipeline
+from tests.fakes.hopsworks_fake import fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
 from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
 from tweetgen.errors import TweetgenError
 from tweetgen.feature_store import FeatureStore, GroupNotFoundError
@@ -118,3 +119,14 @@ def test_an_invalid_model_name_fails_before_training(tmp_path, store, monkeypatc
     monkeypatch.setattr(pipeline, "train", lambda *a, **k: pytest.fail("trained"))
     with pytest.raises(TweetgenError, match="letters, digits and underscores"):
         pipeline.run_training(store, LocalModelRegistry(tmp_path / "models"), TrainConfig(model_name="tweet-gpt2"))
+
+
+def test_on_hopsworks_training_data_comes_from_a_feature_view(tmp_path, fake_hopsworks) -> None:
+    from tweetgen.store_hopsworks import HopsworksFeatureStore
+
+    store = HopsworksFeatureStore.from_settings(fake_hopsworks.settings())
+    store.insert(TWEETS, tweets_with_texts(invented_tweets(120)))
+    report = pipeline.run_training(store, LocalModelRegistry(tmp_path / "models"), TINY)
+    assert report.n_tweets == 120
+    assert report.version.card["data_version"].startswith("feature view tweets_training v1, training dataset v1")
+    assert [view.training_datasets for view in fake_hopsworks.views.values()] == [1]

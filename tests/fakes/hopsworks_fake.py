@@ -123,6 +123,7 @@ class FakeHopsworks:
     login_calls: list[dict[str, Any]] = field(default_factory=list)
     insert_calls: list[dict[str, Any]] = field(default_factory=list)
     groups: dict[tuple[str, str, int], StoredGroup] = field(default_factory=dict)
+    views: dict[tuple[str, str, int], Any] = field(default_factory=dict)  # (project, name, version) -> FakeFeatureView
     _released: threading.Event = field(default_factory=threading.Event, repr=False)
     _next_id: int = 100
     # model registry and dataset API (tests/fakes/hopsworks_registry_fake.py)
@@ -303,6 +304,50 @@ class FakeFeatureStore:
             event_time=event_time,
             online_enabled=bool(online_enabled),
         )
+
+    def get_or_create_feature_view(
+        self,
+        name: str,
+        query: FakeQuery,
+        version: int,
+        description: str | None = "",
+        labels: list[str] | None = None,
+    ) -> FakeFeatureView:
+        """The existing view (its query unchanged), or a new one over ``query``; version required."""
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ValueError(f"version must be a positive integer, got {version!r}")
+        if not NAME_RULE.match(name):
+            raise FeatureStoreException(f"Feature view name `{name}` is invalid: use 1-63 of [a-z0-9_].")
+        key = (self.project, name, version)
+        if key not in self.cluster.views:
+            self.cluster.views[key] = FakeFeatureView(name, version, query, list(labels or []))
+        return self.cluster.views[key]
+
+
+@dataclass
+class FakeFeatureView:
+    """``hsfs.feature_view.FeatureView``: ``training_data`` records a new training dataset version
+    each call and, like the SDK, leaves out primary key and event time unless asked for them."""
+
+    name: str
+    version: int
+    query: FakeQuery
+    labels: list[str]
+    training_datasets: int = 0
+    last_accessed: int | None = None
+
+    def training_data(self, description: str | None = "", primary_key: bool = False, event_time: bool = False, **_: Any):
+        frame = self.query.read()
+        group = self.query.group
+        dropped = ([] if primary_key else group.primary_key) + ([] if event_time or not group.event_time else [group.event_time])
+        frame = frame.drop(columns=[c for c in dropped if c in frame.columns])
+        self.training_datasets += 1
+        self.last_accessed = self.training_datasets
+        labels = frame[self.labels] if self.labels else None
+        return frame.drop(columns=self.labels), labels
+
+    def get_last_accessed_training_dataset(self) -> int | None:
+        return self.last_accessed
 
 
 @dataclass
