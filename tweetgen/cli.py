@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from tweetgen.config import Settings
@@ -165,17 +164,22 @@ def demo_command(
 
 @app.command("query")
 def query_command(
-    sql: Annotated[str, typer.Argument(help="SQL over the feature groups, e.g. \"SELECT count(*) FROM tweets\".")],
+    sql: Annotated[Optional[str], typer.Argument(help="SQL over the feature groups, e.g. \"SELECT count(*) FROM tweets\".")] = None,
+    last: Annotated[Optional[int], typer.Option("--last", help="The last N batch inference runs (monitor group).")] = None,
+    arms: Annotated[bool, typer.Option("--arms", help="Per-arm summary of the monitor group: champion vs challenger.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run SQL over the feature groups (DuckDB) and print the result."""
+    """Run SQL over the feature groups (DuckDB) and print the result; --last and --arms ask the monitor group."""
     from tweetgen.backends import open_feature_store
-    from tweetgen.query import format_result, run_query
+    from tweetgen.query import ARMS_SQL, LAST_RUNS_SQL, format_result, run_query
 
+    questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL) if q]
+    if len(questions) != 1:
+        raise typer.BadParameter("give exactly one of: SQL, --last N, --arms.")
     store = open_feature_store(load_settings(backend, data_dir))
-    typer.echo(format_result(run_query(store, sql), fmt), nl=False)
+    typer.echo(format_result(run_query(store, questions[0]), fmt), nl=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -185,14 +189,14 @@ def main(argv: list[str] | None = None) -> int:
     except TweetgenError as error:
         typer.echo(f"error: {error}", err=True)
         return 1
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return done.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("Aborted.", err=True)
         return 130
+    except typer.TyperException as error:  # usage errors: bad flags, missing arguments
+        error.show()  # type: ignore[attr-defined]
+        return getattr(error, "exit_code", 2)
     return 0
 
 

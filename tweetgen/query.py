@@ -19,6 +19,20 @@ from tweetgen.feature_store import FeatureStore, GroupNotFoundError
 from tweetgen.schema import GROUPS, GroupSpec
 
 FORMATS = ("table", "csv", "json")
+
+# Ready-made questions about the monitor group (the same SQL runs on both backends).
+LAST_RUNS_SQL = """
+SELECT generated_at, model_version, arm, tweet_clean_text AS real_tweet, prompt, prompted_text, random_text,
+       round(real_bits_per_char, 3) AS real_bpc
+FROM generated_tweets ORDER BY generated_at DESC, arm LIMIT {n}
+"""
+ARMS_SQL = """
+SELECT arm, model_version, count(*) AS runs, min(generated_at) AS first_run, max(generated_at) AS last_run,
+       round(avg(real_bits_per_char), 3) AS real_bpc,
+       round(avg(prompted_copy_words), 1) AS prompted_copy_words, round(avg(random_copy_words), 1) AS random_copy_words,
+       round(avg(random_chars), 0) AS random_chars, round(avg(abs(prompted_sentiment - real_sentiment)), 3) AS sentiment_gap
+FROM generated_tweets GROUP BY arm, model_version ORDER BY model_version, arm
+"""
 MAX_CELL_CHARS = 60
 
 
