@@ -6,10 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import vcr
 
 from tests.conftest import REPO
 from tests.fakes.frames import tweets_frame
+from tests.fakes.x_cassettes import replay
 from tweetgen.errors import SourceError
 from tweetgen.feature_pipeline import run_feature_pipeline
 from tweetgen.live_pipeline import scrape_replay, scrape_x
@@ -19,7 +19,6 @@ from tweetgen.sources import REPLAY_HOLDOUT
 from tweetgen.store_local import LocalFeatureStore
 from tweetgen.x_source import make_client
 
-CASSETTES = REPO / "tests" / "cassettes" / "x_api"
 SINCE_ID = 2028032492958646395  # the newest stored id the cassettes expect as since_id
 
 
@@ -62,20 +61,10 @@ def test_replay_report_says_how_many_are_left(tmp_path: Path) -> None:
     assert f"4 new tweets released by the replay; {REPLAY_HOLDOUT - 4} left to release." in report.lines()
 
 
-def replay_cassette(name: str):
-    return vcr.use_cassette(
-        str(CASSETTES / f"{name}.yaml"),
-        record_mode="none",
-        decode_compressed_response=True,
-        filter_headers=["authorization"],
-        match_on=["method", "scheme", "host", "path", "query"],
-    )
-
-
 def test_x_source_asks_since_the_newest_stored_tweet_and_writes_live_rows(tmp_path: Path) -> None:
     store = LocalFeatureStore(tmp_path / "store")
     store.insert(TWEETS, tweets_frame([SINCE_ID - 10, SINCE_ID]))
-    with replay_cassette("normal_page"):
+    with replay("normal_page"):
         report = scrape_x(store, make_client("test-token"), "tweetgen_test", 100, tmp_path / "ids.json")
     live = live_rows(store)
     assert report.inserted == len(live) == 3
@@ -89,7 +78,7 @@ def test_x_source_writes_what_it_fetched_before_running_out_of_credits(tmp_path:
     store.insert(TWEETS, tweets_frame([SINCE_ID]))
     cache = tmp_path / "ids.json"
     cache.write_text('{"tweetgen_test": 1601234567890123456}')  # the user id is cached: no paid lookup
-    with replay_cassette("payment_required"), pytest.raises(SourceError, match="credits"):
+    with replay("payment_required"), pytest.raises(SourceError, match="credits"):
         scrape_x(store, make_client("test-token"), "tweetgen_test", 100, cache)
     assert live_rows(store)["tweet_id"].tolist() == [2029512243409847221, 2029527342904250340]
 

@@ -18,16 +18,6 @@ from tweetgen.registry_local import LocalModelRegistry
 CARD = {"eval_set_id": "sha256:aaaa", "data_version": "tweets v1 @ 3", "loss_curve": [3.0, 2.5, 2.2], "samples": ["hi 🚀"]}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from a second thread, and spinning threads stall when other
-    test processes hold the cores: one thread keeps these tests fast on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory) -> Path:
     """A one-layer model and its tokenizer saved with save_pretrained."""

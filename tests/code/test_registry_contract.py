@@ -9,7 +9,10 @@ import pytest
 import torch
 
 from tests.fakes.hopsworks_fake import fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
-from tests.fakes.saved_models import logits, save_tiny_model
+from tests.fakes.saved_models import (
+    logits,
+    saved_fixture,  # noqa: F401 - the saved fixture
+)
 from tweetgen.registry import ModelRegistry, ModelVersion, RegistryError
 from tweetgen.registry_hopsworks import HopsworksModelRegistry
 from tweetgen.registry_local import LocalModelRegistry
@@ -21,21 +24,6 @@ CARD = {
     "samples": ["hi 🚀", "ok"],
 }
 FULL_CARD = {**CARD, "loss_curve": [3.0, 2.5, 2.2], "eval_losses": [[3, 2.4]]}  # drawing the curve costs ~0.1 s
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from a second thread (see tests/code/test_registry.py)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory) -> tuple[Path, torch.nn.Module]:
-    folder = tmp_path_factory.mktemp("saved")
-    return folder, save_tiny_model(folder)
 
 
 @pytest.fixture(params=["local", "hopsworks"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,7 +15,10 @@ from tests.fakes.hopsworks_fake import (  # noqa: F401 - the fake_hopsworks fixt
     VersionWarning,
     fake_hopsworks_fixture,
 )
-from tests.fakes.saved_models import logits, save_tiny_model
+from tests.fakes.saved_models import (
+    logits,
+    saved_fixture,  # noqa: F401 - the saved fixture
+)
 from tweetgen.backends import open_model_registry
 from tweetgen.errors import ConfigError
 from tweetgen.registry import RegistryError
@@ -26,21 +28,6 @@ NAME = "tweet_gpt2"
 FILES = "/Projects/tweetgen_test/Models/tweet_gpt2"
 CARD = {"eval_set_id": "sha256:aaaa", "data_version": "tweets v1 @ 3", "samples": ["hi 🚀"]}
 FULL_CARD = {**CARD, "loss_curve": [3.0, 2.5, 2.2]}  # drawing the curve costs ~0.1 s
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from a second thread (see tests/code/test_registry.py)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
-@pytest.fixture(scope="module")
-def saved(tmp_path_factory) -> tuple[Path, torch.nn.Module]:
-    folder = tmp_path_factory.mktemp("saved")
-    return folder, save_tiny_model(folder)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-import torch
 
 import tweetgen.training_pipeline as pipeline
 from tests.fakes.hopsworks_fake import fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
@@ -20,16 +19,6 @@ TINY = TrainConfig(
     vocab_size=400, n_layer=2, n_embd=64, n_head=2, block_size=64, batch_size=8, max_steps=40, n_samples=2,
     num_threads=1, progress=False
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from a second thread, and spinning threads stall when other
-    test processes hold the cores: one thread keeps these tests fast on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 class FrameStore(FeatureStore):

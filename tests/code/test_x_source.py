@@ -13,26 +13,15 @@ import requests
 import tweepy
 import vcr
 
+from tests.fakes.x_cassettes import replay
 from tweetgen.errors import ConfigError, SourceError
 from tweetgen.schema import RAW_COLUMNS, RAW_SCHEMA
 from tweetgen.x_source import FetchResult, check_username, fetch_new_tweets, make_client, tweets_to_frame
 
-CASSETTES = Path(__file__).resolve().parents[1] / "cassettes" / "x_api"
 TOKEN = "test-bearer-AAAA-do-not-print-7f3a9c"
 USER_ID = 1601234567890123456
 SINCE_ID = 2028032492958646395
 NOW = 1772377200.0  # 2026-03-01 15:00:00 UTC
-
-
-def replay(name: str) -> vcr.cassette.CassetteContextDecorator:
-    """Replay ``tests/cassettes/x_api/<name>.yaml``; any request not in it fails the test."""
-    return vcr.use_cassette(
-        str(CASSETTES / f"{name}.yaml"),
-        record_mode="none",
-        decode_compressed_response=True,
-        filter_headers=["authorization"],
-        match_on=["method", "scheme", "host", "path", "query"],
-    )
 
 
 def query(request: vcr.request.Request) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 from transformers import PreTrainedModel
 
@@ -24,3 +25,10 @@ def logits(model: PreTrainedModel, token_ids: list[int]) -> torch.Tensor:
     """The model's logits for one sequence, without gradients."""
     with torch.no_grad():
         return model(input_ids=torch.tensor([token_ids])).logits
+
+
+@pytest.fixture(scope="module", name="saved")
+def saved_fixture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PreTrainedModel]:
+    """A tiny model saved once per test module: (its folder, the model)."""
+    folder = tmp_path_factory.mktemp("saved")
+    return folder, save_tiny_model(folder)

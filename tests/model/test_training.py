@@ -20,16 +20,6 @@ SMALL = dict(n_layer=2, n_embd=64, n_head=2, n_positions=64)
 QUICK = TrainConfig(batch_size=8, block_size=64, max_steps=60, num_threads=1, progress=False)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models gain nothing from a second thread, and spinning threads stall when other
-    test processes hold the cores: one thread keeps these tests fast on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def tokenizer():
     return train_tokenizer(TRAIN_TEXTS, vocab_size=512)
