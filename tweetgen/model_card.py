@@ -9,10 +9,28 @@ The card dict a training run hands to ``ModelRegistry.register`` may hold (all o
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 LOSS_CURVE_FILE = "loss_curve.png"
+CARD_FILE = "card.json"
+METRICS_FILE = "metrics.json"
+
+
+def write_version_files(model_dir: Path, folder: Path, metrics: dict[str, float], card: dict[str, Any]) -> None:
+    """Copy a saved model into ``folder`` with the files every registry stores beside it:
+    ``metrics.json``, ``card.json`` and the loss-curve PNG (``model_card.md`` needs the version
+    number, so the registry writes it once the number is known)."""
+    shutil.copytree(model_dir, folder, dirs_exist_ok=True)
+    write_json(folder / METRICS_FILE, metrics)
+    write_json(folder / CARD_FILE, card)
+    if card.get("loss_curve"):
+        plot_loss_curve(card["loss_curve"], card.get("eval_losses", []), folder / LOSS_CURVE_FILE)
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
 
 def render_model_card(name: str, version: int, metrics: dict[str, float], card: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ import numbers
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,20 @@ def decide_champion(candidate: ModelVersion, champion: ModelVersion | None, resc
     verb = "beats" if promoted else "does not beat"
     reason = f"Version {candidate.version} ({score:.4f} bits/char) {verb} version {champion.version} ({champion_score:.4f}) {where}."
     return ChampionDecision(promoted, candidate.version, previous, reason, score, champion_score)
+
+
+def new_champion_record(candidate: ModelVersion, decision: ChampionDecision) -> dict[str, Any]:
+    """What a registry stores when ``candidate`` becomes champion: the version, both scores, why."""
+    return {
+        "version": candidate.version,
+        "metric": CHAMPION_METRIC,
+        "score": decision.candidate_score,
+        "eval_set_id": candidate.eval_set_id,
+        "previous": decision.previous,
+        "previous_score": decision.champion_score,
+        "reason": decision.reason,
+        "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 class ModelRegistry(abc.ABC):

@@ -32,23 +32,21 @@ when the registry is built, and reuses ``connect_hopsworks`` (bounded, never pro
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from tweetgen.model_card import LOSS_CURVE_FILE, plot_loss_curve, render_model_card
+from tweetgen.model_card import CARD_FILE, render_model_card, write_json, write_version_files
 from tweetgen.registry import (
-    CHAMPION_METRIC,
     ChampionDecision,
     ModelRegistry,
     ModelVersion,
     RegistryError,
     check_model_name,
+    new_champion_record,
 )
 from tweetgen.store_hopsworks import _describe, _sdk_errors, connect_hopsworks
 
@@ -58,7 +56,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 CHAMPION_FILE = "champion.json"
-CARD_FILE = "card.json"
 SAVE_RETRIES = 5
 DESCRIPTION_LIMIT = 500  # characters; the card itself is a file, the description a summary
 
@@ -126,20 +123,11 @@ class HopsworksModelRegistry(ModelRegistry):
         )
 
     def _record_champion(self, candidate: ModelVersion, decision: ChampionDecision) -> None:
-        record = {
-            "version": candidate.version,
-            "metric": CHAMPION_METRIC,
-            "score": decision.candidate_score,
-            "eval_set_id": candidate.eval_set_id,
-            "previous": decision.previous,
-            "previous_score": decision.champion_score,
-            "reason": decision.reason,
-            "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        record = new_champion_record(candidate, decision)
         _, datasets = self._open()
         with tempfile.TemporaryDirectory(prefix="tweetgen-champion-") as staging:
             local = Path(staging) / CHAMPION_FILE
-            _write_json(local, record)
+            write_json(local, record)
             self._call(
                 f"record version {candidate.version} as the champion of model '{candidate.name}'",
                 lambda: datasets.upload(str(local), f"Models/{candidate.name}", overwrite=True),
@@ -269,11 +257,7 @@ def stage_version_files(
     model_dir: Path, folder: Path, name: str, version: int, metrics: dict[str, float], card: dict[str, Any]
 ) -> None:
     """Write into the new ``folder`` the files of one version, as the local registry stores them."""
-    shutil.copytree(model_dir, folder)
-    _write_json(folder / "metrics.json", metrics)
-    _write_json(folder / CARD_FILE, card)
-    if card.get("loss_curve"):
-        plot_loss_curve(card["loss_curve"], card.get("eval_losses", []), folder / LOSS_CURVE_FILE)
+    write_version_files(model_dir, folder, metrics, card)
     (folder / "model_card.md").write_text(render_model_card(name, version, metrics, card), encoding="utf-8")
 
 
@@ -285,5 +269,3 @@ def version_description(card: dict[str, Any]) -> str:
     return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 3] + "..."
 
 
-def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")

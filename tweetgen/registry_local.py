@@ -21,14 +21,20 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from tweetgen.model_card import LOSS_CURVE_FILE, plot_loss_curve, render_model_card
-from tweetgen.registry import ChampionDecision, ModelRegistry, ModelVersion, RegistryError, check_model_name
+from tweetgen.model_card import render_model_card, write_json, write_version_files
+from tweetgen.registry import (
+    ChampionDecision,
+    ModelRegistry,
+    ModelVersion,
+    RegistryError,
+    check_model_name,
+    new_champion_record,
+)
 
 if TYPE_CHECKING:
     from tweetgen.config import Settings
@@ -58,11 +64,7 @@ class LocalModelRegistry(ModelRegistry):
         name_dir.mkdir(parents=True, exist_ok=True)
         incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=name_dir))
         try:
-            shutil.copytree(model_dir, incoming, dirs_exist_ok=True)
-            _write_json(incoming / "metrics.json", metrics)
-            _write_json(incoming / "card.json", card)
-            if card.get("loss_curve"):
-                plot_loss_curve(card["loss_curve"], card.get("eval_losses", []), incoming / LOSS_CURVE_FILE)
+            write_version_files(model_dir, incoming, metrics, card)
             version = self._publish(incoming, name, metrics, card)
         except BaseException:
             shutil.rmtree(incoming, ignore_errors=True)
@@ -133,19 +135,10 @@ class LocalModelRegistry(ModelRegistry):
         return model, tokenizer
 
     def _record_champion(self, candidate: ModelVersion, decision: ChampionDecision) -> None:
-        record = {
-            "version": candidate.version,
-            "metric": "eval_bits_per_char",
-            "score": decision.candidate_score,
-            "eval_set_id": candidate.eval_set_id,
-            "previous": decision.previous,
-            "previous_score": decision.champion_score,
-            "reason": decision.reason,
-            "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        record = new_champion_record(candidate, decision)
         path = self.root / candidate.name / CHAMPION_FILE
         temporary = path.with_name(f".{CHAMPION_FILE}.{os.getpid()}")
-        _write_json(temporary, record)
+        write_json(temporary, record)
         os.replace(temporary, path)  # readers see the old or the new record, never half of one
 
     @contextlib.contextmanager
@@ -165,8 +158,6 @@ class LocalModelRegistry(ModelRegistry):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_json(path: Path, value: Any) -> None:
-    path.write_text(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
 
 def _read_json(path: Path) -> Any:
