@@ -34,7 +34,7 @@ CSS = """
 #intro p { font-size: 1.05rem; color: #536471; margin-top: -0.4rem; }
 .card img { object-fit: contain !important; }
 .caption p, .caption h3 { margin: 0.2rem 0 0 0 !important; color: #536471; }
-#measures table, #measures table * { font-family: var(--font) !important; }
+#measures, #measures * { font-family: var(--font) !important; }
 footer { display: none !important; }
 """
 

@@ -14,18 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.app_server import demo_store, running_app
+from tests.fakes.app_server import demo_store
 from tests.fakes.tiny_model import register_tiny_champion
+from tweetgen.app_browser import (
+    CARDS,
+    CHROMIUM,
+    browser_page,
+    generate_tweet,
+    natural_widths,
+    running_app,
+    wait_for_cards_and_chart,
+)
 from tweetgen.app_logic import Predictor
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "app-screenshot.png"
 UPDATE_SCREENSHOT = os.environ.get("TWEETGEN_UPDATE_SCREENSHOT") == "1"
-CARDS = ("#card-real", "#card-prompted", "#card-random")
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.is_file(),
@@ -44,25 +47,12 @@ def url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
-            tab.goto(url, wait_until="domcontentloaded", timeout=20_000)
-            yield tab
-        finally:
-            browser.close()
-
-
-def natural_widths(page, selector: str) -> list[int]:
-    return page.eval_on_selector_all(selector, "images => images.map(image => image.naturalWidth)")
+    with browser_page(url) as tab:
+        yield tab
 
 
 def test_the_three_cards_and_the_chart_are_shown(page) -> None:
-    for selector in (*CARDS, "#chart"):
-        page.locator(f"{selector} img").first.wait_for(state="visible", timeout=15_000)
+    wait_for_cards_and_chart(page)
     widths = [natural_widths(page, f"{selector} img") for selector in CARDS]
     assert widths == [[1100], [1100], [1100]]
     chart = natural_widths(page, "#chart img")
@@ -74,13 +64,8 @@ def test_the_three_cards_and_the_chart_are_shown(page) -> None:
 
 def test_a_prompt_gives_a_new_tweet_image(page, tmp_path) -> None:
     assert page.locator("#card-fresh img").count() == 0
-    page.locator("#prompt textarea, #prompt input").first.fill("The rocket")
-    page.locator("#generate").click()
-    fresh = page.locator("#card-fresh img").first
-    fresh.wait_for(state="visible", timeout=20_000)
-    page.wait_for_function("() => document.querySelector('#card-fresh img').naturalWidth > 0", timeout=10_000)
+    generate_tweet(page, "The rocket")
     assert natural_widths(page, "#card-fresh img") == [1100]
-    page.wait_for_timeout(300)  # let the layout settle before the picture
     shot = tmp_path / "app.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000

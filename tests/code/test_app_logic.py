@@ -259,3 +259,13 @@ def test_frames_with_naive_times_are_read_as_utc() -> None:
     row["tweet_created_at"] = pd.Timestamp("2026-01-10 03:00:00")
     row["generated_at"] = pd.Timestamp("2026-01-10 06:00:00")
     assert len(cards_for(row)) == 3
+
+
+def test_the_real_tweet_card_shows_text_as_people_read_it() -> None:
+    from tweetgen.app_logic import real_tweet_card
+
+    row = monitor_frame(n_runs=1).iloc[0].copy()
+    row["tweet_text"] = "Monday -&gt; Friday &amp; i &lt;3 dogs"
+    card = real_tweet_card(row, "someone")
+    assert card.text == "Monday -> Friday & i <3 dogs"
+    assert card.handle == "someone"

@@ -1,17 +1,12 @@
-"""Run the Gradio app on 127.0.0.1 for a test, on a store filled with invented demo-like rows."""
+"""A store filled with invented demo-like rows, for the app tests (served by ``tweetgen.app_browser``)."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.fakes.frames import tweets_frame
 from tests.fakes.monitor_rows import RUNS, monitor_frame
-from tweetgen.app_logic import Predictor
+from tweetgen.app_browser import free_port, running_app  # noqa: F401  (re-exported for the tests)
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
 from tweetgen.store_local import LocalFeatureStore
 
@@ -28,31 +23,3 @@ def demo_store(root: Path, n_runs: int = 7) -> LocalFeatureStore:
               "replies": [410 + 55 * i for i in range(n_runs)]}
     store.insert(TWEETS, tweets_frame(ids, text=texts, **counts))
     return store
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_app(store: LocalFeatureStore, predictor: Predictor, temp_dir: Path) -> Iterator[str]:
-    """Serve the app on a free port of 127.0.0.1 until the block ends; yields its URL.
-
-    Gradio's analytics are off and its files go to ``temp_dir``.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        patch.setenv("GRADIO_TEMP_DIR", str(temp_dir))
-        from tweetgen.app_ui import build_app, launch_options
-
-        demo = build_app(store, predictor)
-        port = free_port()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
-        try:
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            demo.close()
-
