@@ -1,0 +1,346 @@
+"""The daily batch-inference job on CPU: end to end, and generation throughput.
+
+    python bench/bench_inference.py --quick      # about a minute: 3 repeats of each case
+    python bench/bench_inference.py              # 7 repeats
+    python bench/bench_inference.py --train-steps 40    # a briefly trained champion instead
+
+Setup, once, in a temp folder: the bundled invented corpus goes into a local feature store
+(``run_feature_pipeline(source="sample")``), and a champion goes into a local registry. By default
+the champion is the tiny GPT-2 *untrained*: ``prepare_model`` (tokenizer trained on the training
+split, ``build_tiny_model`` with the training defaults), scored on the eval split, registered and
+promoted. It costs the same per token as a trained one and takes seconds instead of minutes to
+make; and as its next-token distribution is near uniform, it almost never draws ``<|eos|>``, so
+every generation runs its full ``max_new_tokens``: the job's worst case. A briefly trained model
+(``--train-steps``) learns to end tweets after a few words, which flatters the job's time; the
+tokens generated are printed either way. The job is then run once for the day before, so the
+``generated_tweets`` table exists and each measured run merges into it, as on any later day.
+
+1. The job: ``run_batch_inference`` (``Sampling()`` defaults, seed 0: 80 new tokens at most, for
+   the prompted and the random tweet) for the newest tweet, each repeat in a fresh process on a
+   fresh copy of the store, so its peak memory (max RSS) is its own. Its wall time is split into
+   process start + imports, reading (champion, tweets, copy index), model load, generation,
+   measures (bits/char of the real tweet, copy runs, sentiment), write (the Delta merge) and
+   process exit (the interpreter tearing down torch and transformers); each part is the median
+   over the repeats, so they need not add up to the total.
+
+2. Generation throughput, batch 1 and batched, in one fresh process on the same champion and the
+   same start (the ``<|bos|>`` token alone): plain ``model.generate(input_ids)`` with the model's
+   defaults (its generation config sets only the special tokens, so greedy decoding with the KV
+   cache), ``generate`` sampling with temperature only, ``generate`` with ``sample``'s settings,
+   and the project's ``sample``. ``min_new_tokens`` is set in the model's generation config to the
+   number of new tokens, so every row generates exactly that many (``<|eos|>`` is masked until
+   then; checked). Repeats are interleaved across rows; tokens/s is the median.
+
+torch runs with ``--threads`` threads (default 1) in every case: with 2 threads on 2 cores that
+other processes share, each step waits for the slower thread and runs became several times
+slower and erratic (try ``--threads 2``). The machine's cores are shared
+with other processes: figures are noisy, compare rows of one run rather than runs, and read the
+min-max spread printed next to each median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_NAME = "tweet_gpt2"
+JOB_MEMORY_TARGET_MB = 1024
+JOB_PARTS = ["start + imports", "read", "model load", "generation", "measures", "write", "exit"]
+GENERATORS = {
+    "generate(input_ids), defaults: greedy": "greedy",
+    "generate, sampling T=0.9 (no top-p)": "temperature",
+    "generate, sample()'s settings": "nucleus",
+    "tweetgen sample(), T=0.9 top-p=0.95": "sample",
+}
+
+
+# ----------------------------------------------------------------------------------- setup
+
+
+def prepare(folder: Path, train_steps: int, threads: int) -> dict:
+    """Feature store and registry with a champion under ``folder``; returns what the workers need."""
+    import pandas as pd
+    import torch
+    from transformers.utils import logging
+
+    from tweetgen.feature_pipeline import run_feature_pipeline
+    from tweetgen.inference_pipeline import Sampling, run_batch_inference
+    from tweetgen.registry_local import LocalModelRegistry
+    from tweetgen.schema import TWEETS
+    from tweetgen.store_local import LocalFeatureStore
+    from tweetgen.training import TrainConfig
+
+    torch.set_num_threads(threads)
+    logging.disable_progress_bar()
+    store, registry = LocalFeatureStore(folder / "store"), LocalModelRegistry(folder / "models")
+    run_feature_pipeline(store, source="sample")
+    config = TrainConfig(model_name=MODEL_NAME, max_steps=train_steps or None, num_threads=threads, progress=False)
+    if train_steps:
+        from tweetgen.training_pipeline import run_training
+
+        run_training(store, registry, config)
+        champion = f"tiny GPT-2 trained for {train_steps} steps"
+    else:
+        register_untrained(store, registry, config)
+        champion = "tiny GPT-2, untrained"
+    days = sorted(pd.to_datetime(store.read(TWEETS, columns=["created_at"])["created_at"]).unique())
+    newest, day_before = days[-1].to_pydatetime(), days[-2].to_pydatetime()
+    run_batch_inference(store, registry, MODEL_NAME, Sampling(seed=0), as_of=day_before, now=day_before + timedelta(hours=1))
+    model, _ = registry.load(registry.champion(MODEL_NAME))
+    parameters = sum(p.numel() for p in model.parameters())
+    return {
+        "store": str(store.root), "registry": str(registry.root), "as_of": newest.isoformat(),
+        "now": (newest + timedelta(hours=1)).isoformat(), "threads": threads,
+        "champion": f"{champion} ({parameters / 1e6:.2f}M parameters, vocabulary {model.config.vocab_size:,}, context {model.config.n_positions})",
+    }
+
+
+def register_untrained(store, registry, config) -> None:
+    """Register a freshly initialised tiny GPT-2 as version 1 and promote it (scored on the eval split)."""
+    from tweetgen.training import eval_set_id, evaluate, split_by_time
+    from tweetgen.training_pipeline import prepare_model, read_tweet_texts
+
+    frame = read_tweet_texts(store)[0]
+    train_frame, eval_frame = split_by_time(frame, config.eval_fraction)
+    eval_texts = eval_frame["clean_text"].tolist()
+    model, tokenizer = prepare_model(config, train_frame["clean_text"].tolist())
+    metrics = evaluate(model, tokenizer, eval_texts)
+    card = {"description": "Untrained tiny GPT-2 (benchmark).", "eval_set_id": eval_set_id(eval_texts)}
+    with tempfile.TemporaryDirectory() as saved:
+        model.save_pretrained(saved)
+        tokenizer.save_pretrained(saved)
+        version = registry.register(Path(saved), config.model_name, metrics, card)
+    registry.promote_if_better(version)
+
+
+# ------------------------------------------------------------------------- measured workers
+
+
+class Clock:
+    """Seconds spent in wrapped functions, by name."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    def wrap(self, name: str, function):
+        @functools.wraps(function)
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - started
+
+        return timed
+
+
+@contextlib.contextmanager
+def counting_new_tokens(model, counts: list[int]):
+    """While open, every ``model.generate`` call appends the new tokens of each of its rows to ``counts``."""
+    generate = model.generate
+
+    def counted(*args, **kwargs):
+        output = generate(*args, **kwargs)
+        prompt = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
+        counts.extend([output.shape[1] - prompt.shape[1]] * output.shape[0])
+        return output
+
+    model.generate = counted
+    try:
+        yield
+    finally:
+        del model.generate
+
+
+def job_worker(spec: dict) -> dict:
+    """Run the daily job once on ``spec``'s store and registry; its phase times, tokens and peak RSS."""
+    from datetime import datetime
+
+    import torch
+
+    import tweetgen.inference_pipeline as pipeline
+    from tweetgen.registry_local import LocalModelRegistry
+    from tweetgen.store_local import LocalFeatureStore
+
+    torch.set_num_threads(spec["threads"])
+    imported = time.time()
+    store, registry = LocalFeatureStore(Path(spec["store"])), LocalModelRegistry(Path(spec["registry"]))
+    clock, tokens = Clock(), []
+    registry.load = clock.wrap("model load", registry.load)
+    store.insert = clock.wrap("write", store.insert)
+    pipeline.generate_row = clock.wrap("row", pipeline.generate_row)
+
+    original_sample = pipeline.sample
+
+    def sample(model, *args, **kwargs):
+        with counting_new_tokens(model, tokens):
+            return original_sample(model, *args, **kwargs)
+
+    pipeline.sample = clock.wrap("generation", sample)
+    started = time.perf_counter()
+    report = pipeline.run_batch_inference(
+        store, registry, MODEL_NAME, pipeline.Sampling(seed=0),
+        as_of=datetime.fromisoformat(spec["as_of"]), now=datetime.fromisoformat(spec["now"]),
+    )
+    run_s = time.perf_counter() - started
+    assert report.inserted == len(report.rows) == 1, "the measured run must generate and write one row"
+    s = clock.seconds
+    return {
+        "imported_at": imported, "finished_at": time.time(), "run_s": run_s,
+        "read": run_s - s["row"] - s["write"], "model load": s["model load"], "generation": s["generation"],
+        "measures": s["row"] - s["model load"] - s["generation"], "write": s["write"],
+        "tokens": tokens, "max_new_tokens": int(report.rows["max_new_tokens"].iloc[0]),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
+        "prompted": report.rows["prompted_text"].iloc[0],
+    }
+
+
+def throughput_worker(spec: dict) -> dict:
+    """Seconds per call of each generator in ``GENERATORS``, at batch 1 and ``spec["batch"]``."""
+    import torch
+    from transformers.utils import logging
+
+    from tweetgen.generation import sample
+    from tweetgen.registry_local import LocalModelRegistry
+
+    torch.set_num_threads(spec["threads"])
+    logging.set_verbosity_error()  # plain generate() warns that it got no attention mask
+    registry = LocalModelRegistry(Path(spec["registry"]))
+    model, tokenizer = registry.load(registry.champion(MODEL_NAME))
+    new = spec["new_tokens"]
+    model.generation_config.min_new_tokens = new  # sample() has no such argument: every row gets exactly `new` tokens
+
+    def run(kind: str, n: int) -> None:
+        ids = torch.full((n, 1), tokenizer.bos_token_id)
+        mask, eos = torch.ones_like(ids), tokenizer.eos_token_id
+        with torch.inference_mode():
+            if kind == "greedy":
+                model.generate(ids, max_new_tokens=new)
+            elif kind == "temperature":
+                model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=0.9, top_k=0, max_new_tokens=new, pad_token_id=eos)
+            elif kind == "nucleus":
+                model.generate(input_ids=ids, attention_mask=mask, do_sample=True, temperature=0.9, top_p=0.95, top_k=0, max_new_tokens=new, pad_token_id=eos)
+            else:
+                sample(model, tokenizer, "", n=n, max_new_tokens=new, seed=0, temperature=0.9, top_p=0.95)
+
+    seconds: dict[str, list[float]] = defaultdict(list)
+    for n in (1, spec["batch"]):
+        for kind in GENERATORS.values():
+            counts: list[int] = []
+            with counting_new_tokens(model, counts):
+                run(kind, n)  # warm-up, and the check that every row got exactly `new` tokens
+            assert counts == [new] * n, f"{kind} generated {counts}, not {new} tokens per row"
+        for _ in range(spec["repeats"]):
+            for kind in GENERATORS.values():
+                started = time.perf_counter()
+                run(kind, n)
+                seconds[f"{n} {kind}"].append(time.perf_counter() - started)
+    return {"seconds": seconds, "torch": torch.__version__}
+
+
+def spawn(kind: str, spec: dict) -> tuple[dict, float]:
+    """Run a worker in a fresh process; its JSON result and the process's wall time."""
+    started = time.time()
+    command = [sys.executable, __file__, "--worker", kind, "--spec", json.dumps(spec)]
+    output = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True).stdout
+    wall = time.time() - started
+    result = json.loads(output.strip().splitlines()[-1])
+    result["spawned_at"], result["wall_s"] = started, wall
+    return result, wall
+
+
+# ------------------------------------------------------------------------------ the report
+
+
+def measure_job(spec: dict, repeats: int, folder: Path) -> list[dict]:
+    runs = []
+    for i in range(repeats):
+        store = folder / f"run-{i}"
+        shutil.copytree(spec["store"], store)
+        result, wall = spawn("job", {**spec, "store": str(store)})
+        result["start + imports"] = result["imported_at"] - result["spawned_at"]
+        result["exit"] = wall - (result["finished_at"] - result["spawned_at"])
+        runs.append(result)
+        shutil.rmtree(store)
+    return runs
+
+
+def print_job(runs: list[dict], spec: dict) -> None:
+    median = lambda key: statistics.median(r[key] for r in runs)  # noqa: E731
+    walls = [r["wall_s"] for r in runs]
+    tokens = runs[0]["tokens"]
+    generated = sum(tokens)
+    print(f"\nThe daily job, end to end: run_batch_inference in a fresh process, {len(runs)} runs, median seconds")
+    print(f"  champion: {spec['champion']}; torch threads: {spec['threads']}")
+    print(f"  tokens generated per run: {' + '.join(map(str, tokens))} = {generated} "
+          f"(at most {len(tokens)} x {runs[0]['max_new_tokens']}), {generated / median('generation'):,.0f} tokens/s while generating")
+    header = "".join(f"{part:>17}" for part in [*JOB_PARTS, "total"])
+    print(header)
+    print("-" * len(header))
+    print("".join(f"{median(part):>17.2f}" for part in JOB_PARTS) + f"{statistics.median(walls):>17.2f}")
+    print(f"  total min-max {min(walls):.2f}-{max(walls):.2f} s; run_batch_inference alone {median('run_s'):.2f} s")
+    peak = max(r["peak_mb"] for r in runs)
+    verdict = "within" if peak < JOB_MEMORY_TARGET_MB else "OVER"
+    print(f"  peak memory (max RSS of the job's process): {peak:,.0f} MB   target: well under {JOB_MEMORY_TARGET_MB:,} MB ({verdict})")
+
+
+def print_throughput(result: dict, spec: dict) -> None:
+    print(f"\nGeneration throughput: {spec['new_tokens']} new tokens per sequence from <|bos|>, "
+          f"{spec['repeats']} interleaved repeats, torch {result['torch']}, {spec['threads']} thread(s)")
+    header = f"{'batch':>5}  {'generator':<40}{'median s':>10}{'tokens/s':>10}{'min-max tokens/s':>20}{'vs greedy':>11}"
+    print(header)
+    print("-" * len(header))
+    for n in (1, spec["batch"]):
+        tokens = n * spec["new_tokens"]
+        greedy = statistics.median(result["seconds"][f"{n} greedy"])
+        for label, kind in GENERATORS.items():
+            times = result["seconds"][f"{n} {kind}"]
+            median = statistics.median(times)
+            spread = f"{tokens / max(times):,.0f}-{tokens / min(times):,.0f}"
+            print(f"{n:>5}  {label:<40}{median:>10.3f}{tokens / median:>10,.0f}{spread:>20}{greedy / median:>10.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3 repeats of each case (about a minute)")
+    parser.add_argument("--repeats", type=int, help="repeats of each case (default 7, 3 with --quick)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads in every case (default 1)")
+    parser.add_argument("--batch", type=int, default=16, help="sequences generated at once in the batched rows (default 16)")
+    parser.add_argument("--new-tokens", type=int, default=64, help="new tokens per sequence in the throughput rows (default 64)")
+    parser.add_argument("--train-steps", type=int, default=0, help="train the champion this many steps (default 0: untrained)")
+    parser.add_argument("--worker", choices=["job", "throughput"], help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker = job_worker if args.worker == "job" else throughput_worker
+        print(json.dumps(worker(json.loads(args.spec)), default=float))
+        return
+    repeats = args.repeats or (3 if args.quick else 7)
+    with tempfile.TemporaryDirectory(prefix="bench-inference-") as folder:
+        print("preparing the store and the champion ...", file=sys.stderr, flush=True)
+        spec = prepare(Path(folder), args.train_steps, args.threads)
+        print(f"running the job {repeats} times ...", file=sys.stderr, flush=True)
+        runs = measure_job(spec, repeats, Path(folder))
+        print("measuring generation throughput ...", file=sys.stderr, flush=True)
+        throughput_spec = {**spec, "batch": args.batch, "new_tokens": args.new_tokens, "repeats": repeats}
+        throughput, _ = spawn("throughput", throughput_spec)
+    print_job(runs, spec)
+    print_throughput(throughput, throughput_spec)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main()
