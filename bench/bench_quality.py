@@ -79,6 +79,7 @@ def run_model(train_texts: list[str], eval_texts: list[str], args: argparse.Name
     config = TrainConfig(
         vocab_size=args.vocab_size, n_layer=args.n_layer, n_embd=args.n_embd, n_head=max(1, args.n_embd // 64),
         block_size=args.block_size, max_seconds=args.budget_seconds, max_steps=args.max_steps,
+        learning_rate=args.learning_rate, **({} if args.dropout is None else {"dropout": args.dropout}),
     )
     model, tokenizer = prepare_model(config, train_texts)
     blocks = frame_texts(train_texts, tokenizer, config.block_size)
@@ -126,6 +127,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--n-embd", type=int, default=256, help="width; heads are 64 wide")
     parser.add_argument("--vocab-size", type=int, default=4096)
     parser.add_argument("--block-size", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: the pipeline's)")
+    parser.add_argument("--dropout", type=float, default=None, help="dropout (default: the pipeline's)")
     parser.add_argument("--worker", choices=["ppmd", "model"], help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -136,6 +139,8 @@ def run_child(row: str, args: argparse.Namespace) -> dict:
         sys.executable, __file__, "--worker", row, "--path", str(args.path), "--budget-seconds", str(args.budget_seconds),
         "--n-layer", str(args.n_layer), "--n-embd", str(args.n_embd), "--vocab-size", str(args.vocab_size),
         "--block-size", str(args.block_size), *(["--max-steps", str(args.max_steps)] if args.max_steps else []),
+        *(["--learning-rate", str(args.learning_rate)] if args.learning_rate else []),
+        *(["--dropout", str(args.dropout)] if args.dropout is not None else []),
     ]
     print(f"{row}: running", file=sys.stderr)
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
