@@ -102,5 +102,8 @@ def web():
     from tweetgen.config import Settings
 
     settings = Settings.load()
-    demo = build_app(open_feature_store(settings), Predictor.from_settings(settings), username=settings.username)
+    demo = build_app(
+        open_feature_store(settings), Predictor.from_settings(settings), username=settings.username,
+        display_name=settings.display_name,
+    )
     return gr.mount_gradio_app(FastAPI(), demo, path="/", **launch_options())

@@ -49,7 +49,7 @@ def main() -> None:
                  f" --data-dir {args.data_dir}`) first.")
 
     with tempfile.TemporaryDirectory(prefix="tweetgen-shot-") as temp_dir, \
-            running_app(store, Predictor.from_settings(settings), Path(temp_dir), settings.username) as url, \
+            running_app(store, Predictor.from_settings(settings), Path(temp_dir), settings.username, settings.display_name) as url, \
             browser_page(url, width=args.width) as page:
         print(f"App on {url}; waiting for the tweets and the chart", flush=True)
         wait_for_cards_and_chart(page, timeout_ms=60_000)

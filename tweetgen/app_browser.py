@@ -54,7 +54,9 @@ def _environ(**values: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def running_app(store: FeatureStore, predictor: Predictor, temp_dir: Path, username: str = "elonmusk") -> Iterator[str]:
+def running_app(
+    store: FeatureStore, predictor: Predictor, temp_dir: Path, username: str = "elonmusk", display_name: str | None = None
+) -> Iterator[str]:
     """Serve the app on a free port of 127.0.0.1 until the block ends; yields its URL.
 
     Gradio's analytics are off and its files go to ``temp_dir`` (Gradio reads both when the page
@@ -63,7 +65,7 @@ def running_app(store: FeatureStore, predictor: Predictor, temp_dir: Path, usern
     with _environ(GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(temp_dir)):
         from tweetgen.app_ui import build_app, launch_options
 
-        demo = build_app(store, predictor, username=username)
+        demo = build_app(store, predictor, username=username, display_name=display_name)
         port = free_port()
         demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
         try:

@@ -106,13 +106,16 @@ def _layout(username: str) -> _Page:
     return _Page(day, summary, cards, measures, chart, prompt, button, fresh)
 
 
-def build_app(store: FeatureStore, predictor: Predictor, username: str = "elonmusk", theme: str = "light") -> gr.Blocks:
+def build_app(
+    store: FeatureStore, predictor: Predictor, username: str = "elonmusk", theme: str = "light", display_name: str | None = None
+) -> gr.Blocks:
     """The page, with requests queued: generations run one at a time, reads two at a time.
 
     Args:
         store: where the monitor group is read (on page load, then at most every 30 s).
         predictor: the model behind the prompt box.
-        username: the account shown on the cards.
+        username: the account shown on the cards (its @handle).
+        display_name: the name shown above the handle (default: the handle).
         theme: the cards' colours, "light" or "dark".
     """
     cache = MonitorCache(store, max_age_s=30)
@@ -120,16 +123,16 @@ def build_app(store: FeatureStore, predictor: Predictor, username: str = "elonmu
         page = _layout(username)
 
         def refresh() -> tuple:
-            view, frame = page_view(cache, theme=theme, username=username)
+            view, frame = page_view(cache, theme=theme, username=username, display_name=display_name)
             return (gr.Dropdown(choices=view.choices, value=view.choice), *view.images, view.summary, view.measures,
                     measures_chart(frame))
 
         def show_day(choice: str | None) -> tuple:
-            view, _ = page_view(cache, choice, theme=theme, username=username)
+            view, _ = page_view(cache, choice, theme=theme, username=username, display_name=display_name)
             return (*view.images, view.summary, view.measures)
 
         def generate(prompt_text: str | None) -> Any:
-            return generate_from_prompt(prompt_text, predictor, theme=theme, username=username)
+            return generate_from_prompt(prompt_text, predictor, theme=theme, username=username, display_name=display_name)
 
         shown = [*page.cards, page.summary, page.measures]
         demo.load(refresh, outputs=[page.day, *shown, page.chart], api_name="refresh", api_visibility="undocumented",

@@ -32,6 +32,8 @@ class Settings:
         backend: ``local`` (Delta Lake tables under ``data_dir``) or ``hopsworks``.
         data_dir: root of the embedded feature store, model registry and caches.
         username: the account whose tweets the pipeline learns from.
+        display_name: the name shown on its tweet images (``TWEETGEN_DISPLAY_NAME``; the default
+            belongs to the default account, any other account shows its handle).
         hopsworks_api_key: ``HOPSWORKS_API_KEY``; required for the hopsworks backend.
         hopsworks_project: ``HOPSWORKS_PROJECT``; required for the hopsworks backend.
         hopsworks_host: ``HOPSWORKS_HOST``.
@@ -45,6 +47,7 @@ class Settings:
     backend: str = "local"
     data_dir: Path = Path("data")
     username: str = "elonmusk"
+    display_name: str = "Elon Musk"
     hopsworks_api_key: str | None = dataclasses.field(default=None, repr=False)
     hopsworks_project: str | None = None
     hopsworks_host: str = "eu-west.cloud.hopsworks.ai"
@@ -73,10 +76,12 @@ class Settings:
             value = values.get(name, "").strip()
             return value or None
 
+        username = get("TWEETGEN_USERNAME") or cls.username
         settings = cls(
             backend=(get("TWEETGEN_BACKEND") or cls.backend).lower(),
             data_dir=Path(get("TWEETGEN_DATA_DIR") or cls.data_dir),
-            username=get("TWEETGEN_USERNAME") or cls.username,
+            username=username,
+            display_name=get("TWEETGEN_DISPLAY_NAME") or (cls.display_name if username == cls.username else username),
             hopsworks_api_key=get("HOPSWORKS_API_KEY"),
             hopsworks_project=get("HOPSWORKS_PROJECT"),
             hopsworks_host=get("HOPSWORKS_HOST") or cls.hopsworks_host,

@@ -19,7 +19,10 @@ def serve_app(settings: Settings, port: int = 7860) -> None:
     from tweetgen.app_ui import build_app, launch_options
     from tweetgen.backends import open_feature_store
 
-    demo = build_app(open_feature_store(settings), Predictor.from_settings(settings), username=settings.username)
+    demo = build_app(
+        open_feature_store(settings), Predictor.from_settings(settings), username=settings.username,
+        display_name=settings.display_name,
+    )
     host = "0.0.0.0" if settings.space_id else "127.0.0.1"
     print(f"Serving the app on http://127.0.0.1:{port}" if not settings.space_id else "Serving the app on the Space", flush=True)
     demo.launch(server_name=host, server_port=port, **launch_options())

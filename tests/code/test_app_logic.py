@@ -269,3 +269,12 @@ def test_the_real_tweet_card_shows_text_as_people_read_it() -> None:
     card = real_tweet_card(row, "someone")
     assert card.text == "Monday -> Friday & i <3 dogs"
     assert card.handle == "someone"
+
+
+def test_cards_show_the_display_name_above_the_handle() -> None:
+    from tweetgen.app_logic import real_tweet_card
+
+    row = monitor_frame(n_runs=1).iloc[0]
+    card = real_tweet_card(row, "elonmusk", "Elon Musk")
+    assert (card.display_name, card.handle) == ("Elon Musk", "elonmusk")
+    assert real_tweet_card(row, "nasa").display_name == "nasa"

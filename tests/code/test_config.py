@@ -43,3 +43,9 @@ def test_flags_override_environment() -> None:
     assert settings.backend == "local"
     with pytest.raises(ConfigError):
         settings.with_overrides(backend="nope")
+
+
+def test_display_name_belongs_to_the_default_account() -> None:
+    assert Settings.from_mapping({}).display_name == "Elon Musk"
+    assert Settings.from_mapping({"TWEETGEN_USERNAME": "nasa"}).display_name == "nasa"
+    assert Settings.from_mapping({"TWEETGEN_USERNAME": "nasa", "TWEETGEN_DISPLAY_NAME": "NASA"}).display_name == "NASA"
