@@ -28,11 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from typing import TYPE_CHECKING, Any
 
 from tweetgen.errors import TweetgenError
+
+if TYPE_CHECKING:  # importing transformers takes seconds: only the load paths pay for it
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 CHAMPION_METRIC = "eval_bits_per_char"  # lower is better
 MODEL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_]+$")

@@ -66,3 +66,14 @@ def test_a_user_error_is_one_line_with_exit_1(capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert err.startswith("error: The feature group 'generated_tweets' (version 1) does not exist yet")
     assert "python batch_inference.py" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_cli_and_the_data_pipelines_import_without_torch() -> None:
+    """Scripts that never touch a model start fast: importing them must not pull in torch."""
+    code = (
+        "import sys, tweetgen.cli, tweetgen.jobs, tweetgen.backends, tweetgen.feature_pipeline, tweetgen.live_pipeline; "
+        "print(sorted(m for m in ('torch', 'transformers', 'gradio', 'modal', 'hopsworks') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
