@@ -20,9 +20,8 @@ from tweetgen.feature_store import FeatureStore
 from tweetgen.generation import sample
 from tweetgen.measures import CopyIndex, sentiment
 from tweetgen.registry import ModelRegistry, ModelVersion
-from tweetgen.schema import GENERATED_TWEETS, TWEETS
+from tweetgen.schema import GENERATED_TWEETS, MAX_TWEET_CHARS, TWEETS
 
-MAX_TWEET_CHARS = 280
 PROMPT_WORDS = 2
 
 

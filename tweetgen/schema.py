@@ -82,7 +82,8 @@ TWEETS = GroupSpec(
 )
 
 SOURCES = ("history", "live")
-MAX_TEXT_CHARS = 25_000  # X long posts; classic tweets are at most 280 characters.
+MAX_TEXT_CHARS = 25_000  # X long posts (what real tweets may hold)
+MAX_TWEET_CHARS = 280  # a classic tweet: the bound on every generated text
 
 GENERATED_TWEETS = GroupSpec(
     name="generated_tweets",

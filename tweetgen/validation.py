@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tweetgen.errors import ValidationError
-from tweetgen.schema import ARMS, MAX_TEXT_CHARS, SOURCES, GroupSpec
+from tweetgen.schema import ARMS, MAX_TEXT_CHARS, MAX_TWEET_CHARS, SOURCES, GroupSpec
 
 
 def validate(spec: GroupSpec, frame: pd.DataFrame) -> pa.Table:
@@ -51,19 +51,23 @@ def _check_utc(column: pd.Series, name: str, where: str) -> None:
 def _check_keys(spec: GroupSpec, frame: pd.DataFrame, where: str) -> None:
     for key in spec.primary_key:
         _first_null(frame[key], key, where)
-    duplicated = frame.duplicated(list(spec.primary_key), keep="first")
-    if duplicated.any():
-        row = int(duplicated.to_numpy().nonzero()[0][0])
-        key = frame.iloc[row][list(spec.primary_key)].to_dict()
-        raise ValidationError(
-            f"{where}: primary key {key} appears more than once (row {row}); drop duplicates before inserting."
-        )
+    keys = list(spec.primary_key)
+    _refuse(
+        frame.duplicated(keys, keep="first"), where,
+        lambda row: f"primary key {frame.iloc[row][keys].to_dict()} appears more than once (row {row}); "
+        "drop duplicates before inserting.",
+    )
 
 
 def _first_null(column: pd.Series, name: str, where: str) -> None:
-    nulls = column.isna().to_numpy().nonzero()[0]
-    if len(nulls):
-        raise ValidationError(f"{where}: column '{name}' is empty in row {int(nulls[0])}; every row needs one.")
+    _refuse(column.isna(), where, lambda row: f"column '{name}' is empty in row {row}; every row needs one.")
+
+
+def _refuse(bad: pd.Series, where: str, problem: Callable[[int], str]) -> None:
+    """Raise ``ValidationError`` for the first row where ``bad`` holds, described by ``problem(row)``."""
+    rows = bad.to_numpy().nonzero()[0]
+    if len(rows):
+        raise ValidationError(f"{where}: {problem(int(rows[0]))}")
 
 
 def _check_tweets(frame: pd.DataFrame, where: str) -> None:
@@ -71,34 +75,31 @@ def _check_tweets(frame: pd.DataFrame, where: str) -> None:
         return
     _first_null(frame["text"], "text", where)
     _first_null(frame["clean_text"], "clean_text", where)
-    too_long = frame["text"].str.len() > MAX_TEXT_CHARS
-    if too_long.any():
-        row = int(too_long.to_numpy().nonzero()[0][0])
-        raise ValidationError(f"{where}: 'text' in row {row} is longer than {MAX_TEXT_CHARS:,} characters.")
-    bad_source = ~frame["source"].isin(SOURCES)
-    if bad_source.any():
-        row = int(bad_source.to_numpy().nonzero()[0][0])
-        raise ValidationError(f"{where}: 'source' in row {row} is {frame['source'].iloc[row]!r}, not one of {SOURCES}.")
+    _refuse(
+        frame["text"].str.len() > MAX_TEXT_CHARS, where,
+        lambda row: f"'text' in row {row} is longer than {MAX_TEXT_CHARS:,} characters.",
+    )
+    _refuse(
+        ~frame["source"].isin(SOURCES), where,
+        lambda row: f"'source' in row {row} is {frame['source'].iloc[row]!r}, not one of {SOURCES}.",
+    )
     for column in ("likes", "retweets", "replies", "n_chars", "n_words"):
-        negative = frame[column] < 0
-        if negative.any():
-            row = int(negative.to_numpy().nonzero()[0][0])
-            raise ValidationError(f"{where}: '{column}' in row {row} is negative.")
+        _refuse(frame[column] < 0, where, lambda row, column=column: f"'{column}' in row {row} is negative.")
 
 
 def _check_generated(frame: pd.DataFrame, where: str) -> None:
     if frame.empty:
         return
-    bad_arm = ~frame["arm"].isin(ARMS)
-    if bad_arm.any():
-        row = int(bad_arm.to_numpy().nonzero()[0][0])
-        raise ValidationError(f"{where}: 'arm' in row {row} is {frame['arm'].iloc[row]!r}, not one of {ARMS}.")
+    _refuse(
+        ~frame["arm"].isin(ARMS), where,
+        lambda row: f"'arm' in row {row} is {frame['arm'].iloc[row]!r}, not one of {ARMS}.",
+    )
     for column in ("prompted_text", "random_text"):
         _first_null(frame[column], column, where)
-        too_long = frame[column].str.len() > 280
-        if too_long.any():
-            row = int(too_long.to_numpy().nonzero()[0][0])
-            raise ValidationError(f"{where}: '{column}' in row {row} is longer than a tweet (280 characters).")
+        _refuse(
+            frame[column].str.len() > MAX_TWEET_CHARS, where,
+            lambda row, column=column: f"'{column}' in row {row} is longer than a tweet ({MAX_TWEET_CHARS} characters).",
+        )
 
 
 EXTRA_CHECKS: dict[str, tuple[Callable[[pd.DataFrame, str], None], ...]] = {

@@ -88,3 +88,21 @@ def test_tweet_rules(column: str, value: object, message: str) -> None:
     frame.loc[0, column] = value
     with pytest.raises(ValidationError, match=message):
         validate(TWEETS, frame)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("arm", "canary", "'arm' in row 1 is 'canary', not one of"),
+        ("random_text", "x" * 281, "'random_text' in row 1 is longer than a tweet \\(280 characters\\)"),
+    ],
+)
+def test_monitor_rules(column: str, value: object, message: str) -> None:
+    from tests.fakes.monitor_rows import monitor_frame
+    from tweetgen.schema import GENERATED_TWEETS
+
+    frame = monitor_frame(n_runs=2)
+    validate(GENERATED_TWEETS, frame)  # valid as made
+    frame.loc[1, column] = value
+    with pytest.raises(ValidationError, match=message):
+        validate(GENERATED_TWEETS, frame)
