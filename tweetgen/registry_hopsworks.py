@@ -48,7 +48,7 @@ from tweetgen.registry import (
     check_model_name,
     new_champion_record,
 )
-from tweetgen.store_hopsworks import _describe, _sdk_errors, connect_hopsworks
+from tweetgen.store_hopsworks import connect_hopsworks, describe_error, sdk_errors
 
 if TYPE_CHECKING:
     from tweetgen.config import Settings
@@ -237,11 +237,11 @@ class HopsworksModelRegistry(ModelRegistry):
         import hopsworks
 
         exceptions = hopsworks.client.exceptions
-        return (*_sdk_errors(), exceptions.ModelRegistryException, exceptions.DatasetException)
+        return (*sdk_errors(), exceptions.ModelRegistryException, exceptions.DatasetException)
 
     def _error(self, action: str, error: BaseException) -> RegistryError:
         return RegistryError(
-            f"Hopsworks could not {action} in {self.where} ({_describe(error, self._api_key)}); "
+            f"Hopsworks could not {action} in {self.where} ({describe_error(error, self._api_key)}); "
             "check the project, your API key's scopes and the model in the Hopsworks UI."
         )
 

@@ -139,12 +139,12 @@ class HopsworksFeatureStore(FeatureStore):
             )
 
     def _call(self, action: str, function: Callable[[], T]) -> T:
-        errors = _sdk_errors()
+        errors = sdk_errors()
         try:
             return function()
         except errors as error:
             raise StoreError(
-                f"Hopsworks could not {action} in {self.where} ({_describe(error, self._api_key)}); "
+                f"Hopsworks could not {action} in {self.where} ({describe_error(error, self._api_key)}); "
                 "check the project, your API key's scopes and the group in the Hopsworks UI."
             ) from None
 
@@ -184,7 +184,7 @@ def connect_hopsworks(settings: Settings) -> Any:
         ) from None
     except Exception as error:  # noqa: BLE001 - any login failure is one message, never a traceback with the key
         raise StoreError(
-            f"Could not log in to Hopsworks project '{project}' at {host} ({_describe(error, api_key)}); "
+            f"Could not log in to Hopsworks project '{project}' at {host} ({describe_error(error, api_key)}); "
             "check HOPSWORKS_API_KEY, HOPSWORKS_PROJECT and HOPSWORKS_HOST."
         ) from None
     if result is None:
@@ -215,7 +215,7 @@ def _run_bounded(function: Callable[[], T], timeout: float) -> T:
     return outcome["value"]
 
 
-def _sdk_errors() -> tuple[type[BaseException], ...]:
+def sdk_errors() -> tuple[type[BaseException], ...]:
     """The exceptions an SDK call raises for a refusal (OSError covers requests' errors)."""
     import hopsworks
 
@@ -223,7 +223,7 @@ def _sdk_errors() -> tuple[type[BaseException], ...]:
     return (exceptions.RestAPIError, exceptions.FeatureStoreException, exceptions.ProjectException, OSError, EOFError)
 
 
-def _describe(error: BaseException, secret: str | None) -> str:
+def describe_error(error: BaseException, secret: str | None) -> str:
     """One line about an SDK error: its type, HTTP status, and a short message without the key."""
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None)
