@@ -55,14 +55,17 @@ class InferenceReport:
     elapsed_s: float = 0.0
 
     def lines(self) -> list[str]:
-        lines = [f"real tweet        {self.tweet_id}", f"prompt            {self.prompt!r}" if self.prompt else
-                 "prompt            (none: the tweet has no words left after cleaning; random tweet only)"]
+        """The report as lines for a terminal."""
+        prompt = repr(self.prompt) if self.prompt else "(none: the tweet has no words left after cleaning; random tweet only)"
+        lines = [f"real tweet        {self.tweet_id}", f"prompt            {prompt}"]
         for row in self.rows.itertuples():
             lines.append(f"{row.arm:<10} v{row.model_version}: prompted {row.prompted_text!r}")
             lines.append(f"{'':<10} v{row.model_version}: random   {row.random_text!r}")
         lines += [f"already done      {arm}" for arm in self.skipped_arms]
-        lines += [f"rows written      {self.inserted} to {GENERATED_TWEETS.name} v{GENERATED_TWEETS.version}",
-                  f"elapsed           {self.elapsed_s:.2f} s"]
+        lines += [
+            f"rows written      {self.inserted} to {GENERATED_TWEETS.name} v{GENERATED_TWEETS.version}",
+            f"elapsed           {self.elapsed_s:.2f} s",
+        ]
         return lines
 
 

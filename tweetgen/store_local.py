@@ -91,8 +91,7 @@ class LocalFeatureStore(FeatureStore):
             raise GroupNotFoundError(spec, self.where) from None
 
     def read(self, spec: GroupSpec, columns: list[str] | None = None) -> pd.DataFrame:
-        frame = self._table(spec).to_pyarrow_table(columns=columns).to_pandas()
-        return frame
+        return self._table(spec).to_pyarrow_table(columns=columns).to_pandas()
 
     def scan(self, spec: GroupSpec) -> object:
         return self._table(spec).to_pyarrow_dataset()
