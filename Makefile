@@ -1,18 +1,20 @@
 # Two commands a user needs: `make demo` (the whole pipeline offline, then the app) and
-# `make test` (the whole test suite offline). Both create .venv and install requirements.txt.
+# `make test` (the whole test suite offline). Both create .venv, install the pinned runtime and
+# development sets (requirements.txt, requirements-dev.txt) and the package itself (editable).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test demo lint bench clean
+.PHONY: install test demo lint notebooks bench clean reset
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 test: install
@@ -24,9 +26,20 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+# Run every notebook on the embedded default and save it with its outputs (tables, plots), so a
+# reader on GitHub sees them; machine paths are removed from the outputs.
+notebooks: install
+	$(BIN)/python scripts/run_notebooks.py
 
 bench: install
 	$(BIN)/python bench/bench_features.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Forget everything the pipelines wrote locally (feature store, models, notebook data): the next
+# `make demo` starts from scratch. Hopsworks projects are never touched.
+reset:
+	rm -rf data

@@ -4,7 +4,7 @@
     python batch_inference.py --as-of 2026-03-20     # the newest tweet at or before a day
     python -m tweetgen query "SELECT * FROM generated_tweets ORDER BY generated_at DESC LIMIT 5"
 
-Same as `python -m tweetgen infer`; all logic lives in `tweetgen.inference_pipeline`.
+Same as `python -m tweetgen infer`; all logic lives in `tweetgen.pipelines.inference`.
 """
 
 import sys

@@ -4,7 +4,7 @@
     python feature_engineering.py --source kaggle --path DIR       # the Kaggle CSVs
     TWEETGEN_BACKEND=hopsworks python feature_engineering.py       # the same group on Hopsworks
 
-Same as `python -m tweetgen features`; all logic lives in `tweetgen.feature_pipeline`.
+Same as `python -m tweetgen features`; all logic lives in `tweetgen.pipelines.features`.
 """
 
 import sys

@@ -5,7 +5,7 @@
     modal deploy modal_app.py                 # the cron jobs and the web app
     modal run modal_app.py::train             # fine-tune GPT-2 on a GPU, register to Hopsworks
 
-Every function calls the same job as the command line (``tweetgen.jobs``) with settings read
+Every function calls the same job as the command line (``tweetgen.pipelines.jobs``) with settings read
 from the environment. The image sets ``TWEETGEN_BACKEND=hopsworks`` and reads live tweets from the
 X API; the secrets bring the keys. Cron specs come from ``tweetgen.config``, where the local
 scheduler (``python -m tweetgen schedule``) reads them too.
@@ -50,7 +50,7 @@ def _report(lines: list[str]) -> list[str]:
 def scrape() -> list[str]:
     """New tweets of the account into the `tweets` feature group."""
     from tweetgen.config import Settings
-    from tweetgen.jobs import scrape_job
+    from tweetgen.pipelines.jobs import scrape_job
 
     return _report(scrape_job(Settings.load()).lines())
 
@@ -65,7 +65,7 @@ def scrape() -> list[str]:
 def daily_inference() -> list[str]:
     """The champion (and challenger) answer the newest tweet into `generated_tweets`."""
     from tweetgen.config import Settings
-    from tweetgen.jobs import inference_job
+    from tweetgen.pipelines.jobs import inference_job
 
     return _report(inference_job(Settings.load()).lines())
 
@@ -77,8 +77,8 @@ def train(
     """Fine-tune ``base_model`` in bf16 on the GPU for ``epochs`` (at most ``max_seconds``) and
     register it; it becomes champion only if it beats the current one."""
     from tweetgen.config import Settings
-    from tweetgen.jobs import train_job
-    from tweetgen.training import TrainConfig
+    from tweetgen.model.train import TrainConfig
+    from tweetgen.pipelines.jobs import train_job
 
     config = TrainConfig(
         base_model=base_model, max_seconds=max_seconds, epochs=epochs, batch_size=batch_size, seed=seed, precision="auto"
@@ -96,10 +96,10 @@ def web():
     import gradio as gr
     from fastapi import FastAPI
 
-    from tweetgen.app_logic import Predictor
-    from tweetgen.app_ui import build_app, launch_options
-    from tweetgen.backends import open_feature_store
     from tweetgen.config import Settings
+    from tweetgen.store.factory import open_feature_store
+    from tweetgen.ui.gradio_app import build_app, launch_options
+    from tweetgen.ui.predictor import Predictor
 
     settings = Settings.load()
     demo = build_app(

@@ -3,7 +3,7 @@
     python scrape_live.py                                  # replay: release 4 held-out tweets, offline
     X_BEARER_TOKEN=... python scrape_live.py --source x    # the X API v2 (paid per post read)
 
-Same as `python -m tweetgen scrape`; all logic lives in `tweetgen.live_pipeline`.
+Same as `python -m tweetgen scrape`; all logic lives in `tweetgen.pipelines.live`.
 """
 
 import sys

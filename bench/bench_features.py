@@ -33,7 +33,7 @@ def write_generated_csv(rows: int, folder: Path) -> Path:
     """The invented corpus, ``rows`` tweets, written in the Kaggle 2021 layout (UTC)."""
     import pandas as pd
 
-    from tweetgen.corpus import generate_corpus
+    from tweetgen.sources.corpus import generate_corpus
 
     corpus = generate_corpus(n_tweets=rows, seed=11)
     out = pd.DataFrame({column: "" for column in NEW_LAYOUT}, index=corpus.index)
@@ -62,8 +62,8 @@ def worker(impl: str, data: list[str], store: str) -> dict[str, float]:
     for _ in range(2):
         started = time.perf_counter()
         if impl == "tweetgen":
-            from tweetgen.feature_pipeline import run_feature_pipeline
-            from tweetgen.store_local import LocalFeatureStore
+            from tweetgen.pipelines.features import run_feature_pipeline
+            from tweetgen.store.local import LocalFeatureStore
 
             report = run_feature_pipeline(LocalFeatureStore(Path(store)), source="kaggle", paths=files)
             counts = {"rows_read": report.rows_read, "inserted": report.inserted}
@@ -133,5 +133,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
     main()

@@ -76,12 +76,12 @@ def prepare(folder: Path, train_steps: int, threads: int) -> dict:
     import torch
     from transformers.utils import logging
 
-    from tweetgen.feature_pipeline import run_feature_pipeline
-    from tweetgen.inference_pipeline import Sampling, run_batch_inference
-    from tweetgen.registry_local import LocalModelRegistry
+    from tweetgen.model.train import TrainConfig
+    from tweetgen.pipelines.features import run_feature_pipeline
+    from tweetgen.pipelines.inference import Sampling, run_batch_inference
+    from tweetgen.registry.local import LocalModelRegistry
     from tweetgen.schema import TWEETS
-    from tweetgen.store_local import LocalFeatureStore
-    from tweetgen.training import TrainConfig
+    from tweetgen.store.local import LocalFeatureStore
 
     torch.set_num_threads(threads)
     logging.disable_progress_bar()
@@ -89,7 +89,7 @@ def prepare(folder: Path, train_steps: int, threads: int) -> dict:
     run_feature_pipeline(store, source="sample")
     config = TrainConfig(model_name=MODEL_NAME, max_steps=train_steps or None, num_threads=threads, progress=False)
     if train_steps:
-        from tweetgen.training_pipeline import run_training
+        from tweetgen.pipelines.training import run_training
 
         run_training(store, registry, config)
         champion = f"tiny GPT-2 trained for {train_steps} steps"
@@ -110,8 +110,9 @@ def prepare(folder: Path, train_steps: int, threads: int) -> dict:
 
 def register_untrained(store, registry, config) -> None:
     """Register a freshly initialised tiny GPT-2 as version 1 and promote it (scored on the eval split)."""
-    from tweetgen.training import eval_set_id, evaluate, split_by_time
-    from tweetgen.training_pipeline import prepare_model, read_tweet_texts
+    from tweetgen.model.data import split_by_time
+    from tweetgen.model.evaluate import eval_set_id, evaluate
+    from tweetgen.pipelines.training import prepare_model, read_tweet_texts
 
     frame = read_tweet_texts(store)[0]
     train_frame, eval_frame = split_by_time(frame, config.eval_fraction)
@@ -171,9 +172,9 @@ def job_worker(spec: dict) -> dict:
 
     import torch
 
-    import tweetgen.inference_pipeline as pipeline
-    from tweetgen.registry_local import LocalModelRegistry
-    from tweetgen.store_local import LocalFeatureStore
+    import tweetgen.pipelines.inference as pipeline
+    from tweetgen.registry.local import LocalModelRegistry
+    from tweetgen.store.local import LocalFeatureStore
 
     torch.set_num_threads(spec["threads"])
     imported = time.time()
@@ -213,8 +214,8 @@ def throughput_worker(spec: dict) -> dict:
     import torch
     from transformers.utils import logging
 
-    from tweetgen.generation import sample
-    from tweetgen.registry_local import LocalModelRegistry
+    from tweetgen.model.generate import sample
+    from tweetgen.registry.local import LocalModelRegistry
 
     torch.set_num_threads(spec["threads"])
     logging.set_verbosity_error()  # plain generate() warns that it got no attention mask
@@ -342,5 +343,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
     main()

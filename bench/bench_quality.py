@@ -6,7 +6,7 @@
 
 The Kaggle year files are cleaned as the feature pipeline does (duplicate ids dropped,
 ``clean_text``, empty texts left out) and split by time: tweets before 2021-10-01 (UTC) train,
-the later ones are scored. Both rows report bits per character as ``tweetgen.evaluation`` defines
+the later ones are scored. Both rows report bits per character as ``tweetgen.model.evaluate`` defines
 it: total bits, end of each tweet included, over ``sum(len(text) + 1)``.
 
 - PPMd: order 8, 256 MB of model memory, primed with the training text. The eval text's cost is
@@ -40,9 +40,9 @@ PPMD_MEMORY = 256 << 20
 
 def load_texts(path: Path) -> tuple[list[str], list[str]]:
     """Training and eval ``clean_text`` of the Kaggle files, split at ``EVAL_SINCE``."""
-    from tweetgen.datasets import split_by_time
     from tweetgen.features import build_tweet_features, drop_duplicate_tweets
-    from tweetgen.kaggle import load_kaggle
+    from tweetgen.model.data import split_by_time
+    from tweetgen.sources.kaggle import load_kaggle
 
     raw, _ = drop_duplicate_tweets(load_kaggle(path).frame)
     frame = build_tweet_features(raw, source="history", ingested_at=datetime.now(UTC))
@@ -72,9 +72,11 @@ def run_ppmd(train_texts: list[str], eval_texts: list[str]) -> dict:
 
 def run_model(train_texts: list[str], eval_texts: list[str], args: argparse.Namespace) -> dict:
     """Tokenizer + tiny GPT-2 trained within the budget, scored with the project's ``evaluate``."""
-    from tweetgen.modeling import count_parameters
-    from tweetgen.training import TrainConfig, evaluate, frame_texts, train
-    from tweetgen.training_pipeline import prepare_model
+    from tweetgen.model.build import count_parameters
+    from tweetgen.model.data import frame_texts
+    from tweetgen.model.evaluate import evaluate
+    from tweetgen.model.train import TrainConfig, train
+    from tweetgen.pipelines.training import prepare_model
 
     config = TrainConfig(
         vocab_size=args.vocab_size, n_layer=args.n_layer, n_embd=args.n_embd, n_head=max(1, args.n_embd // 64),
@@ -95,7 +97,7 @@ def run_model(train_texts: list[str], eval_texts: list[str], args: argparse.Name
 
 def worker(row: str, args: argparse.Namespace) -> None:
     """Compute one row and print it as JSON on the last line of stdout (run in a child process)."""
-    from tweetgen.evaluation import eval_set_id
+    from tweetgen.model.evaluate import eval_set_id
 
     train_texts, eval_texts = load_texts(args.path)
     figures = run_ppmd(train_texts, eval_texts) if row == "ppmd" else run_model(train_texts, eval_texts, args)

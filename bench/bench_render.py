@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,7 +50,7 @@ def texts(case: str, n: int, seed: int = 7) -> list[str]:
 
 def time_cards(cards: list, theme: str, cold: bool) -> list[float]:
     """Milliseconds to render each card; ``cold`` clears every cache before each one."""
-    from tweetgen.render import clear_caches, render_tweet
+    from tweetgen.ui.render import clear_caches, render_tweet
 
     timings = []
     for card in cards:
@@ -72,7 +71,7 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=60, help="cards per case and theme")
     args = parser.parse_args()
 
-    from tweetgen.render import TweetCard, clear_caches, find_fonts, render_tweet
+    from tweetgen.ui.render import TweetCard, clear_caches, find_fonts, render_tweet
 
     fonts = find_fonts()
     print(f"fonts: {Path(fonts.regular[0]).parent} | CJK: {fonts.fallbacks or 'none'} | colour emoji: {fonts.emoji or 'none'}")
@@ -100,5 +99,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
     main()

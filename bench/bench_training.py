@@ -18,7 +18,7 @@ one run, not runs.
 ``--steps`` timed steps after warm-up steps (``torch.compile`` compiles during those; their
 seconds are shown apart). Rows: fp32 with eager attention; low-precision autocast (bf16, or fp16
 with a gradient scaler where the GPU has no bf16) with SDPA attention; and that plus
-``torch.compile``. All use the same step: ``tweetgen.training.causal_lm_loss``, gradient clipping
+``torch.compile``. All use the same step: ``tweetgen.model.train.causal_lm_loss``, gradient clipping
 and fused AdamW. MFU (model FLOPs utilisation) = 6 x parameters x tokens/s / the GPU's peak dense
 bf16 (fp16 on a T4) FLOPs; 6N leaves out attention's own FLOPs (about 15% more at 1,024 tokens),
 so it is a slight underestimate. A fourth row runs the project's own loop
@@ -48,10 +48,10 @@ ROWS = {
 
 def make_data(n_tweets: int, block_size: int):
     """Tokenizer and packed blocks of the invented corpus (cleaned as the feature pipeline does)."""
-    from tweetgen.corpus import generate_corpus
     from tweetgen.features import clean_tweet
-    from tweetgen.modeling import train_tokenizer
-    from tweetgen.training import frame_texts
+    from tweetgen.model.build import train_tokenizer
+    from tweetgen.model.data import frame_texts
+    from tweetgen.sources.corpus import generate_corpus
 
     texts = [t for t in (clean_tweet(x) for x in generate_corpus(n_tweets=n_tweets, seed=3)["text"]) if t.strip()]
     tokenizer = train_tokenizer(texts, vocab_size=4096)
@@ -59,7 +59,7 @@ def make_data(n_tweets: int, block_size: int):
 
 
 def run_tweetgen(model, blocks, steps: int, batch_size: int, precision: str) -> tuple[float, float, int]:
-    from tweetgen.training import TrainConfig, train
+    from tweetgen.model.train import TrainConfig, train
 
     config = TrainConfig(batch_size=batch_size, max_steps=steps, precision=precision, progress=False)
     result = train(model, blocks, blocks[:0], config)
@@ -88,7 +88,7 @@ def run_trainer(model, blocks, steps: int, batch_size: int | None) -> tuple[floa
 
 def worker(row: str, steps: int, n_tweets: int) -> None:
     """Train one row and print its figures as JSON (run in a child process)."""
-    from tweetgen.modeling import build_tiny_model, count_parameters
+    from tweetgen.model.build import build_tiny_model, count_parameters
 
     tokenizer, blocks = make_data(n_tweets, 128)
     model = build_tiny_model(tokenizer)
@@ -149,8 +149,8 @@ def gpu_measure(spec: dict, steps: int, batch: int) -> dict:
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from tweetgen.modeling import count_parameters
-    from tweetgen.training import causal_lm_loss
+    from tweetgen.model.build import count_parameters
+    from tweetgen.model.train import causal_lm_loss
 
     torch.manual_seed(0)
     torch.cuda.reset_peak_memory_stats()
@@ -188,8 +188,8 @@ def loop_measure(steps: int, batch: int) -> dict:
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from tweetgen.modeling import count_parameters
-    from tweetgen.training import TrainConfig, train
+    from tweetgen.model.build import count_parameters
+    from tweetgen.model.train import TrainConfig, train
 
     torch.manual_seed(0)
     torch.cuda.reset_peak_memory_stats()

@@ -13,22 +13,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run from anywhere without installing the package
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
-
-from tweetgen.app_browser import (  # noqa: E402
+from tweetgen.config import Settings
+from tweetgen.schema import GENERATED_TWEETS
+from tweetgen.store.factory import open_feature_store
+from tweetgen.ui.browser import (
     CHROMIUM,
     browser_page,
     generate_tweet,
     running_app,
     wait_for_cards_and_chart,
 )
-from tweetgen.app_logic import Predictor  # noqa: E402
-from tweetgen.backends import open_feature_store  # noqa: E402
-from tweetgen.config import Settings  # noqa: E402
-from tweetgen.schema import GENERATED_TWEETS  # noqa: E402
+from tweetgen.ui.predictor import Predictor
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

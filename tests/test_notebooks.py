@@ -24,10 +24,10 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from tweetgen.registry_local import LocalModelRegistry
+from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
-from tweetgen.sources import REPLAY_HOLDOUT, SAMPLE_TWEETS
-from tweetgen.store_local import LocalFeatureStore
+from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
+from tweetgen.store.local import LocalFeatureStore
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = [REPO / "train_model.ipynb", *sorted((REPO / "notebooks").glob("*.ipynb"))]

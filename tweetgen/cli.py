@@ -45,13 +45,9 @@ def features_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Build the `tweets` feature group from historical tweets (idempotent: upsert on tweet_id)."""
-    from tweetgen.backends import open_feature_store
-    from tweetgen.feature_pipeline import run_feature_pipeline
+    from tweetgen.pipelines.jobs import features_job
 
-    settings = load_settings(backend, data_dir)
-    store = open_feature_store(settings)
-    report = run_feature_pipeline(store, source=source, paths=path or [], username=settings.username, progress=True)
-    for line in report.lines():
+    for line in features_job(load_settings(backend, data_dir), source, path or []).lines():
         typer.echo(line)
 
 
@@ -64,7 +60,7 @@ def scrape_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Add new tweets to the `tweets` group as `source = live` (default source: TWEETGEN_LIVE_SOURCE or replay)."""
-    from tweetgen.jobs import scrape_job
+    from tweetgen.pipelines.jobs import scrape_job
 
     settings = load_settings(backend, data_dir).with_overrides(live_source=source and source.lower())
     for line in scrape_job(settings, count=count, max_tweets=max_tweets).lines():
@@ -78,8 +74,8 @@ def schedule_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Run the scheduled jobs in this process, on the same cron specs as the Modal app."""
-    from tweetgen.jobs import scheduled_jobs
-    from tweetgen.scheduler import run_forever
+    from tweetgen.pipelines.jobs import scheduled_jobs
+    from tweetgen.pipelines.scheduler import run_forever
 
     run_forever(scheduled_jobs(load_settings(backend, data_dir)), max_runs=max_runs)
 
@@ -96,8 +92,8 @@ def train_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Train on the `tweets` group, register the model; it becomes champion only if it is better."""
-    from tweetgen.jobs import train_job
-    from tweetgen.training import TrainConfig
+    from tweetgen.model.train import TrainConfig
+    from tweetgen.pipelines.jobs import train_job
 
     config = TrainConfig(base_model=base_model, max_seconds=max_seconds, max_steps=max_steps, batch_size=batch_size, seed=seed)
     if epochs is not None or (max_seconds is not None and max_steps is None):
@@ -108,8 +104,8 @@ def train_command(
 @app.command("models")
 def models_command(backend: BackendOption = None, data_dir: DataDirOption = None) -> None:
     """List the registered model versions, their metrics and the champion."""
-    from tweetgen.backends import open_model_registry
-    from tweetgen.registry import format_versions
+    from tweetgen.registry.factory import open_model_registry
+    from tweetgen.registry.port import format_versions
 
     settings = load_settings(backend, data_dir)
     registry = open_model_registry(settings)
@@ -124,7 +120,7 @@ def infer_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Daily batch inference: generate next to the newest real tweet, into `generated_tweets`."""
-    from tweetgen.jobs import inference_job
+    from tweetgen.pipelines.jobs import inference_job
 
     settings = load_settings(backend, data_dir)
     for line in inference_job(settings, as_of=as_of and as_of.replace(tzinfo=UTC), seed=seed).lines():
@@ -138,7 +134,7 @@ def app_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Serve the Gradio app: real and generated tweets as tweet images, and a prompt box."""
-    from tweetgen.serve import serve_app
+    from tweetgen.ui.serve import serve_app
 
     serve_app(load_settings(backend, data_dir), port)
 
@@ -151,13 +147,13 @@ def demo_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Run every pipeline offline on the local backend, then serve the app."""
-    from tweetgen.demo import run_demo
+    from tweetgen.pipelines.demo import run_demo
 
     settings = load_settings("local", data_dir)
     report = run_demo(settings, train_seconds=train_seconds, echo=typer.echo)
     typer.echo("\n".join(["", "Demo pipeline done:", *report.lines()]))
     if serve:
-        from tweetgen.serve import serve_app
+        from tweetgen.ui.serve import serve_app
 
         serve_app(settings, port)
 
@@ -172,8 +168,8 @@ def query_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Run SQL over the feature groups (DuckDB) and print the result; --last and --arms ask the monitor group."""
-    from tweetgen.backends import open_feature_store
-    from tweetgen.query import ARMS_SQL, LAST_RUNS_SQL, format_result, run_query
+    from tweetgen.store.factory import open_feature_store
+    from tweetgen.store.query import ARMS_SQL, LAST_RUNS_SQL, format_result, run_query
 
     questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL) if q]
     if len(questions) != 1:

@@ -103,6 +103,11 @@ class Settings:
         settings.check()
         return settings
 
+    def rooted_at(self, root: Path) -> Settings:
+        """Return a copy whose relative ``data_dir`` is taken relative to ``root`` (a notebook runs
+        in ``notebooks/``, but its data belongs under the repository's ``data/``)."""
+        return self if self.data_dir.is_absolute() else self.with_overrides(data_dir=Path(root) / self.data_dir)
+
     def check(self) -> None:
         """Raise ``ConfigError`` if a setting cannot work."""
         if self.backend not in BACKENDS:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.fakes.app_server import demo_store
 from tests.fakes.tiny_model import register_tiny_champion
-from tweetgen.app_browser import (
+from tweetgen.ui.browser import (
     CARDS,
     CHROMIUM,
     browser_page,
@@ -25,7 +25,7 @@ from tweetgen.app_browser import (
     running_app,
     wait_for_cards_and_chart,
 )
-from tweetgen.app_logic import Predictor
+from tweetgen.ui.predictor import Predictor
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "app-screenshot.png"
 UPDATE_SCREENSHOT = os.environ.get("TWEETGEN_UPDATE_SCREENSHOT") == "1"

@@ -9,15 +9,19 @@ from PIL import Image, ImageChops
 from tests.fakes.app_server import FIRST_ID, demo_store
 from tests.fakes.monitor_rows import RUNS, monitor_frame
 from tests.fakes.tiny_model import register_tiny_champion
-from tweetgen import app_logic
-from tweetgen.app_logic import (
+from tweetgen.errors import StoreError
+from tweetgen.registry.local import LocalModelRegistry
+from tweetgen.registry.port import ModelVersion
+from tweetgen.schema import GENERATED_TWEETS
+from tweetgen.store.local import LocalFeatureStore
+from tweetgen.ui import views
+from tweetgen.ui.predictor import MAX_PROMPT_CHARS, ModelUnavailableError, Predictor
+from tweetgen.ui.render import TweetCard, render_tweet
+from tweetgen.ui.views import (
     CARD_SCALE,
     CARD_WIDTH,
     EMPTY_MONITOR_MESSAGE,
-    MAX_PROMPT_CHARS,
-    ModelUnavailableError,
     MonitorCache,
-    Predictor,
     cards_for,
     day_choices,
     day_view,
@@ -28,12 +32,6 @@ from tweetgen.app_logic import (
     page_view,
     row_for,
 )
-from tweetgen.errors import StoreError
-from tweetgen.registry import ModelVersion
-from tweetgen.registry_local import LocalModelRegistry
-from tweetgen.render import TweetCard, render_tweet
-from tweetgen.schema import GENERATED_TWEETS
-from tweetgen.store_local import LocalFeatureStore
 
 WIDTH = CARD_WIDTH * CARD_SCALE
 
@@ -162,11 +160,11 @@ def test_a_run_without_prompt_says_so_in_the_middle_card(monkeypatch) -> None:
     row = monitor_frame(1).iloc[0].copy()
     row["prompt"], row["prompted_text"] = "", ""
     shown: list[str] = []
-    real_message_image = app_logic.message_image
-    monkeypatch.setattr(app_logic, "message_image", lambda text, theme="light": shown.append(text) or real_message_image(text, theme))
+    real_message_image = views.message_image
+    monkeypatch.setattr(views, "message_image", lambda text, theme="light": shown.append(text) or real_message_image(text, theme))
     images = cards_for(row)
-    assert shown == [app_logic.NO_PROMPT_MESSAGE] and images[1].width == WIDTH
-    assert "prompt (none: the tweet had no words)" in app_logic.model_summary(row)
+    assert shown == [views.NO_PROMPT_MESSAGE] and images[1].width == WIDTH
+    assert "prompt (none: the tweet had no words)" in views.model_summary(row)
 
 
 def test_dark_theme_cards_are_dark(two_arm_store) -> None:
@@ -248,8 +246,8 @@ def test_no_trained_model_gives_an_explanation_image(tmp_path, monkeypatch) -> N
     with pytest.raises(ModelUnavailableError, match="make demo"):
         predictor.generate("hi", seed=0)
     shown: list[str] = []
-    real_message_image = app_logic.message_image
-    monkeypatch.setattr(app_logic, "message_image", lambda text, theme="light": shown.append(text) or real_message_image(text, theme))
+    real_message_image = views.message_image
+    monkeypatch.setattr(views, "message_image", lambda text, theme="light": shown.append(text) or real_message_image(text, theme))
     image = generate_from_prompt("hi", predictor)
     assert image.width == WIDTH and len(shown) == 1 and "make demo" in shown[0]
 
@@ -262,7 +260,7 @@ def test_frames_with_naive_times_are_read_as_utc() -> None:
 
 
 def test_the_real_tweet_card_shows_text_as_people_read_it() -> None:
-    from tweetgen.app_logic import real_tweet_card
+    from tweetgen.ui.views import real_tweet_card
 
     row = monitor_frame(n_runs=1).iloc[0].copy()
     row["tweet_text"] = "Monday -&gt; Friday &amp; i &lt;3 dogs"
@@ -272,7 +270,7 @@ def test_the_real_tweet_card_shows_text_as_people_read_it() -> None:
 
 
 def test_cards_show_the_display_name_above_the_handle() -> None:
-    from tweetgen.app_logic import real_tweet_card
+    from tweetgen.ui.views import real_tweet_card
 
     row = monitor_frame(n_runs=1).iloc[0]
     card = real_tweet_card(row, "elonmusk", "Elon Musk")

@@ -7,7 +7,8 @@ from PIL import Image, ImageChops
 
 from tests.fakes.app_server import FIRST_ID, demo_store, running_app
 from tests.fakes.tiny_model import register_tiny_champion
-from tweetgen.app_logic import CARD_SCALE, CARD_WIDTH, Predictor, cards_for, day_choices, load_monitor
+from tweetgen.ui.predictor import Predictor
+from tweetgen.ui.views import CARD_SCALE, CARD_WIDTH, cards_for, day_choices, load_monitor
 
 WIDTH = CARD_WIDTH * CARD_SCALE
 

@@ -12,11 +12,11 @@ from tests.fakes.hopsworks_fake import fake_hopsworks_fixture  # noqa: F401 - th
 from tests.fakes.monitor_rows import monitor_frame
 from tweetgen.cli import main
 from tweetgen.config import Settings
-from tweetgen.feature_store import FeatureStore
-from tweetgen.query import ARMS_SQL, LAST_RUNS_SQL, run_query
 from tweetgen.schema import GENERATED_TWEETS
-from tweetgen.store_hopsworks import HopsworksFeatureStore
-from tweetgen.store_local import LocalFeatureStore
+from tweetgen.store.hopsworks import HopsworksFeatureStore
+from tweetgen.store.local import LocalFeatureStore
+from tweetgen.store.port import FeatureStore
+from tweetgen.store.query import ARMS_SQL, LAST_RUNS_SQL, run_query
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_a_user_error_is_one_line_with_exit_1(capsys: pytest.CaptureFixture[str]
 def test_the_cli_and_the_data_pipelines_import_without_torch() -> None:
     """Scripts that never touch a model start fast: importing them must not pull in torch."""
     code = (
-        "import sys, tweetgen.cli, tweetgen.jobs, tweetgen.backends, tweetgen.feature_pipeline, tweetgen.live_pipeline; "
+        "import sys, tweetgen.cli, tweetgen.pipelines.jobs, tweetgen.store.factory, tweetgen.registry.factory, tweetgen.pipelines.features, tweetgen.pipelines.live; "
         "print(sorted(m for m in ('torch', 'transformers', 'gradio', 'modal', 'hopsworks') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)

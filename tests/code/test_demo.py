@@ -1,15 +1,23 @@
-"""The demo's pipeline stages (not the server) in a temporary data directory."""
+"""The demo's pipeline stages (not the server) in a temporary data directory, and the reuse
+helpers the notebooks share with it."""
+
+from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from tests.fakes.models import MODEL_NAME, register_tiny_model
+from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
 from tweetgen.config import Settings
-from tweetgen.demo import DEMO_DAYS, REPLAY_PER_DAY, run_demo
-from tweetgen.registry_local import LocalModelRegistry
+from tweetgen.errors import TweetgenError
+from tweetgen.model.train import TrainConfig
+from tweetgen.pipelines.demo import DEMO_DAYS, REPLAY_PER_DAY, ensure_champion, ensure_history, run_demo
+from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
-from tweetgen.sources import REPLAY_HOLDOUT, SAMPLE_TWEETS
-from tweetgen.store_local import LocalFeatureStore
-from tweetgen.training import TrainConfig
+from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
+from tweetgen.store.local import LocalFeatureStore
 
+HISTORY_ROWS = SAMPLE_TWEETS - REPLAY_HOLDOUT
 TINY = TrainConfig(n_layer=2, n_embd=64, n_head=2, vocab_size=512, max_steps=20, progress=False)
 
 
@@ -42,3 +50,41 @@ def test_demo_stages_produce_every_artefact_then_reuse_them() -> None:
     assert summaries["training"].startswith("champion tweet_gpt2 v1 exists")
     assert summaries["batch inference"].startswith("0 monitor rows written")
     assert len(store.read(GENERATED_TWEETS)) == DEMO_DAYS
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalFeatureStore:
+    return LocalFeatureStore(tmp_path / "feature_store")
+
+
+def test_ensure_history_fills_an_empty_local_store_once(store: LocalFeatureStore) -> None:
+    report = ensure_history(store)
+    assert report is not None and report.inserted == HISTORY_ROWS
+    assert ensure_history(store) is None, "an existing group is left as it is"
+    assert len(store.read(TWEETS)) == HISTORY_ROWS
+
+
+def test_ensure_history_never_writes_invented_tweets_to_another_backend(store: LocalFeatureStore) -> None:
+    with pytest.raises(TweetgenError, match="does not exist .*feature_engineering.py"):
+        ensure_history(store, backend="hopsworks")
+    assert not store.exists(TWEETS)
+
+
+def test_ensure_champion_reuses_the_champion_without_training(store: LocalFeatureStore, tmp_path: Path) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    champion = register_tiny_model(registry)
+    # The store is empty: training would fail, so reaching it would show.
+    assert ensure_champion(store, registry, TrainConfig(model_name=MODEL_NAME)).version == champion.version
+    assert [v.version for v in registry.versions(MODEL_NAME)] == [1]
+
+
+def test_ensure_champion_trains_when_there_is_none(store: LocalFeatureStore, tmp_path: Path) -> None:
+    store.insert(TWEETS, tweets_with_texts(invented_tweets(60)))
+    registry = LocalModelRegistry(tmp_path / "models")
+    config = TrainConfig(
+        model_name=MODEL_NAME, vocab_size=300, n_layer=1, n_embd=32, n_head=2, block_size=32, batch_size=4,
+        max_steps=2, n_samples=1, num_threads=1, progress=False,
+    )
+    version = ensure_champion(store, registry, config)
+    assert version.version == 1 and registry.champion(MODEL_NAME).version == 1
+    assert version.metrics["train_steps"] == 2

@@ -11,10 +11,10 @@ import pytest
 
 from tests.conftest import REPO
 from tweetgen.errors import SourceError
-from tweetgen.feature_pipeline import run_feature_pipeline
+from tweetgen.pipelines.features import run_feature_pipeline
 from tweetgen.schema import TWEETS
-from tweetgen.sources import REPLAY_HOLDOUT, SAMPLE_TWEETS
-from tweetgen.store_local import LocalFeatureStore
+from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
+from tweetgen.store.local import LocalFeatureStore
 
 HISTORY = SAMPLE_TWEETS - REPLAY_HOLDOUT
 

@@ -1,4 +1,4 @@
-"""The feature-store contract (tweetgen/feature_store.py), run against every backend.
+"""The feature-store contract (tweetgen/store/port.py), run against every backend.
 
 ``local`` is the real Delta Lake store on tmp_path; ``hopsworks`` is the Hopsworks adapter on the
 fake SDK, which stores duplicate keys twice like the real Python engine, so an adapter that
@@ -16,10 +16,10 @@ import pytest
 from tests.fakes.frames import TEXTS, as_contract, sort_by_key, tweets_frame
 from tests.fakes.hopsworks_fake import FakeHopsworks, fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
 from tweetgen.errors import ValidationError
-from tweetgen.feature_store import FeatureStore, GroupNotFoundError, WriteResult
 from tweetgen.schema import TWEETS, UTC_TIMESTAMP, GroupSpec
-from tweetgen.store_hopsworks import HopsworksFeatureStore
-from tweetgen.store_local import LocalFeatureStore
+from tweetgen.store.hopsworks import HopsworksFeatureStore
+from tweetgen.store.local import LocalFeatureStore
+from tweetgen.store.port import FeatureStore, GroupNotFoundError, WriteResult
 
 # A second contract with a composite key, so that key handling is not tested on one column only.
 READINGS = GroupSpec(

@@ -12,9 +12,10 @@ import pytest
 
 from tests.fakes.frames import tweets_frame
 from tests.fakes.hopsworks_fake import FakeHopsworks, fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
+from tweetgen.clients.hopsworks import connect_hopsworks
 from tweetgen.errors import ConfigError, StoreError
 from tweetgen.schema import TWEETS
-from tweetgen.store_hopsworks import HopsworksFeatureStore, connect_hopsworks
+from tweetgen.store.hopsworks import HopsworksFeatureStore
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -78,7 +79,7 @@ def test_a_hung_login_does_not_keep_the_process_alive() -> None:
         "from tests.fakes.hopsworks_fake import FakeHopsworks\n"
         "fake = FakeHopsworks(hang_login=True)\n"
         "sys.modules['hopsworks'] = fake.module()\n"
-        "from tweetgen.store_hopsworks import connect_hopsworks\n"
+        "from tweetgen.clients.hopsworks import connect_hopsworks\n"
         "from tweetgen.errors import StoreError\n"
         "try:\n"
         "    connect_hopsworks(fake.settings(hopsworks_timeout_s=0.2))\n"
@@ -155,13 +156,13 @@ def test_writes_wait_for_the_materialization_job(fake_hopsworks: FakeHopsworks) 
 
 
 def test_importing_the_adapter_does_not_import_the_sdk() -> None:
-    code = "import sys, tweetgen.store_hopsworks; print('hopsworks' in sys.modules, 'hsfs' in sys.modules)"
+    code = "import sys, tweetgen.store.hopsworks; print('hopsworks' in sys.modules, 'hsfs' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["False", "False"], result.stderr
 
 
 def test_the_backend_factory_opens_the_hopsworks_store(fake_hopsworks: FakeHopsworks) -> None:
-    from tweetgen.backends import open_feature_store
+    from tweetgen.store.factory import open_feature_store
 
     store = open_feature_store(fake_hopsworks.settings())
     assert isinstance(store, HopsworksFeatureStore) and store.where == "Hopsworks project 'tweetgen_test'"

@@ -12,10 +12,10 @@ from tests.conftest import REPO
 from tests.fakes.frames import tweets_frame
 from tests.fakes.models import MODEL_NAME, register_tiny_model
 from tweetgen.errors import TweetgenError
-from tweetgen.inference_pipeline import Sampling, choose_prompt, clip_tweet, newest_tweet, run_batch_inference
-from tweetgen.registry_local import LocalModelRegistry
+from tweetgen.pipelines.inference import Sampling, choose_prompt, clip_tweet, newest_tweet, run_batch_inference
+from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
-from tweetgen.store_local import LocalFeatureStore
+from tweetgen.store.local import LocalFeatureStore
 
 NOW = datetime(2026, 3, 25, 6, 0, tzinfo=UTC)
 

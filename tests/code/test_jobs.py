@@ -3,10 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
-from tweetgen.jobs import scheduled_jobs
-from tweetgen.scheduler import run_forever
+from tweetgen.pipelines.jobs import scheduled_jobs
+from tweetgen.pipelines.scheduler import run_forever
 from tweetgen.schema import TWEETS
-from tweetgen.store_local import LocalFeatureStore
+from tweetgen.store.local import LocalFeatureStore
 
 
 class Clock:

@@ -11,13 +11,13 @@ from tests.conftest import REPO
 from tests.fakes.frames import tweets_frame
 from tests.fakes.x_cassettes import replay
 from tweetgen.errors import SourceError
-from tweetgen.feature_pipeline import run_feature_pipeline
-from tweetgen.live_pipeline import scrape_replay, scrape_x
-from tweetgen.replay import replay_pool
+from tweetgen.pipelines.features import run_feature_pipeline
+from tweetgen.pipelines.live import scrape_replay, scrape_x
 from tweetgen.schema import TWEETS
-from tweetgen.sources import REPLAY_HOLDOUT
-from tweetgen.store_local import LocalFeatureStore
-from tweetgen.x_source import make_client
+from tweetgen.sources.replay import replay_pool
+from tweetgen.sources.sample import REPLAY_HOLDOUT
+from tweetgen.sources.x_api import make_client
+from tweetgen.store.local import LocalFeatureStore
 
 SINCE_ID = 2028032492958646395  # the newest stored id the cassettes expect as since_id
 

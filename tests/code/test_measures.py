@@ -1,6 +1,6 @@
 import pytest
 
-from tweetgen.measures import CopyIndex, sentiment, words
+from tweetgen.model.measures import CopyIndex, sentiment, words
 
 
 def test_words_are_lowercased_without_punctuation_or_emoji() -> None:

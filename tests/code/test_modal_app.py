@@ -8,10 +8,10 @@ import pytest
 
 from tests.fakes.models import register_tiny_model
 from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
-from tweetgen.registry_local import LocalModelRegistry
+from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
-from tweetgen.sources import REPLAY_HOLDOUT
-from tweetgen.store_local import LocalFeatureStore
+from tweetgen.sources.sample import REPLAY_HOLDOUT
+from tweetgen.store.local import LocalFeatureStore
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_scrape_body_runs_locally_on_the_replay(modal_app) -> None:
 
 def test_train_then_daily_inference_bodies_run_locally(modal_app) -> None:
     settings = Settings.load()
-    from tweetgen.feature_pipeline import run_feature_pipeline
+    from tweetgen.pipelines.features import run_feature_pipeline
 
     run_feature_pipeline(LocalFeatureStore(settings.feature_store_dir), source="sample")
     summary = modal_app.train.local(base_model="tiny", epochs=0.02, max_seconds=20)

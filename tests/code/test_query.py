@@ -5,10 +5,10 @@ import pytest
 
 from tests.code.test_validation import tweets_frame
 from tweetgen.errors import TweetgenError
-from tweetgen.feature_store import GroupNotFoundError
-from tweetgen.query import format_result, run_query
 from tweetgen.schema import TWEETS
-from tweetgen.store_local import LocalFeatureStore
+from tweetgen.store.local import LocalFeatureStore
+from tweetgen.store.port import GroupNotFoundError
+from tweetgen.store.query import format_result, run_query
 
 
 @pytest.fixture

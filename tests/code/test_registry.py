@@ -11,9 +11,11 @@ import torch
 
 from tests.fakes.tweet_texts import invented_tweets
 from tweetgen.errors import TweetgenError
-from tweetgen.modeling import build_tiny_model, train_tokenizer
-from tweetgen.registry import ModelVersion, RegistryError, decide_champion
-from tweetgen.registry_local import LocalModelRegistry
+from tweetgen.model.build import build_tiny_model, train_tokenizer
+from tweetgen.registry.champion import decide_champion
+from tweetgen.registry.local import LocalModelRegistry
+from tweetgen.registry.model_card import loss_curve_png
+from tweetgen.registry.port import ModelVersion, RegistryError
 
 CARD = {"eval_set_id": "sha256:aaaa", "data_version": "tweets v1 @ 3", "loss_curve": [3.0, 2.5, 2.2], "samples": ["hi 🚀"]}
 
@@ -138,3 +140,13 @@ def test_promote_if_better_records_the_champion_and_why(tmp_path, saved_model) -
     assert record["version"] == 3 and record["previous"] == 1 and record["previous_score"] == 2.0
     assert "beats version 1" in record["reason"]
     assert registry.champion("m").version == 3
+
+
+def test_loss_curve_png_reads_the_stored_file_or_draws_it_from_the_card(tmp_path: Path) -> None:
+    card = {"loss_curve": [3.0, 2.5, 2.0], "eval_losses": [[3, 2.2]]}
+    remote = ModelVersion("m", 1, {}, card, "Models/m/1")  # e.g. a Hopsworks path: nothing local
+    assert loss_curve_png(remote)[:8] == b"\x89PNG\r\n\x1a\n"
+    (tmp_path / "loss_curve.png").write_bytes(b"\x89PNG stored")
+    assert loss_curve_png(ModelVersion("m", 2, {}, card, str(tmp_path))) == b"\x89PNG stored"
+    with pytest.raises(TweetgenError, match="no loss curve"):
+        loss_curve_png(ModelVersion("m", 3, {}, {}, "Models/m/3"))

@@ -13,9 +13,9 @@ from tests.fakes.saved_models import (
     logits,
     saved_fixture,  # noqa: F401 - the saved fixture
 )
-from tweetgen.registry import ModelRegistry, ModelVersion, RegistryError
-from tweetgen.registry_hopsworks import HopsworksModelRegistry
-from tweetgen.registry_local import LocalModelRegistry
+from tweetgen.registry.hopsworks import HopsworksModelRegistry
+from tweetgen.registry.local import LocalModelRegistry
+from tweetgen.registry.port import ModelRegistry, ModelVersion, RegistryError
 
 CARD = {
     "eval_set_id": "sha256:aaaa",

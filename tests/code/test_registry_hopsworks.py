@@ -19,10 +19,10 @@ from tests.fakes.saved_models import (
     logits,
     saved_fixture,  # noqa: F401 - the saved fixture
 )
-from tweetgen.backends import open_model_registry
 from tweetgen.errors import ConfigError
-from tweetgen.registry import RegistryError
-from tweetgen.registry_hopsworks import HopsworksModelRegistry, version_description
+from tweetgen.registry.factory import open_model_registry
+from tweetgen.registry.hopsworks import HopsworksModelRegistry, version_description
+from tweetgen.registry.port import RegistryError
 
 NAME = "tweet_gpt2"
 FILES = "/Projects/tweetgen_test/Models/tweet_gpt2"

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from tweetgen import render
-from tweetgen.render import (
+from tweetgen.ui import render
+from tweetgen.ui.render import (
     AVATAR_PATH,
     TweetCard,
     clear_caches,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tweetgen.errors import ConfigError, SourceError
-from tweetgen.scheduler import Job, next_run, run_forever
+from tweetgen.pipelines.scheduler import Job, next_run, run_forever, simulated_clock, upcoming_runs
 
 
 def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
@@ -195,3 +196,31 @@ def test_ctrl_c_while_waiting_stops_cleanly() -> None:
     runs = run_forever([Job("scrape", "0 * * * *", lambda: None)], clock=clock, sleep=sleep, log=lines.append)
     assert runs == 1  # 06:00 ran; the wait for 07:00 was interrupted
     assert lines[-1] == "stopped by the user after 1 run(s)"
+
+
+def test_upcoming_runs_are_the_next_cron_times_in_utc() -> None:
+    after = datetime(2026, 1, 15, 6, 0, tzinfo=UTC)
+    assert upcoming_runs("0 6 * * *", after, n=2) == [datetime(2026, 1, 16, 6, 0, tzinfo=UTC), datetime(2026, 1, 17, 6, 0, tzinfo=UTC)]
+    in_paris = datetime(2026, 1, 15, 6, 0, tzinfo=UTC).astimezone(ZoneInfo("Europe/Paris"))
+    assert upcoming_runs("30 5 * * *", in_paris, n=1) == [datetime(2026, 1, 16, 5, 30, tzinfo=UTC)]
+
+
+def test_simulated_clock_moves_only_when_slept() -> None:
+    start = datetime(2026, 1, 15, 5, 0, tzinfo=UTC)
+    clock, sleep = simulated_clock(start)
+    assert clock() == start
+    sleep(90.5)
+    sleep(-5)  # a negative wait does not move the clock back
+    assert clock() == start + timedelta(seconds=90.5)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        simulated_clock(datetime(2026, 1, 15))
+
+
+def test_simulated_clock_runs_a_schedule_without_waiting() -> None:
+    ran: list[str] = []
+    clock, sleep = simulated_clock(datetime(2026, 1, 15, 5, 0, tzinfo=UTC))
+    jobs = [Job("early", "30 5 * * *", lambda: ran.append(f"early {clock():%H:%M}")),
+            Job("late", "0 6 * * *", lambda: ran.append(f"late {clock():%H:%M}"))]
+    assert run_forever(jobs, clock=clock, sleep=sleep, max_runs=3, log=lambda line: None) == 3
+    assert ran == ["early 05:30", "late 06:00", "early 05:30"]
+    assert clock().date() == datetime(2026, 1, 16).date()

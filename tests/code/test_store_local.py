@@ -12,7 +12,8 @@ from deltalake import DeltaTable, write_deltalake
 from tests.code.test_validation import tweets_frame
 from tweetgen.errors import StoreError
 from tweetgen.schema import TWEETS
-from tweetgen.store_local import GROUP_FILE, LocalFeatureStore
+from tweetgen.store.local import GROUP_FILE, LocalFeatureStore
+from tweetgen.store.port import GroupNotFoundError
 
 
 def test_table_is_delta_with_a_group_record(tmp_path: Path) -> None:
@@ -63,3 +64,19 @@ def test_a_table_with_another_schema_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="another schema than the contract"):
         LocalFeatureStore(tmp_path).insert(TWEETS, tweets_frame(2))
     assert DeltaTable(str(path)).to_pyarrow_table().num_rows == 1
+
+
+def test_commits_list_each_write_with_the_rows_it_added_and_read_version_travels_back(tmp_path: Path) -> None:
+    store = LocalFeatureStore(tmp_path)
+    with pytest.raises(GroupNotFoundError):
+        store.commits(TWEETS)
+    frame = tweets_frame(5)
+    store.insert(TWEETS, frame.iloc[:3])
+    store.insert(TWEETS, frame.iloc[:3])  # nothing new: no commit
+    store.insert(TWEETS, frame.iloc[2:])
+    history = store.commits(TWEETS)
+    assert history["version"].tolist() == [0, 1, 2] == list(range(store.table_version(TWEETS) + 1))
+    assert history["operation"].tolist() == ["WRITE", "MERGE", "MERGE"]
+    assert history["rows_added"].tolist()[1:] == [3, 2]
+    assert str(history["timestamp"].dt.tz) == "UTC"
+    assert [len(store.read_version(TWEETS, v)) for v in (0, 1, 2)] == [0, 3, 5]

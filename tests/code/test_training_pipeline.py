@@ -5,15 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import tweetgen.training_pipeline as pipeline
+import tweetgen.pipelines.training as pipeline
 from tests.fakes.hopsworks_fake import fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
 from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
 from tweetgen.errors import TweetgenError
-from tweetgen.feature_store import FeatureStore, GroupNotFoundError
-from tweetgen.registry_local import LocalModelRegistry
+from tweetgen.model.train import TrainConfig
+from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import TWEETS
-from tweetgen.store_local import LocalFeatureStore
-from tweetgen.training import TrainConfig
+from tweetgen.store.local import LocalFeatureStore
+from tweetgen.store.port import FeatureStore, GroupNotFoundError
 
 TINY = TrainConfig(
     vocab_size=400, n_layer=2, n_embd=64, n_head=2, block_size=64, batch_size=8, max_steps=40, n_samples=2,
@@ -111,7 +111,7 @@ def test_an_invalid_model_name_fails_before_training(tmp_path, store, monkeypatc
 
 
 def test_on_hopsworks_training_data_comes_from_a_feature_view(tmp_path, fake_hopsworks) -> None:
-    from tweetgen.store_hopsworks import HopsworksFeatureStore
+    from tweetgen.store.hopsworks import HopsworksFeatureStore
 
     store = HopsworksFeatureStore.from_settings(fake_hopsworks.settings())
     store.insert(TWEETS, tweets_with_texts(invented_tweets(120)))

@@ -6,7 +6,7 @@ import pytest
 from tweetgen.errors import ValidationError
 from tweetgen.features import build_tweet_features
 from tweetgen.schema import TWEETS
-from tweetgen.validation import validate
+from tweetgen.store.validation import validate
 
 
 def tweets_frame(n: int = 3) -> pd.DataFrame:

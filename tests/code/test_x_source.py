@@ -16,7 +16,14 @@ import vcr
 from tests.fakes.x_cassettes import replay
 from tweetgen.errors import ConfigError, SourceError
 from tweetgen.schema import RAW_COLUMNS, RAW_SCHEMA
-from tweetgen.x_source import FetchResult, check_username, fetch_new_tweets, make_client, tweets_to_frame
+from tweetgen.sources.x_api import (
+    FetchResult,
+    check_username,
+    fetch_new_tweets,
+    make_client,
+    tweets_to_frame,
+    x_api_cost_usd,
+)
 
 TOKEN = "test-bearer-AAAA-do-not-print-7f3a9c"
 USER_ID = 1601234567890123456
@@ -345,3 +352,9 @@ def test_created_at_is_parsed_as_utc() -> None:
     assert frame["created_at"].iloc[0].to_pydatetime() == datetime(2026, 3, 1, 23, 59, 59, tzinfo=UTC)
     assert frame[["likes", "retweets", "replies"]].iloc[0].tolist() == [0, 0, 0]
     assert not frame["is_reply"].iloc[0] and not frame["is_quote"].iloc[0]
+
+
+def test_x_api_cost() -> None:
+    assert x_api_cost_usd(0) == 0
+    assert x_api_cost_usd(20, user_lookups=1) == pytest.approx(0.11)
+    assert x_api_cost_usd(30_000) == pytest.approx(150.0)

@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tweetgen.corpus import generate_corpus
 from tweetgen.schema import RAW_COLUMNS, RAW_SCHEMA
+from tweetgen.sources.corpus import generate_corpus
 
 SNOWFLAKE_EPOCH_MS = 1288834974657  # written out here so the test checks the module's constant too
 LEADING_MENTIONS = re.compile(r"^(?:@\w{1,15} ){1,3}")

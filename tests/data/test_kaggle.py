@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from tweetgen.errors import SourceError
-from tweetgen.kaggle import (
+from tweetgen.schema import RAW_COLUMNS
+from tweetgen.sources.kaggle import (
     REJECT_CREATED_DATE,
     REJECT_ID_MISMATCH,
     REJECT_NO_ID,
@@ -26,7 +27,6 @@ from tweetgen.kaggle import (
     find_csv_files,
     load_kaggle,
 )
-from tweetgen.schema import RAW_COLUMNS
 
 # --- fixture makers: the three header layouts as published --------------------------------------
 

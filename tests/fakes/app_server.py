@@ -1,4 +1,4 @@
-"""A store filled with invented demo-like rows, for the app tests (served by ``tweetgen.app_browser``)."""
+"""A store filled with invented demo-like rows, for the app tests (served by ``tweetgen.ui.browser``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 from tests.fakes.frames import tweets_frame
 from tests.fakes.monitor_rows import RUNS, monitor_frame
-from tweetgen.app_browser import free_port, running_app  # noqa: F401  (re-exported for the tests)
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
-from tweetgen.store_local import LocalFeatureStore
+from tweetgen.store.local import LocalFeatureStore
+from tweetgen.ui.browser import free_port, running_app  # noqa: F401  (re-exported for the tests)
 
 FIRST_ID = 1_000
 

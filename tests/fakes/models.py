@@ -6,8 +6,8 @@ import tempfile
 from pathlib import Path
 
 from tests.fakes.tweet_texts import invented_tweets
-from tweetgen.modeling import build_tiny_model, train_tokenizer
-from tweetgen.registry import ModelRegistry, ModelVersion
+from tweetgen.model.build import build_tiny_model, train_tokenizer
+from tweetgen.registry.port import ModelRegistry, ModelVersion
 
 MODEL_NAME = "tweet_gpt2"
 

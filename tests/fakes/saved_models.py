@@ -9,7 +9,7 @@ import torch
 from transformers import PreTrainedModel
 
 from tests.fakes.tweet_texts import invented_tweets
-from tweetgen.modeling import build_tiny_model, train_tokenizer
+from tweetgen.model.build import build_tiny_model, train_tokenizer
 
 
 def save_tiny_model(folder: Path, seed: int = 0) -> PreTrainedModel:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.fakes.tweet_texts import invented_tweets
-from tweetgen.modeling import build_tiny_model, train_tokenizer
-from tweetgen.registry import ModelVersion
-from tweetgen.registry_local import LocalModelRegistry
+from tweetgen.model.build import build_tiny_model, train_tokenizer
+from tweetgen.registry.local import LocalModelRegistry
+from tweetgen.registry.port import ModelVersion
 
 MODEL_NAME = "tweet_gpt2"
 
@@ -23,7 +23,8 @@ def register_tiny_champion(root: Path, name: str = MODEL_NAME, train_steps: int 
     tokenizer = train_tokenizer(texts, vocab_size=400)
     model = build_tiny_model(tokenizer, n_layer=1, n_embd=64, n_head=2, n_positions=64, seed=0)
     if train_steps:
-        from tweetgen.training import TrainConfig, frame_texts, train
+        from tweetgen.model.data import frame_texts
+        from tweetgen.model.train import TrainConfig, train
 
         blocks = frame_texts(texts, tokenizer, 64)
         config = TrainConfig(max_steps=train_steps, batch_size=16, learning_rate=5e-3, block_size=64, precision="fp32", progress=False)

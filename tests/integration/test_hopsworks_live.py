@@ -17,9 +17,9 @@ import pytest
 
 from tests.fakes.frames import as_contract, sort_by_key, tweets_frame
 from tweetgen.config import Settings
-from tweetgen.feature_store import WriteResult
 from tweetgen.schema import TWEETS, GroupSpec
-from tweetgen.store_hopsworks import HopsworksFeatureStore
+from tweetgen.store.hopsworks import HopsworksFeatureStore
+from tweetgen.store.port import WriteResult
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 

@@ -18,7 +18,7 @@ import torch
 
 from tests.fakes.saved_models import logits, save_tiny_model
 from tweetgen.config import Settings
-from tweetgen.registry_hopsworks import HopsworksModelRegistry
+from tweetgen.registry.hopsworks import HopsworksModelRegistry
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 

@@ -15,7 +15,7 @@ import pytest
 
 from tweetgen.config import Settings
 from tweetgen.schema import RAW_COLUMNS
-from tweetgen.x_source import fetch_new_tweets, make_client
+from tweetgen.sources.x_api import fetch_new_tweets, make_client
 
 pytestmark = pytest.mark.integration
 

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import lzma
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import torch
 
 from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
 from tweetgen.errors import TweetgenError
-from tweetgen.evaluation import _batched_nats, _windowed_nats
-from tweetgen.modeling import BOS, EOS, PAD, build_tiny_model, count_parameters, load_base, train_tokenizer
-from tweetgen.training import TrainConfig, evaluate, frame_texts, learning_rate_at, sample, split_by_time, train
+from tweetgen.model.build import (
+    BOS,
+    EOS,
+    PAD,
+    build_tiny_model,
+    check_base_model,
+    count_parameters,
+    load_base,
+    train_tokenizer,
+)
+from tweetgen.model.data import frame_texts, split_by_time
+from tweetgen.model.evaluate import _batched_nats, _windowed_nats, compressor_bits_per_char, evaluate
+from tweetgen.model.generate import sample
+from tweetgen.model.train import TrainConfig, learning_rate_at, train
 
 TEXTS = invented_tweets(400)
 TRAIN_TEXTS, EVAL_TEXTS = TEXTS[:360], TEXTS[360:]
@@ -179,3 +192,38 @@ def test_learning_rate_warms_up_then_decays_to_the_floor() -> None:
     assert learning_rate_at(0.55, config) == pytest.approx(0.55e-3)
     assert learning_rate_at(1.0, config) == pytest.approx(1e-4)
     assert TrainConfig().peak_learning_rate == 1e-3 and TrainConfig(base_model="gpt2").peak_learning_rate == 5e-5
+
+
+def test_compressor_bits_per_char_counts_characters_like_evaluate() -> None:
+    texts = ["a" * 99, "b" * 99]
+    expected = 8 * len(lzma.compress(("a" * 99 + "\n" + "b" * 99 + "\n").encode(), preset=9 | lzma.PRESET_EXTREME)) / 200
+    assert compressor_bits_per_char(texts) == pytest.approx(expected)
+    assert compressor_bits_per_char(invented_tweets(500)) < compressor_bits_per_char(["ab"]), "repetition compresses"
+    with pytest.raises(ValueError):
+        compressor_bits_per_char([])
+
+
+def test_check_base_model_accepts_tiny_on_any_device() -> None:
+    check = check_base_model("tiny", cuda_available=False)
+    assert check.ok and check.device == "cpu" and "from scratch" in str(check)
+
+
+def test_check_base_model_auto_picks_gpt2_on_a_gpu_and_tiny_on_a_cpu() -> None:
+    assert check_base_model("auto", cuda_available=False).base_model == "tiny"
+    on_gpu = check_base_model("auto", cuda_available=True, hub_reachable=lambda: True)
+    assert on_gpu.base_model == "gpt2" and on_gpu.device == "cuda"
+
+
+def test_check_base_model_refuses_a_model_it_cannot_load_and_says_what_to_do() -> None:
+    check = check_base_model("no-such-org/no-such-model", cuda_available=False, hub_reachable=lambda: False)
+    assert not check.ok
+    assert "Cannot load the base model 'no-such-org/no-such-model'" in check.message
+    assert 'BASE_MODEL = "tiny"' in check.message
+
+
+def test_check_base_model_warns_that_a_pretrained_model_on_a_cpu_is_slow(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    on_cpu = check_base_model(str(tmp_path), cuda_available=False)
+    assert on_cpu.ok and "no GPU" in on_cpu.message and str(tmp_path) in on_cpu.message
+    on_gpu = check_base_model("some/model", cuda_available=True, hub_reachable=lambda: True)
+    assert on_gpu.ok and on_gpu.device == "cuda" and "downloaded from the Hugging Face Hub" in on_gpu.message

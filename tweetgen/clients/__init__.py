@@ -1,0 +1,1 @@
+"""Connections to cloud services that more than one adapter shares (``hopsworks``)."""

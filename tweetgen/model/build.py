@@ -1,0 +1,254 @@
+"""Models and tokenizers: a tiny GPT-2 built from scratch, or a pretrained one loaded from a path.
+
+Every tokenizer the project uses has three distinct special tokens: ``bos`` starts a tweet,
+``eos`` ends it (generation stops there) and ``pad`` fills batches. Padding is never the end token:
+a model that learns "pad follows pad" must not learn to end tweets that way. The tokenizer adds
+no special tokens by itself; ``training.frame_texts`` frames each tweet as ``bos text eos``.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GPT2Config,
+    GPT2LMHeadModel,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+)
+
+from tweetgen.errors import TweetgenError
+
+BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"
+TINY = "tiny"  # base_model value meaning "train a tokenizer and build a small GPT-2 from scratch"
+AUTO = "auto"  # base_model value meaning "pretrained gpt2 where there is a GPU, else tiny"
+
+
+def train_tokenizer(texts: list[str], vocab_size: int = 4096) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE tokenizer on ``texts`` (the training split only, never eval texts).
+
+    Byte-level means any text, emoji included, encodes without unknown tokens and decodes back
+    exactly. The result is deterministic for the same texts and ``vocab_size``.
+
+    Returns:
+        A fast tokenizer with ``bos_token``, ``eos_token`` and ``pad_token`` set to ``<|bos|>``,
+        ``<|eos|>`` and ``<|pad|>`` (ids 0, 1, 2).
+    """
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=[BOS, EOS, PAD],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),  # all 256 bytes: nothing is unknown
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token=BOS, eos_token=EOS, pad_token=PAD)
+
+
+def build_tiny_model(
+    tokenizer: PreTrainedTokenizerFast,
+    n_layer: int = 4,
+    n_embd: int = 256,
+    n_head: int = 4,
+    n_positions: int = 128,
+    dropout: float = 0.1,
+    seed: int = 0,
+) -> GPT2LMHeadModel:
+    """A freshly initialised GPT-2 sized for ``tokenizer`` (4.24M parameters with the defaults
+    and a 4,096-token vocabulary; input and output embeddings are tied).
+
+    ``dropout`` applies to embeddings and residual branches, not to attention weights. The
+    initial weights depend only on ``seed`` (the global torch RNG is left untouched).
+    ``gelu_pytorch_tanh`` is the same function as GPT-2's ``gelu_new`` in one fused kernel, and
+    SDPA attention is the fastest on CPU.
+    """
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=n_positions,
+        n_embd=n_embd,
+        n_layer=n_layer,
+        n_head=n_head,
+        activation_function="gelu_pytorch_tanh",
+        resid_pdrop=dropout,
+        embd_pdrop=dropout,
+        attn_pdrop=0.0,  # dropout inside attention costs ~20% of CPU throughput for little regularisation
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = GPT2LMHeadModel._from_config(config, attn_implementation="sdpa")
+    _sync_generation_config(model, tokenizer)
+    return model
+
+
+def context_length(model: PreTrainedModel) -> int:
+    """The most tokens the model attends to (GPT-2 calls it ``n_positions``)."""
+    return getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Distinct trainable parameters (tied embeddings counted once)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def load_base(base_model: str) -> tuple[PreTrainedModel, PreTrainedTokenizerFast]:
+    """Load a pretrained causal LM and its tokenizer: a local folder or a Hugging Face Hub id.
+
+    ``"tiny"`` is not loaded but built: call ``train_tokenizer`` and ``build_tiny_model``.
+    Tokenizers that lack a bos, eos or distinct pad token get them added, and the model's
+    embeddings are resized to match.
+
+    Raises:
+        ValueError: ``base_model`` is ``"tiny"``.
+        TweetgenError: the model cannot be loaded (no network for a hub id, or a broken folder).
+    """
+    if base_model == TINY:
+        raise ValueError("The tiny model is built, not loaded: use train_tokenizer and build_tiny_model.")
+    if Path(base_model).is_dir():
+        model, tokenizer = _from_folder(base_model)
+    else:
+        model, tokenizer = _from_hub(base_model)
+    if ensure_special_tokens(tokenizer):
+        model.resize_token_embeddings(len(tokenizer))
+    _sync_generation_config(model, tokenizer)
+    return model, tokenizer
+
+
+def _from_folder(folder: str) -> tuple[PreTrainedModel, PreTrainedTokenizerFast]:
+    try:
+        return AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    except (OSError, ValueError) as error:
+        raise TweetgenError(f"Could not load a model from the folder {folder} ({_first_line(error)}); check that it holds a saved model and tokenizer.") from None
+
+
+def _from_hub(model_id: str) -> tuple[PreTrainedModel, PreTrainedTokenizerFast]:
+    """From the local Hugging Face cache if it is there, else from the Hub (needs the network)."""
+    try:
+        return AutoModelForCausalLM.from_pretrained(model_id, local_files_only=True), AutoTokenizer.from_pretrained(model_id, local_files_only=True)
+    except (OSError, ValueError):
+        pass  # not cached
+    if not _hub_reachable():  # fail now: the Hub client would retry for half a minute per file
+        raise TweetgenError(f"Could not load base model {model_id} offline; use --base-model tiny or a local path.")
+    try:
+        return AutoModelForCausalLM.from_pretrained(model_id), AutoTokenizer.from_pretrained(model_id)
+    except (OSError, ValueError) as error:
+        raise TweetgenError(f"Could not load base model {model_id} ({_first_line(error)}); use --base-model tiny or a local path.") from None
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def ensure_special_tokens(tokenizer: PreTrainedTokenizerFast) -> bool:
+    """Give ``tokenizer`` a bos, an eos and a pad token distinct from eos; True if any was added.
+
+    GPT-2's tokenizer uses ``<|endoftext|>`` for both bos and eos (kept: the pretrained model
+    knows it) and has no pad token (``<|pad|>`` is added).
+    """
+    added: dict[str, str] = {}
+    if tokenizer.eos_token is None:
+        added["eos_token"] = EOS
+    if tokenizer.bos_token is None:
+        added["bos_token"] = tokenizer.eos_token or EOS
+    if tokenizer.pad_token is None or tokenizer.pad_token == (tokenizer.eos_token or added.get("eos_token")):
+        added["pad_token"] = PAD
+    if not added:
+        return False
+    before = len(tokenizer)
+    tokenizer.add_special_tokens(added)
+    return len(tokenizer) != before
+
+
+def _sync_generation_config(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast) -> None:
+    """Make the model's configs name the tokenizer's special ids (generation reads them)."""
+    for config in (model.config, model.generation_config):
+        config.bos_token_id = tokenizer.bos_token_id
+        config.eos_token_id = tokenizer.eos_token_id
+        config.pad_token_id = tokenizer.pad_token_id
+
+
+@dataclass(frozen=True)
+class BaseModelCheck:
+    """Whether a training run can start from ``base_model`` here, and on which device.
+
+    ``base_model`` is what training should be given: ``auto`` resolved to ``gpt2`` or ``tiny``."""
+
+    base_model: str
+    ok: bool
+    device: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def check_base_model(base_model: str, cuda_available: bool | None = None, hub_reachable: Callable[[], bool] | None = None) -> BaseModelCheck:
+    """Say where the base model would come from and what the device is, before training starts.
+
+    ``auto`` picks the pretrained ``gpt2`` where there is a GPU and ``tiny`` elsewhere. ``ok`` is
+    False only when the model cannot be had at all: not ``tiny``, not a folder, not in the Hugging
+    Face cache, and the Hub cannot be reached. A pretrained model on a CPU is allowed (the time
+    budget bounds the run) but the message says it will be slow.
+    """
+    if cuda_available is None:
+        import torch
+
+        cuda_available = torch.cuda.is_available()
+    device = "cuda" if cuda_available else "cpu"
+    if base_model == AUTO:
+        base_model = "gpt2" if cuda_available else TINY
+    if base_model == TINY:
+        return BaseModelCheck(base_model, True, device, f"Training a small GPT-2 from scratch on the {device.upper()}, with a tokenizer trained on the tweets.")
+    if Path(base_model).is_dir():
+        where = f"the folder {base_model}"
+    elif _in_hub_cache(base_model):
+        where = f"{base_model} from the local Hugging Face cache"
+    elif (hub_reachable or _hub_reachable)():
+        where = f"{base_model} downloaded from the Hugging Face Hub"
+    else:
+        message = (
+            f"Cannot load the base model {base_model!r}: it is not a folder, not in the Hugging Face cache, "
+            "and the Hub cannot be reached. Set BASE_MODEL = \"tiny\" to train a small GPT-2 from scratch, "
+            "or to a folder holding a saved model."
+        )
+        return BaseModelCheck(base_model, False, device, message)
+    if cuda_available:
+        return BaseModelCheck(base_model, True, device, f"Fine-tuning {where} on the GPU.")
+    message = (f"Fine-tuning {where} on the CPU: there is no GPU, so this is slow and MAX_SECONDS decides how far "
+               "it gets. On Colab pick a GPU runtime; locally BASE_MODEL = \"tiny\" trains in minutes.")
+    return BaseModelCheck(base_model, True, device, message)
+
+
+def _in_hub_cache(model_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
+    except Exception:  # an id the hub client rejects is not in the cache either
+        return False

@@ -1,0 +1,148 @@
+"""The model registry port: named models with numbered versions, metrics, cards and one champion.
+
+A registry keeps numbered versions of a named model, each with numeric metrics and a card, and
+names one version the champion: the one batch inference and the app use. It changes only by
+``promote_if_better``, which applies the rule of ``tweetgen.registry.champion``.
+
+Names and metrics follow Hopsworks' rules so the same calls work on both backends: names are
+``[a-zA-Z0-9_]+``, metric values are finite numbers.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import math
+import numbers
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tweetgen.errors import TweetgenError
+from tweetgen.registry.champion import CHAMPION_METRIC, ChampionDecision, Rescore, decide_champion
+
+if TYPE_CHECKING:  # importing transformers takes seconds: only the load paths pay for it
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+MODEL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_]+$")
+
+
+class RegistryError(TweetgenError):
+    """The model registry refuses a request or holds something unreadable (names what and where)."""
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One registered version: numeric ``metrics``, and a ``card`` of JSON values (data version,
+    settings, ``eval_set_id``, samples, loss curve). ``location`` is where its files are."""
+
+    name: str
+    version: int
+    metrics: dict[str, float]
+    card: dict[str, Any] = field(default_factory=dict, repr=False)
+    location: str = ""
+
+    @property
+    def eval_set_id(self) -> str | None:
+        return self.card.get("eval_set_id")
+
+    @property
+    def score(self) -> float | None:
+        """The champion metric, or None if it is missing or not finite."""
+        value = self.metrics.get(CHAMPION_METRIC)
+        return value if value is not None and math.isfinite(value) else None
+
+
+def check_model_name(name: str) -> str:
+    """Return ``name`` if it is a valid model name; raise ``RegistryError`` otherwise."""
+    if not isinstance(name, str) or not MODEL_NAME_PATTERN.match(name):
+        raise RegistryError(f"The model name {name!r} is invalid; use only letters, digits and underscores (no hyphens).")
+    return name
+
+
+def check_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """Return ``metrics`` as floats; raise ``RegistryError`` if a value is not a finite number."""
+    checked: dict[str, float] = {}
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise RegistryError(f"The metric {key!r} is {value!r}; model metrics must be finite numbers.")
+        checked[str(key)] = float(value)
+    return checked
+
+
+class ModelRegistry(abc.ABC):
+    """Versions of named models, with metrics, cards and one champion per name."""
+
+    #: Human-readable location, used in messages ("data/models", "Hopsworks project x").
+    where: str = ""
+
+    def register(self, model_dir: Path, name: str, metrics: dict[str, float], card: dict[str, Any]) -> ModelVersion:
+        """Store the model and tokenizer saved in ``model_dir`` as the next version of ``name``.
+
+        The new version is not the champion until ``promote_if_better`` says so.
+
+        Raises:
+            RegistryError: invalid name or metrics, or ``model_dir`` holds no saved model;
+                nothing is written.
+        """
+        check_model_name(name)
+        checked = check_metrics(metrics)
+        if not (Path(model_dir) / "config.json").is_file():
+            raise RegistryError(f"{model_dir} holds no saved model (config.json is missing); save the model there first.")
+        return self._register(Path(model_dir), name, checked, dict(card))
+
+    @abc.abstractmethod
+    def _register(self, model_dir: Path, name: str, metrics: dict[str, float], card: dict[str, Any]) -> ModelVersion:
+        """Store a validated version under the next free number."""
+
+    @abc.abstractmethod
+    def versions(self, name: str) -> list[ModelVersion]:
+        """All versions of ``name``, oldest first; empty if none was registered."""
+
+    @abc.abstractmethod
+    def champion(self, name: str) -> ModelVersion | None:
+        """The current champion of ``name``, or None if no version was ever promoted."""
+
+    @abc.abstractmethod
+    def load(self, version: ModelVersion) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+        """The model (in eval mode) and tokenizer of ``version``. Raises ``RegistryError`` if unreadable."""
+
+    @abc.abstractmethod
+    def _record_champion(self, candidate: ModelVersion, decision: ChampionDecision) -> None:
+        """Make ``candidate`` the champion of its name, remembering the decision."""
+
+    def _champion_lock(self, name: str) -> contextlib.AbstractContextManager:
+        """Held while a decision is made, so two runs cannot both replace the same champion."""
+        return contextlib.nullcontext()
+
+    def promote_if_better(self, candidate: ModelVersion, rescore: Rescore | None = None) -> ChampionDecision:
+        """Apply the champion rule to ``candidate`` and record it as champion if it wins.
+
+        Args:
+            candidate: a registered version.
+            rescore: returns a version's ``eval_bits_per_char`` on the candidate's eval set;
+                called only when the champion was scored on another set.
+        """
+        with self._champion_lock(candidate.name):
+            decision = decide_champion(candidate, self.champion(candidate.name), rescore)
+            if decision.promoted:
+                self._record_champion(candidate, decision)
+        return decision
+
+
+def format_versions(registry: ModelRegistry, name: str) -> str:
+    """A text table of the versions of ``name`` with their main metrics, marking the champion."""
+    versions = registry.versions(name)
+    if not versions:
+        return f"No versions of '{name}' in {registry.where}; run `python -m tweetgen train` to train one.\n"
+    champion = registry.champion(name)
+    columns = ("eval_bits_per_char", "eval_perplexity", "train_seconds", "train_tokens_per_second")
+    lines = [f"{'version':>7}  {'bits/char':>9}  {'perplexity':>10}  {'train s':>8}  {'tokens/s':>9}  {'base':<10} champion"]
+    for v in versions:
+        bpc, ppl, secs, tps = (v.metrics.get(c, math.nan) for c in columns)
+        mark = "*" if champion and champion.version == v.version else ""
+        base = str(v.card.get("settings", {}).get("base_model", ""))[:10]
+        lines.append(f"{v.version:>7}  {bpc:>9.3f}  {ppl:>10.1f}  {secs:>8.0f}  {tps:>9,.0f}  {base:<10} {mark}")
+    lines.append(f"champion: version {champion.version}" if champion else "champion: none yet")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,90 @@
+"""SQL over the feature groups with DuckDB.
+
+Each feature group named in the query is exposed as a table under its name (``tweets``) and
+under its name and version (``tweets_v1``). On the local backend DuckDB scans the Delta tables
+through Arrow datasets, so only the columns and rows a query needs are read; on Hopsworks the
+group is read first, then DuckDB filters it in memory.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import duckdb
+import pandas as pd
+
+from tweetgen.errors import TweetgenError
+from tweetgen.schema import GROUPS, GroupSpec
+from tweetgen.store.port import FeatureStore, GroupNotFoundError
+
+FORMATS = ("table", "csv", "json")
+
+# Ready-made questions about the monitor group (the same SQL runs on both backends).
+LAST_RUNS_SQL = """
+SELECT generated_at, model_version, arm, tweet_clean_text AS real_tweet, prompt, prompted_text, random_text,
+       round(real_bits_per_char, 3) AS real_bpc
+FROM generated_tweets ORDER BY generated_at DESC, arm LIMIT {n}
+"""
+ARMS_SQL = """
+SELECT arm, model_version, count(*) AS runs, min(generated_at) AS first_run, max(generated_at) AS last_run,
+       round(avg(real_bits_per_char), 3) AS real_bpc,
+       round(avg(prompted_copy_words), 1) AS prompted_copy_words, round(avg(random_copy_words), 1) AS random_copy_words,
+       round(avg(random_chars), 0) AS random_chars, round(avg(abs(prompted_sentiment - real_sentiment)), 3) AS sentiment_gap
+FROM generated_tweets GROUP BY arm, model_version ORDER BY model_version, arm
+"""
+MAX_CELL_CHARS = 60
+
+
+def run_query(store: FeatureStore, sql: str) -> pd.DataFrame:
+    """Run ``sql`` over the feature groups it names and return the result.
+
+    Raises:
+        GroupNotFoundError: the query names a group that has never been written.
+        TweetgenError: the SQL is invalid (DuckDB's message, one line).
+    """
+    connection = duckdb.connect()
+    for alias, spec in _referenced_groups(sql).items():
+        if not store.exists(spec):
+            raise GroupNotFoundError(spec, store.where)
+        connection.register(alias, store.scan(spec))
+    try:
+        return connection.execute(sql).fetch_df()
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise TweetgenError(f"The query failed: {first_line}") from None
+    finally:
+        connection.close()
+
+
+def _referenced_groups(sql: str) -> dict[str, GroupSpec]:
+    words = set(re.findall(r"[a-z_][a-z0-9_]*", sql.lower()))
+    aliases: dict[str, GroupSpec] = {}
+    for spec in GROUPS.values():
+        for alias in (spec.name, f"{spec.name}_v{spec.version}"):
+            if alias in words:
+                aliases[alias] = spec
+    return aliases
+
+
+def format_result(frame: pd.DataFrame, fmt: str = "table") -> str:
+    """Render a query result as an aligned text table, CSV or JSON (one object per row)."""
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    if fmt == "json":
+        buffer = io.StringIO()
+        frame.to_json(buffer, orient="records", date_format="iso", force_ascii=False, lines=True)
+        return buffer.getvalue()
+    if fmt != "table":
+        raise TweetgenError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    if frame.empty:
+        return "(no rows)\n" if len(frame.columns) else "(no result)\n"
+    shown = frame.map(_short) if hasattr(frame, "map") else frame
+    return shown.to_string(index=False) + f"\n({len(frame):,} rows)\n"
+
+
+def _short(value: object) -> object:
+    if isinstance(value, str):
+        value = value.replace("\n", " ")
+        return value if len(value) <= MAX_CELL_CHARS else value[: MAX_CELL_CHARS - 1] + "…"
+    return value

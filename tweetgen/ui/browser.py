@@ -1,0 +1,116 @@
+"""The app on a free port of 127.0.0.1, driven in a headless Chromium (Playwright).
+
+Shared by the browser test (``tests/code/test_app_browser.py``) and ``scripts/screenshot_app.py``,
+which makes the README's screenshot. Gradio and Playwright are imported only when used; the
+browser is the system Chromium (``scripts/install_system_packages.sh`` installs it), since
+Playwright's own browser download needs the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tweetgen.store.port import FeatureStore
+from tweetgen.ui.predictor import Predictor
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)
+CARDS = ("#card-real", "#card-prompted", "#card-random")  # the elem_ids of tweetgen.ui.gradio_app
+CHART = "#chart"
+FRESH = "#card-fresh"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def _environ(**values: str) -> Iterator[None]:
+    """Set environment variables for the block, then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
+def running_app(
+    store: FeatureStore, predictor: Predictor, temp_dir: Path, username: str = "elonmusk", display_name: str | None = None
+) -> Iterator[str]:
+    """Serve the app on a free port of 127.0.0.1 until the block ends; yields its URL.
+
+    Gradio's analytics are off and its files go to ``temp_dir`` (Gradio reads both when the page
+    is built, so they are set before).
+    """
+    with _environ(GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(temp_dir)):
+        from tweetgen.ui.gradio_app import build_app, launch_options
+
+        demo = build_app(store, predictor, username=username, display_name=display_name)
+        port = free_port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+
+
+@contextlib.contextmanager
+def browser_page(url: str, width: int = 1400, height: int = 900) -> Iterator[Page]:
+    """A headless Chromium tab with ``url`` open (DOM loaded; the app's data may still be coming)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
+            page.goto(url, wait_until="domcontentloaded", timeout=20_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def natural_widths(page: Page, selector: str) -> list[int]:
+    """The natural widths of the images under ``selector`` (0 for one not loaded)."""
+    return page.eval_on_selector_all(selector, "images => images.map(image => image.naturalWidth)")
+
+
+def _wait_for_image(page: Page, selector: str, timeout_ms: int) -> None:
+    """Wait until the first image under ``selector`` is shown and decoded."""
+    page.locator(f"{selector} img").first.wait_for(state="visible", timeout=timeout_ms)
+    page.wait_for_function("selector => { const image = document.querySelector(selector + ' img');"
+                           " return image !== null && image.complete && image.naturalWidth > 0; }",
+                           arg=selector, timeout=timeout_ms)
+
+
+def wait_for_cards_and_chart(page: Page, timeout_ms: int = 15_000) -> None:
+    """Wait until the three tweet images and the chart of the newest run are loaded."""
+    for selector in (*CARDS, CHART):
+        _wait_for_image(page, selector, timeout_ms)
+
+
+def generate_tweet(page: Page, prompt: str, timeout_ms: int = 20_000) -> None:
+    """Type ``prompt``, click Generate, and wait until the fresh tweet image is loaded."""
+    page.locator("#prompt textarea, #prompt input").first.fill(prompt)
+    page.locator("#generate").click()
+    _wait_for_image(page, FRESH, timeout_ms)
+    page.wait_for_timeout(300)  # let the layout settle before a picture

@@ -1,0 +1,138 @@
+"""The Gradio page: real and generated tweets side by side, their measures, and a prompt box.
+
+``build_app`` only lays out components and wires them to the handlers of ``tweetgen.ui.views``;
+it reads nothing and loads no model (the page reads the monitor group when a browser opens it,
+and the model loads on the first "Generate"). Gradio 6 takes the look (theme, CSS) at
+``launch()``, so ``launch_options()`` returns it for ``app/app.py``, the CLI and Modal's
+``gr.mount_gradio_app`` alike.
+
+Endpoints (for ``gradio_client``): ``/show_day`` (a run's label -> three images, summary,
+measures) and ``/generate`` (a prompt -> one image). ``/refresh``, run on page load, is
+undocumented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from tweetgen.store.port import FeatureStore
+from tweetgen.ui.predictor import MAX_PROMPT_CHARS, Predictor
+from tweetgen.ui.views import MonitorCache, generate_from_prompt, measures_chart, page_view
+
+TITLE = "Tweets by a model, next to the real ones"
+CSS = """
+.gradio-container { max-width: 1320px !important; margin: 0 auto !important; }
+#intro p { font-size: 1.05rem; color: #536471; margin-top: -0.4rem; }
+.card img { object-fit: contain !important; }
+.caption p, .caption h3 { margin: 0.2rem 0 0 0 !important; color: #536471; }
+#measures, #measures * { font-family: var(--font) !important; }
+footer { display: none !important; }
+"""
+
+
+def launch_options() -> dict[str, Any]:
+    """Theme and CSS for ``launch()`` / ``gr.mount_gradio_app()`` (Gradio 6 takes them there).
+
+    System fonts only: the page loads nothing from outside the server.
+    """
+    theme = gr.themes.Base(
+        primary_hue="sky",
+        neutral_hue="slate",
+        radius_size="lg",
+        font=["ui-sans-serif", "system-ui", "DejaVu Sans", "sans-serif"],
+        font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"],
+    )
+    return {"theme": theme, "css": CSS}
+
+
+def _card(caption: str, elem_id: str) -> gr.Image:
+    """A tweet image under a caption (a column, so the caption never covers the picture)."""
+    with gr.Column(scale=1, min_width=280):
+        gr.Markdown(f"**{caption}**", elem_classes="caption")
+        return gr.Image(show_label=False, type="pil", format="png", interactive=False, buttons=[],
+                        elem_id=elem_id, elem_classes="card", container=False)
+
+
+@dataclass
+class _Page:
+    """The components the handlers read and write."""
+
+    day: gr.Dropdown
+    summary: gr.Markdown
+    cards: list[gr.Image]
+    measures: gr.Dataframe
+    chart: gr.Plot
+    prompt: gr.Textbox
+    button: gr.Button
+    fresh: gr.Image
+
+
+def _layout(username: str) -> _Page:
+    """Title, explanation, the three cards, the run picker with its measures, the chart, the prompt box."""
+    gr.Markdown(f"# {TITLE}")
+    gr.Markdown(
+        f"Each day a small GPT-2 trained on @{username}'s tweets answers the newest one, "
+        "from its first two words and from nothing. Generated tweets are labelled parody.",
+        elem_id="intro",
+    )
+    with gr.Row(equal_height=False):
+        cards = [_card("The real tweet", "card-real"), _card("Generated from its first two words", "card-prompted"),
+                 _card("Generated from nothing", "card-random")]
+    with gr.Row():
+        with gr.Column(scale=2, min_width=320):
+            day = gr.Dropdown(label="Run", choices=[], allow_custom_value=True, elem_id="day")
+            summary = gr.Markdown(elem_id="summary")
+        measures = gr.Dataframe(label="Measures of this run", interactive=False, wrap=True, scale=3, elem_id="measures")
+    gr.Markdown("### Measures over time (champion model, one point per run)", elem_classes="caption")
+    chart = gr.Plot(show_label=False, format="png", elem_id="chart")
+    gr.Markdown("## Write the start of a tweet")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1):
+            prompt = gr.Textbox(
+                label=f"Prompt (at most {MAX_PROMPT_CHARS} characters; empty for a random tweet)",
+                placeholder="The rocket", max_length=MAX_PROMPT_CHARS, elem_id="prompt",
+            )
+            button = gr.Button("Generate", variant="primary", elem_id="generate")
+        fresh = _card("A fresh tweet", "card-fresh")
+    return _Page(day, summary, cards, measures, chart, prompt, button, fresh)
+
+
+def build_app(
+    store: FeatureStore, predictor: Predictor, username: str = "elonmusk", theme: str = "light", display_name: str | None = None
+) -> gr.Blocks:
+    """The page, with requests queued: generations run one at a time, reads two at a time.
+
+    Args:
+        store: where the monitor group is read (on page load, then at most every 30 s).
+        predictor: the model behind the prompt box.
+        username: the account shown on the cards (its @handle).
+        display_name: the name shown above the handle (default: the handle).
+        theme: the cards' colours, "light" or "dark".
+    """
+    cache = MonitorCache(store, max_age_s=30)
+    with gr.Blocks(title="tweetgen", analytics_enabled=False) as demo:
+        page = _layout(username)
+
+        def refresh() -> tuple:
+            view, frame = page_view(cache, theme=theme, username=username, display_name=display_name)
+            return (gr.Dropdown(choices=view.choices, value=view.choice), *view.images, view.summary, view.measures,
+                    measures_chart(frame))
+
+        def show_day(choice: str | None) -> tuple:
+            view, _ = page_view(cache, choice, theme=theme, username=username, display_name=display_name)
+            return (*view.images, view.summary, view.measures)
+
+        def generate(prompt_text: str | None) -> Any:
+            return generate_from_prompt(prompt_text, predictor, theme=theme, username=username, display_name=display_name)
+
+        shown = [*page.cards, page.summary, page.measures]
+        demo.load(refresh, outputs=[page.day, *shown, page.chart], api_name="refresh", api_visibility="undocumented",
+                  concurrency_limit=2, concurrency_id="read")
+        page.day.input(show_day, inputs=page.day, outputs=shown, api_name="show_day", concurrency_limit=2, concurrency_id="read")
+        gr.on([page.button.click, page.prompt.submit], generate, inputs=page.prompt, outputs=page.fresh,
+              api_name="generate", concurrency_limit=1, concurrency_id="generate")
+    demo.queue(max_size=32)
+    return demo

@@ -1,0 +1,103 @@
+"""The champion model behind the prompt box, loaded on first use and then kept.
+
+The same ``Predictor`` serves the local registry and Hopsworks: it is given a factory that opens
+the registry, so nothing is opened, logged in to or loaded before the first prompt.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tweetgen.errors import TweetgenError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from tweetgen.config import Settings
+    from tweetgen.registry.port import ModelRegistry, ModelVersion
+
+MAX_PROMPT_CHARS = 100  # longer prompts are cut: a tweet starts with a few words, not a page
+
+
+class ModelUnavailableError(TweetgenError):
+    """No champion model can be loaded (none trained yet, or the registry is unreachable)."""
+
+
+class Predictor:
+    """The champion model behind the prompt box, loaded on first use and then kept.
+
+    The registry comes from a factory, so the same code serves the local registry and Hopsworks
+    (``Predictor.from_settings`` picks the one the settings name). Loading happens once, under a
+    lock, when ``generate`` is first called; a failed load is retried on the next call (a model
+    may have been trained meanwhile).
+    """
+
+    def __init__(
+        self,
+        open_registry: Callable[[], ModelRegistry],
+        model_name: str,
+        max_new_tokens: int = 60,
+        temperature: float = 0.9,
+        top_p: float = 0.95,
+    ) -> None:
+        self._open_registry = open_registry
+        self.model_name = model_name
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.top_p = top_p
+        self._loaded: tuple[ModelVersion, PreTrainedModel, PreTrainedTokenizerBase] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Predictor:
+        """A predictor for the champion of ``settings.model_name`` in the configured registry."""
+        from tweetgen.registry.factory import open_model_registry
+
+        return cls(lambda: open_model_registry(settings), settings.model_name)
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory."""
+        return self._loaded is not None
+
+    def _load(self) -> tuple[ModelVersion, PreTrainedModel, PreTrainedTokenizerBase]:
+        with self._lock:
+            if self._loaded is None:
+                try:
+                    registry = self._open_registry()
+                    version = registry.champion(self.model_name)
+                except TweetgenError as error:
+                    raise ModelUnavailableError(f"The model registry could not be read: {error}") from error
+                if version is None:
+                    raise ModelUnavailableError(
+                        f"No trained model '{self.model_name}' in {registry.where} yet: run `make demo`, or `python -m tweetgen train`, to train one."
+                    )
+                model, tokenizer = registry.load(version)
+                self._loaded = (version, model, tokenizer)
+            return self._loaded
+
+    def version(self) -> ModelVersion:
+        """The champion version in use (loads the model if needed)."""
+        return self._load()[0]
+
+    def generate(self, prompt: str, seed: int) -> tuple[str, ModelVersion]:
+        """One tweet starting with ``prompt`` ("" for a random tweet), and the version that wrote it.
+
+        Raises:
+            ModelUnavailableError: no champion model can be loaded.
+            TweetgenError: the prompt leaves the model no room to generate.
+        """
+        from tweetgen.model.generate import sample
+
+        version, model, tokenizer = self._load()
+        with self._lock:  # one generation at a time per model: torch threads are shared anyway
+            texts = sample(model, tokenizer, prompt, n=1, max_new_tokens=self.max_new_tokens, seed=seed,
+                           temperature=self.temperature, top_p=self.top_p)
+        return texts[0], version
+
+
+def clean_prompt(prompt: str | None) -> str:
+    """The prompt the model gets: surrounding whitespace removed, cut to ``MAX_PROMPT_CHARS`` characters."""
+    return (prompt or "").strip()[:MAX_PROMPT_CHARS].rstrip()
