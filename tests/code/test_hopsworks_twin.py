@@ -285,3 +285,29 @@ def test_onlinefs_drops_a_string_longer_than_its_column_and_the_insert_still_suc
     assert sorted(group.online) == [(1,)] and len(group.offline) == 2
     assert group.online_rejected == ["text: value longer than 100 characters"]
     assert [r.status for r in fg.get_latest_online_ingestion().results] == ["FAILED"]
+
+
+def test_explicit_online_types_on_a_hudi_stream_group(twin_project, hopsworks_twin: HopsworksTwin):
+    """The SDK creates no table itself for HUDI, so a schema with online types can be given up front."""
+    from hsfs.feature import Feature
+
+    features = [
+        Feature("tweet_id", "bigint"),
+        Feature("created_at", "timestamp"),
+        Feature("text", "string", online_type="text"),  # no length check, 256 bytes of the row
+        Feature("clean_text", "string", online_type="varchar(280)"),
+    ]
+    fs = twin_project.get_feature_store()
+    fg = fs.get_or_create_feature_group(
+        name="tweets", version=1, primary_key=["tweet_id"], event_time="created_at", online_enabled=True,
+        time_travel_format="HUDI", stream=True, features=features,
+    )
+    frame = tweets([1], ["2024-01-01"], ["x" * 25_000]).assign(clean_text="y" * 280)
+
+    fg.insert(frame, write_options={"wait_for_job": True})
+    with pytest.raises(ValueError, match="Column clean_text has string values longer than maximum column limit of 280"):
+        fg.insert(tweets([2], ["2024-01-02"]).assign(clean_text="y" * 281))
+
+    group = hopsworks_twin.backend.feature_store.find("tweets", 1)[0]
+    assert [f["onlineType"] for f in group.features] == ["bigint", "timestamp", "text", "varchar(280)"]
+    assert len(fg.read(dataframe_type="pandas")["text"][0]) == 25_000 and len(group.online) == 1

@@ -125,6 +125,8 @@ class FeatureStore:
             feature["onlineType"] = rules.online_type(feature) if online else None
         if online:
             rules.check_online_table(name, features)
+        if (body.get("timeTravelFormat") or "").upper() == "HUDI" and not any(f.get("hudiPrecombineKey") for f in features):
+            next(f for f in features if f.get("primary"))["hudiPrecombineKey"] = True  # the first primary key
         stream = body.get("type") == "streamFeatureGroupDTO"
         dto = {
             **{k: v for k, v in body.items() if v is not None},
