@@ -1,0 +1,75 @@
+"""pytest fixtures that start the twin and log the real SDK in to it.
+
+Use them from a test module by importing the functions, as ``tests.fakes`` fixtures are imported:
+``from tests.twin.fixtures import hopsworks_twin_fixture, twin_project_fixture  # noqa: F401``;
+tests then ask for ``hopsworks_twin`` and ``twin_project``.
+
+- ``hopsworks_twin``: a fresh twin with its Query Service; Kafka answered by the twin; the
+  Hopsworks variables in the environment (``HOPSWORKS_HOST``, ``HOPSWORKS_PORT``,
+  ``HOPSWORKS_PROJECT``, ``HOPSWORKS_API_KEY``, ``HOPSWORKS_CERT_FOLDER``), so that code which calls
+  ``hopsworks.login(host=..., project=..., api_key_value=...)`` itself reaches it.
+- ``hopsworks_twin_without_query_service``: the same, on a cluster whose Query Service is off.
+- ``twin_project``: ``hopsworks.login(...)`` done against ``hopsworks_twin``; the Project.
+
+At teardown: logout, stop, and fail the test if the SDK called an endpoint the twin does not
+know (a new SDK call must be added to the twin, not answered by chance).
+
+One change to the SDK's timing, none to its logic: ``ModelEngine._poll_model_available``
+(``hsml/engine/model_engine.py``) sleeps 5 s before it first asks whether a saved model is
+registered; here that sleep returns at once (the poll itself runs). Every other wait is real:
+the twin answers so that the SDK's loops end on their first turn.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.twin.server import HopsworksTwin
+
+_NO_MODEL_WAIT = types.SimpleNamespace(sleep=lambda seconds: None, time=time.time, monotonic=time.monotonic)
+
+
+def _run_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, query_service: bool) -> Iterator[HopsworksTwin]:
+    import hopsworks
+    from hsfs.core import kafka_engine
+    from hsml.engine import model_engine
+
+    twin = HopsworksTwin(query_service=query_service).start()
+    monkeypatch.setattr(kafka_engine, "Producer", twin.producer_class)
+    monkeypatch.setattr(kafka_engine, "Consumer", twin.consumer_class)
+    monkeypatch.setattr(model_engine, "time", _NO_MODEL_WAIT)
+    for name, value in twin.environment(tmp_path / "hopsworks-certs").items():
+        monkeypatch.setenv(name, value)
+    try:
+        yield twin
+    finally:
+        hopsworks.logout()
+        twin.stop()
+        for model in twin.backend.registry.models.values():  # the SDK's download cache, by model id
+            cache = Path(model_engine._model_cache_base_dirs()[0], twin.project, model["name"], str(model["version"]))
+            shutil.rmtree(cache / str(model["id"]), ignore_errors=True)
+    if twin.http.unhandled:
+        pytest.fail(f"The SDK called endpoints the twin does not serve: {twin.http.unhandled}")
+
+
+@pytest.fixture(name="hopsworks_twin")
+def hopsworks_twin_fixture(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HopsworksTwin]:
+    yield from _run_twin(monkeypatch, tmp_path, query_service=True)
+
+
+@pytest.fixture(name="hopsworks_twin_without_query_service")
+def hopsworks_twin_without_query_service_fixture(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HopsworksTwin]:
+    yield from _run_twin(monkeypatch, tmp_path, query_service=False)
+
+
+@pytest.fixture(name="twin_project")
+def twin_project_fixture(hopsworks_twin: HopsworksTwin, tmp_path: Path):
+    import hopsworks
+
+    return hopsworks.login(**hopsworks_twin.login_kwargs(tmp_path / "hopsworks-certs"))
