@@ -163,17 +163,19 @@ def query_command(
     sql: Annotated[Optional[str], typer.Argument(help="SQL over the feature groups, e.g. \"SELECT count(*) FROM tweets\".")] = None,
     last: Annotated[Optional[int], typer.Option("--last", help="The last N batch inference runs (monitor group).")] = None,
     arms: Annotated[bool, typer.Option("--arms", help="Per-arm summary of the monitor group: champion vs challenger.")] = False,
+    runs: Annotated[bool, typer.Option("--runs", help="The last runs of each job (job_runs group): status, counts, error.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Run SQL over the feature groups (DuckDB) and print the result; --last and --arms ask the monitor group."""
+    from tweetgen.pipelines.runs import RUNS_SQL
     from tweetgen.store.factory import open_feature_store
     from tweetgen.store.query import ARMS_SQL, LAST_RUNS_SQL, format_result, run_query
 
-    questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL) if q]
+    questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL, runs and RUNS_SQL) if q]
     if len(questions) != 1:
-        raise typer.BadParameter("give exactly one of: SQL, --last N, --arms.")
+        raise typer.BadParameter("give exactly one of: SQL, --last N, --arms, --runs.")
     store = open_feature_store(load_settings(backend, data_dir))
     typer.echo(format_result(run_query(store, questions[0]), fmt), nl=False)
 
