@@ -180,10 +180,25 @@ def query_command(
     typer.echo(format_result(run_query(store, questions[0]), fmt), nl=False)
 
 
+@app.command("smoke")
+def smoke_command(
+    url: Annotated[str, typer.Argument(help="The deployed app, e.g. https://<you>--tweetgen-web.modal.run or http://127.0.0.1:7860.")],
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer (a cold start loads the model).", min=1)] = 120.0,
+) -> None:
+    """Check a deployed app: /api/health and /api/generate answer; exit 1 if one does not."""
+    from tweetgen.clients.smoke import smoke_test
+
+    report = smoke_test(url, timeout_s=timeout)
+    for line in report.lines():
+        typer.echo(line, err=not report.ok)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status (0 ok, 1 user error, 2 usage error)."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)  # a command's typer.Exit(code) comes back as its code
     except TweetgenError as error:
         typer.echo(f"error: {error}", err=True)
         return 1
@@ -195,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as error:  # usage errors: bad flags, missing arguments
         error.show()  # type: ignore[attr-defined]
         return getattr(error, "exit_code", 2)
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

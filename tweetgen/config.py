@@ -18,6 +18,11 @@ from tweetgen.errors import ConfigError
 BACKENDS = ("local", "hopsworks")
 LIVE_SOURCES = ("replay", "x")
 NOTIFY_ON = ("failure", "always")
+#: The variables of job notifications (``modal_app.py`` hands the ones set to the Modal jobs).
+NOTIFY_VARIABLES = (
+    "TWEETGEN_SMTP_HOST", "TWEETGEN_SMTP_PORT", "TWEETGEN_SMTP_USER", "TWEETGEN_SMTP_PASSWORD", "TWEETGEN_SMTP_FROM",
+    "TWEETGEN_NOTIFY_EMAIL", "TWEETGEN_NOTIFY_WEBHOOK", "TWEETGEN_NOTIFY_ON",
+)
 # Cron specs (5 fields, UTC) of the scheduled jobs: the Modal app and `tweetgen schedule` both
 # read them from here, so a change here changes both. The scrape runs shortly before the daily
 # batch inference, so the newest tweet of the day is the one the model answers.
@@ -77,13 +82,7 @@ class Settings:
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
         """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file."""
-        values: dict[str, str] = {}
-        if dotenv is not None and dotenv.is_file():
-            from dotenv import dotenv_values
-
-            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
-        return cls.from_mapping(values)
+        return cls.from_mapping(_environment(environ, dotenv))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -171,6 +170,23 @@ class Settings:
     def feature_store_dir(self) -> Path:
         """Where the local backend keeps its Delta Lake tables."""
         return self.data_dir / "feature_store"
+
+
+def notify_environment(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> dict[str, str]:
+    """The notification variables that are set (environment over ``.env``), by name."""
+    values = _environment(environ, dotenv)
+    return {name: values[name] for name in NOTIFY_VARIABLES if values.get(name, "").strip()}
+
+
+def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict[str, str]:
+    """``environ`` (default: ``os.environ``) on top of the ``dotenv`` file's values."""
+    values: dict[str, str] = {}
+    if dotenv is not None and dotenv.is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return values
 
 
 def _as_port(text: str) -> int:

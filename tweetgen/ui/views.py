@@ -22,6 +22,7 @@ import pandas as pd
 from PIL import Image
 
 from tweetgen.errors import TweetgenError
+from tweetgen.pipelines.runs import JobHealth, format_age, read_job_health
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
 from tweetgen.store.port import FeatureStore
 from tweetgen.ui.predictor import Predictor, clean_prompt
@@ -357,3 +358,37 @@ def _utc(value: object) -> datetime:
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
     return stamp.to_pydatetime()
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipeline health: the last run of each job
+
+
+def health_markdown(health: JobHealth) -> str:
+    """The last run of each job as a Markdown table (status and age), and the daily job's warning."""
+    lines = ["**Pipeline health**"]
+    if health.last_runs.empty:
+        lines.append("No job runs recorded yet.")
+    else:
+        lines += ["", "| job | last run | status | age |", "|---|---|---|---|"]
+        for row in health.last_runs.itertuples(index=False):
+            ended = _utc(row.ended_at)
+            status = "ok" if row.status == "ok" else f"**failed**: {_table_cell(str(row.error))}"
+            lines.append(f"| {row.job} | {format_timestamp(ended)} UTC ({row.runner}) | {status} | "
+                         f"{format_age(health.checked_at - ended)} ago |")
+    if health.warning:
+        lines += ["", f"⚠️ **{health.warning}**"]
+    return "\n".join(lines)
+
+
+def _table_cell(text: str, limit: int = 160) -> str:
+    text = html.escape(" ".join(text.split())).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def health_panel(store: FeatureStore, now: datetime | None = None) -> str:
+    """``health_markdown`` of the runs in ``store``; a sentence instead when they cannot be read."""
+    try:
+        return health_markdown(read_job_health(store, now))
+    except TweetgenError as error:
+        return f"**Pipeline health** · the job runs could not be read: {error}"
