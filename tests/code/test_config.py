@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tweetgen.config import Settings, notify_environment
+from tweetgen.config import NOTIFY_VARIABLES, Settings, notify_environment
 from tweetgen.errors import ConfigError
 
 
@@ -79,3 +79,12 @@ def test_notify_environment_hands_on_only_the_notification_variables_that_are_se
     dotenv.write_text("TWEETGEN_SMTP_HOST=smtp.example.com\nTWEETGEN_NOTIFY_EMAIL=a@example.com\nHOPSWORKS_API_KEY=k\n")
     environ = {"TWEETGEN_NOTIFY_EMAIL": "b@example.com", "TWEETGEN_NOTIFY_ON": "", "X_BEARER_TOKEN": "t"}
     assert notify_environment(environ, dotenv) == {"TWEETGEN_SMTP_HOST": "smtp.example.com", "TWEETGEN_NOTIFY_EMAIL": "b@example.com"}
+
+
+def test_the_env_example_loads_and_every_notification_setting_is_documented() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    settings = Settings.load(environ={}, dotenv=repo / ".env.example")
+    assert settings.notify_on == "failure" and settings.smtp_host is None and settings.notify_webhook is None
+    readme, example = (repo / "README.md").read_text(), (repo / ".env.example").read_text()
+    for name in NOTIFY_VARIABLES:
+        assert f"| `{name}` |" in readme and f"\n{name}=" in example, name
