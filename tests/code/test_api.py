@@ -7,8 +7,11 @@ five monitor runs and recorded job runs, and a tiny champion model.
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -20,7 +23,7 @@ from tweetgen.pipelines.runs import JobRun
 from tweetgen.pipelines.scheduler import utc_now
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import JOB_RUNS
-from tweetgen.ui.api import MAX_SEED
+from tweetgen.ui.api import MAX_SEED, MAX_WAITING
 from tweetgen.ui.predictor import MAX_PROMPT_CHARS, Predictor
 
 
@@ -144,3 +147,29 @@ def test_without_a_model_generate_answers_503_and_smoke_fails(tmp_path, capsys) 
     assert status == 503 and "No trained model 'tweet_gpt2'" in body["error"]
     err = capsys.readouterr().err
     assert "ok     health" in err and "FAILED generate  POST /api/generate answered HTTP 503" in err
+
+
+class BlockedPredictor(Predictor):
+    """The champion's predictor whose generations wait until ``release`` is set (to fill the queue)."""
+
+    def __init__(self, registry, release: threading.Event) -> None:
+        super().__init__(lambda: registry, "tweet_gpt2", max_new_tokens=4)
+        self.release = release
+
+    def generate(self, prompt: str, seed: int):
+        self.release.wait(timeout=60)
+        return super().generate(prompt, seed)
+
+
+def test_generate_answers_503_when_too_many_requests_wait(tmp_path) -> None:
+    registry, _ = register_tiny_champion(tmp_path)
+    release = threading.Event()
+    app = running_app(demo_store(tmp_path / "store", n_runs=1), BlockedPredictor(registry, release), tmp_path / "gradio")
+    with app as address, ThreadPoolExecutor(MAX_WAITING) as pool:
+        waiting = [pool.submit(post, address, {"seed": i}) for i in range(MAX_WAITING)]
+        time.sleep(1.0)  # let them all reach the server
+        status, body = post(address, {"seed": 99})
+        release.set()
+        answered = [future.result()[0] for future in waiting]
+    assert status == 503 and body["error"] == f"The model is busy with {MAX_WAITING} requests; try again in a few seconds."
+    assert answered == [200] * MAX_WAITING

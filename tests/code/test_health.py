@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from tweetgen.errors import StoreError
 from tweetgen.pipelines.runs import JobRun, format_age, job_health, read_runs, run_notification
 from tweetgen.store.local import LocalFeatureStore
 from tweetgen.ui.predictor import MAX_PROMPT_CHARS, PromptError, check_prompt
-from tweetgen.ui.views import health_markdown, health_panel
+from tweetgen.ui.views import RunsCache, health_markdown, health_panel
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -53,8 +54,15 @@ def test_no_runs_at_all_says_so(tmp_path) -> None:
     store = LocalFeatureStore(tmp_path)
     health = job_health(read_runs(store), NOW)
     assert health.last_runs.empty and health.as_dict()["jobs"] == []
-    text = health_panel(store, NOW)
+    text = health_panel(RunsCache(store).frame, NOW)
     assert "No job runs recorded yet." in text and "has no successful run recorded yet" in text
+
+
+def test_a_store_that_cannot_be_read_is_one_sentence_on_the_page() -> None:
+    def unreachable() -> pd.DataFrame:
+        raise StoreError("Hopsworks could not read feature group 'job_runs'.")
+
+    assert health_panel(unreachable, NOW) == "**Pipeline health** · the job runs could not be read: Hopsworks could not read feature group 'job_runs'."
 
 
 def test_ages_read_naturally() -> None:

@@ -113,7 +113,7 @@ def run_recorded(
         result = work(store())
     except BaseException as error:
         failed = JobRun(job, run_id, runner, started, clock(), "failed", error=scrub(describe_error(error), settings.secrets()))
-        _finish(failed, settings, store)
+        _finish(failed, settings, store, failure=error)
         raise
     _finish(JobRun(job, run_id, runner, started, clock(), "ok", counts=report_counts(result)), settings, store)
     return result
@@ -125,12 +125,13 @@ def report_counts(report: object) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts().items()} if callable(counts) else {}
 
 
-def _finish(run: JobRun, settings: Settings, store: Callable[[], FeatureStore]) -> None:
-    """Record ``run`` and notify about it; neither ever raises."""
+def _finish(run: JobRun, settings: Settings, store: Callable[[], FeatureStore], failure: BaseException | None = None) -> None:
+    """Record ``run`` (which failed with ``failure``, if given) and notify about it; neither ever raises."""
     try:
         store().insert(JOB_RUNS, run.frame())
     except Exception as error:  # noqa: BLE001 - recording must not replace the job's own outcome
-        reason = scrub(describe_error(error), settings.secrets())
+        # The store that failed the job fails the record too: say so without repeating its sentence.
+        reason = "its store failed, as the job's error says" if error is failure else scrub(describe_error(error), settings.secrets())
         print(f"warning: run {run.run_id} ({run.status}) could not be recorded in '{JOB_RUNS.name}': {reason}", file=sys.stderr, flush=True)
     if run.status == "failed" or settings.notify_on == "always":
         send_notification(settings, run_notification(run, settings.secrets()))
@@ -235,15 +236,6 @@ def _daily_warning(last_success: datetime | None, now: datetime) -> str | None:
         return None
     return (f"The daily job ({DAILY_JOB}) last succeeded {format_age(overdue)} ago, more than "
             f"{STALE_AFTER.total_seconds() / 3600:.0f} hours: look at its last runs (`python -m tweetgen query --runs`).")
-
-
-def read_job_health(store: FeatureStore, now: datetime | None = None) -> JobHealth:
-    """``job_health`` of the runs in ``store``, now.
-
-    Raises:
-        TweetgenError: the store could not be read.
-    """
-    return job_health(read_runs(store), now or utc_now())
 
 
 def format_age(age: timedelta) -> str:

@@ -8,7 +8,8 @@
 
 Every error is ``{"error": "<one sentence>"}``: 400 for a body that is not the JSON object
 asked for, 413 for a body over 4 KiB, 422 for a value out of bounds, 503 when no model can be
-loaded or the store cannot be read. Blocking work (the model, the store) runs in a worker thread.
+loaded, the store cannot be read or more than ``MAX_WAITING`` generations wait. Blocking work
+(the model, the store) runs in a worker thread; store reads are cached for 30 s.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from tweetgen.errors import TweetgenError
-from tweetgen.pipelines.runs import read_job_health
+from tweetgen.pipelines.runs import job_health
 from tweetgen.pipelines.scheduler import utc_now
 from tweetgen.store.port import FeatureStore
 from tweetgen.ui.predictor import ModelUnavailableError, Predictor, PromptError, check_prompt
-from tweetgen.ui.views import MonitorCache
+from tweetgen.ui.views import MonitorCache, RunsCache
 
 MAX_BODY_BYTES = 4096
+MAX_WAITING = 8  # generations queued or running before /api/generate answers 503 (one runs at a time)
 MAX_SEED = 2**32 - 1
 MAX_RUNS = 100
 DEFAULT_RUNS = 10
@@ -48,15 +50,21 @@ class RequestError(Exception):
 def api_router(store: FeatureStore, predictor: Predictor, clock: Callable[[], datetime] = utc_now) -> APIRouter:
     """The ``/api`` routes over ``store`` (monitor rows, job runs) and ``predictor`` (the champion)."""
     router = APIRouter(prefix="/api")
-    monitor = MonitorCache(store, max_age_s=30)
+    monitor, job_runs = MonitorCache(store, max_age_s=30), RunsCache(store, max_age_s=30)
+    waiting = [0]  # generations queued or running (handlers run on one event loop: no lock needed)
 
     @router.post("/generate")
     async def generate(request: Request) -> JSONResponse:
+        if waiting[0] >= MAX_WAITING:
+            return _error(503, f"The model is busy with {waiting[0]} requests; try again in a few seconds.", {"Retry-After": "5"})
+        waiting[0] += 1
         try:
             prompt, seed = parse_generate(await _body(request))
             return JSONResponse(await run_in_threadpool(_generate, predictor, prompt, seed))
         except RequestError as error:
             return _error(error.status, str(error))
+        finally:
+            waiting[0] -= 1
 
     @router.get("/runs")
     async def runs(last: str | None = None) -> JSONResponse:
@@ -72,10 +80,10 @@ def api_router(store: FeatureStore, predictor: Predictor, clock: Callable[[], da
     @router.get("/health")
     async def health() -> JSONResponse:
         try:
-            judged = await run_in_threadpool(read_job_health, store, clock())
+            frame = await run_in_threadpool(job_runs.frame)
         except TweetgenError as error:
             return JSONResponse({"status": "error", "error": f"The job runs could not be read: {error}"}, status_code=503)
-        return JSONResponse(judged.as_dict())
+        return JSONResponse(job_health(frame, clock()).as_dict())
 
     return router
 
@@ -143,5 +151,5 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-def _error(status: int, sentence: str) -> JSONResponse:
-    return JSONResponse({"error": sentence}, status_code=status)
+def _error(status: int, sentence: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": sentence}, status_code=status, headers=headers)

@@ -20,7 +20,7 @@ import gradio as gr
 
 from tweetgen.store.port import FeatureStore
 from tweetgen.ui.predictor import MAX_PROMPT_CHARS, Predictor
-from tweetgen.ui.views import MonitorCache, generate_from_prompt, health_panel, measures_chart, page_view
+from tweetgen.ui.views import MonitorCache, RunsCache, generate_from_prompt, health_panel, measures_chart, page_view
 
 TITLE = "Tweets by a model, next to the real ones"
 CSS = """
@@ -114,14 +114,14 @@ def build_app(
         display_name: the name shown above the handle (default: the handle).
         theme: the cards' colours, "light" or "dark".
     """
-    cache = MonitorCache(store, max_age_s=30)
+    cache, runs = MonitorCache(store, max_age_s=30), RunsCache(store, max_age_s=30)
     with gr.Blocks(title="tweetgen", analytics_enabled=False) as demo:
         page = _layout(username)
 
         def refresh() -> tuple:
             view, frame = page_view(cache, theme=theme, username=username, display_name=display_name)
             return (gr.Dropdown(choices=view.choices, value=view.choice), *view.images, view.summary, view.measures,
-                    measures_chart(frame), health_panel(store))
+                    measures_chart(frame), health_panel(runs.frame))
 
         def show_day(choice: str | None) -> tuple:
             view, _ = page_view(cache, choice, theme=theme, username=username, display_name=display_name)

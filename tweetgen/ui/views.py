@@ -14,6 +14,7 @@ import html
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -22,7 +23,7 @@ import pandas as pd
 from PIL import Image
 
 from tweetgen.errors import TweetgenError
-from tweetgen.pipelines.runs import JobHealth, format_age, read_job_health
+from tweetgen.pipelines.runs import JobHealth, format_age, job_health, read_runs
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
 from tweetgen.store.port import FeatureStore
 from tweetgen.ui.predictor import Predictor, clean_prompt
@@ -289,27 +290,35 @@ def page_view(
     return day_view(frame, choice, theme, username, display_name), frame
 
 
-class MonitorCache:
-    """The monitor frame, read again only when it is older than ``max_age_s`` (reads are slow on Hopsworks).
+class FrameCache:
+    """A frame read by ``load()``, read again only when older than ``max_age_s`` (reads are slow on Hopsworks).
 
     A failed read (e.g. the store is unreachable) raises ``TweetgenError``; the next call tries again.
     """
 
-    def __init__(self, store: FeatureStore, max_age_s: float = 60.0) -> None:
-        self.store = store
+    def __init__(self, load: Callable[[], pd.DataFrame], max_age_s: float = 60.0) -> None:
+        self._load = load
         self.max_age_s = max_age_s
         self._frame: pd.DataFrame | None = None
         self._read_at = 0.0
         self._lock = threading.Lock()
 
     def frame(self, refresh: bool = False) -> pd.DataFrame:
-        """The monitor rows (``load_monitor``), from the cache when fresh enough."""
+        """The frame, from the cache when fresh enough."""
         with self._lock:
             stale = self._frame is None or time.monotonic() - self._read_at > self.max_age_s
             if refresh or stale:
-                self._frame = load_monitor(self.store)
+                self._frame = self._load()
                 self._read_at = time.monotonic()
             return self._frame
+
+
+class MonitorCache(FrameCache):
+    """The monitor rows (``load_monitor``), cached (see ``FrameCache``)."""
+
+    def __init__(self, store: FeatureStore, max_age_s: float = 60.0) -> None:
+        super().__init__(lambda: load_monitor(store), max_age_s)
+        self.store = store
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,9 +395,17 @@ def _table_cell(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def health_panel(store: FeatureStore, now: datetime | None = None) -> str:
-    """``health_markdown`` of the runs in ``store``; a sentence instead when they cannot be read."""
+def health_panel(runs: Callable[[], pd.DataFrame], now: datetime | None = None) -> str:
+    """``health_markdown`` of the job runs ``runs()`` gives (e.g. ``RunsCache(store).frame``), judged
+    ``now``; a sentence instead when they cannot be read."""
     try:
-        return health_markdown(read_job_health(store, now))
+        return health_markdown(job_health(runs(), now or datetime.now(UTC)))
     except TweetgenError as error:
         return f"**Pipeline health** · the job runs could not be read: {error}"
+
+
+class RunsCache(FrameCache):
+    """Every recorded job run (``read_runs``), cached (see ``FrameCache``)."""
+
+    def __init__(self, store: FeatureStore, max_age_s: float = 30.0) -> None:
+        super().__init__(lambda: read_runs(store), max_age_s)
