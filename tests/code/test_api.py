@@ -7,6 +7,9 @@ five monitor runs and recorded job runs, and a tiny champion model.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -16,6 +19,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.conftest import REPO
 from tests.fakes.app_server import demo_store, free_port, running_app
 from tests.fakes.tiny_model import register_tiny_champion
 from tweetgen.cli import main
@@ -173,3 +177,26 @@ def test_generate_answers_503_when_too_many_requests_wait(tmp_path) -> None:
         answered = [future.result()[0] for future in waiting]
     assert status == 503 and body["error"] == f"The model is busy with {MAX_WAITING} requests; try again in a few seconds."
     assert answered == [200] * MAX_WAITING
+
+
+def test_the_app_command_serves_page_and_api_and_smoke_passes(tmp_path, capsys) -> None:
+    register_tiny_champion(tmp_path)  # the registry under TWEETGEN_DATA_DIR/models
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TWEETGEN_DATA_DIR": str(tmp_path), "GRADIO_TEMP_DIR": str(tmp_path / "gradio")}
+    app = subprocess.Popen([sys.executable, "-m", "tweetgen", "app", "--port", str(port)], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and app.poll() is None:
+            try:
+                urllib.request.urlopen(url + "api/health", timeout=5).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert main(["smoke", url]) == 0, capsys.readouterr().err
+    finally:
+        app.terminate()
+        output, _ = app.communicate(timeout=30)
+    assert f"Serving the app on http://127.0.0.1:{port}" in output and "Traceback" not in output
+    assert "smoke test of " + url.rstrip("/") + ": passed" in capsys.readouterr().out

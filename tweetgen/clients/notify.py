@@ -62,7 +62,7 @@ def send_notification(settings: Settings, notification: Notification) -> list[st
     for channel, setting, send in channels:
         try:
             send()
-        except (NotifyError, OSError, smtplib.SMTPException, ValueError) as error:
+        except Exception as error:  # noqa: BLE001 - a channel that fails is logged, never raised to the job
             problem = scrub(f"The {channel} notification could not be sent ({_describe(error)}); check {setting}.", settings.secrets())
             log.warning(problem)
             problems.append(problem)

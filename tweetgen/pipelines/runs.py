@@ -134,7 +134,7 @@ def _finish(run: JobRun, settings: Settings, store: Callable[[], FeatureStore], 
         reason = "its store failed, as the job's error says" if error is failure else scrub(describe_error(error), settings.secrets())
         print(f"warning: run {run.run_id} ({run.status}) could not be recorded in '{JOB_RUNS.name}': {reason}", file=sys.stderr, flush=True)
     if run.status == "failed" or settings.notify_on == "always":
-        send_notification(settings, run_notification(run, settings.secrets()))
+        send_notification(settings, run_notification(run, settings.secrets()))  # logs, never raises
 
 
 def run_notification(run: JobRun, secret_values: Sequence[str] = ()) -> Notification:
