@@ -133,7 +133,7 @@ def app_command(
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Serve the Gradio app: real and generated tweets as tweet images, and a prompt box."""
+    """Serve the app: real and generated tweets as tweet images, a prompt box, job health, and the JSON API (/api)."""
     from tweetgen.ui.serve import serve_app
 
     serve_app(load_settings(backend, data_dir), port)
@@ -168,7 +168,7 @@ def query_command(
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run SQL over the feature groups (DuckDB) and print the result; --last and --arms ask the monitor group."""
+    """Run SQL over the feature groups (DuckDB) and print the result; --last and --arms ask the monitor group, --runs the job runs."""
     from tweetgen.pipelines.runs import RUNS_SQL
     from tweetgen.store.factory import open_feature_store
     from tweetgen.store.query import ARMS_SQL, LAST_RUNS_SQL, format_result, run_query

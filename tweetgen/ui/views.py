@@ -3,6 +3,7 @@
 The page reads the monitor group ``generated_tweets`` (one row per batch-inference run and model
 arm), shows the real tweet and the two generations of a run as tweet images, the run's measures,
 and a chart of the measures over time. A prompt box asks the champion model for a fresh tweet.
+Under it, the pipeline's health: the last run of each job (``job_runs``) and the daily job's warning.
 
 Nothing here imports gradio, and nothing runs at import: the monitor is read when a handler is
 called, and the model is loaded by ``tweetgen.ui.predictor.Predictor`` on its first use, once.
