@@ -84,6 +84,7 @@ def test_generate_without_a_prompt_or_seed_writes_a_random_tweet(url) -> None:
         (b"[1, 2]", 400, "not a JSON object"),
         (json.dumps({"prompt": "a", "temperature": 2}).encode(), 400, "Unknown field 'temperature'"),
         (json.dumps({"prompt": 5}).encode(), 400, "'prompt' is int, not a string"),
+        (json.dumps({"prompt": 0}).encode(), 400, "'prompt' is int, not a string"),
         (json.dumps({"seed": "1"}).encode(), 400, "'seed' is \"1\", not a whole number"),
         (json.dumps({"seed": True}).encode(), 400, "'seed' is true, not a whole number"),
         (json.dumps({"seed": -1}).encode(), 422, f"'seed' is -1; send one from 0 to {MAX_SEED}"),

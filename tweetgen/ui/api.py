@@ -104,7 +104,8 @@ def parse_generate(body: bytes) -> tuple[str, int]:
     unknown = sorted(set(payload) - set(GENERATE_FIELDS))
     if unknown:
         raise RequestError(400, f"Unknown field {unknown[0]!r}; send only {' and '.join(GENERATE_FIELDS)}.")
-    prompt, seed = payload.get("prompt") or "", payload.get("seed")
+    prompt, seed = payload.get("prompt", ""), payload.get("seed")
+    prompt = "" if prompt is None else prompt
     if not isinstance(prompt, str):
         raise RequestError(400, f"'prompt' is {type(prompt).__name__}, not a string; send text, or leave it out for a random tweet.")
     if seed is None:
