@@ -2,12 +2,15 @@
 
     modal secret create hopsworks HOPSWORKS_API_KEY=... HOPSWORKS_PROJECT=...
     modal secret create x-api X_BEARER_TOKEN=...
-    modal deploy modal_app.py                 # the cron jobs and the web app
+    modal deploy modal_app.py                 # the cron jobs and the web app (page and /api)
+    python -m tweetgen smoke https://<you>--tweetgen-web.modal.run   # right after a deploy
     modal run modal_app.py::train             # fine-tune GPT-2 on a GPU, register to Hopsworks
 
 Every function calls the same job as the command line (``tweetgen.pipelines.jobs``) with settings read
 from the environment. The image sets ``TWEETGEN_BACKEND=hopsworks`` and reads live tweets from the
-X API; the secrets bring the keys. Cron specs come from ``tweetgen.config``, where the local
+X API; the secrets bring the keys. Job notification settings (``TWEETGEN_SMTP_*``,
+``TWEETGEN_NOTIFY_*``) set in the deploying shell or ``.env`` travel to the jobs as a secret.
+Every job run is recorded in the ``job_runs`` feature group as run by ``modal``. Cron specs come from ``tweetgen.config``, where the local
 scheduler (``python -m tweetgen schedule``) reads them too.
 """
 
@@ -15,7 +18,7 @@ from pathlib import Path
 
 import modal
 
-from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON
+from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, notify_environment
 
 REPO = Path(__file__).resolve().parent
 CLOUD_ENV = {"TWEETGEN_BACKEND": "hopsworks", "TWEETGEN_LIVE_SOURCE": "x", "GRADIO_ANALYTICS_ENABLED": "False"}
@@ -31,6 +34,8 @@ image = (
 )
 hopsworks_secret = modal.Secret.from_name("hopsworks", required_keys=["HOPSWORKS_API_KEY", "HOPSWORKS_PROJECT"])
 x_api_secret = modal.Secret.from_name("x-api", required_keys=["X_BEARER_TOKEN"])
+# Job notifications: the TWEETGEN_SMTP_* / TWEETGEN_NOTIFY_* settings of the deploying shell (or .env).
+notify_secret = modal.Secret.from_dict(notify_environment())
 
 
 def _report(lines: list[str]) -> list[str]:
@@ -42,7 +47,7 @@ def _report(lines: list[str]) -> list[str]:
 
 @app.function(
     image=image,
-    secrets=[hopsworks_secret, x_api_secret],
+    secrets=[hopsworks_secret, x_api_secret, notify_secret],
     schedule=modal.Cron(SCRAPE_CRON, timezone="UTC"),
     timeout=300,
     retries=modal.Retries(max_retries=2, initial_delay=60.0),
@@ -52,12 +57,12 @@ def scrape() -> list[str]:
     from tweetgen.config import Settings
     from tweetgen.pipelines.jobs import scrape_job
 
-    return _report(scrape_job(Settings.load()).lines())
+    return _report(scrape_job(Settings.load(), runner="modal").lines())
 
 
 @app.function(
     image=image,
-    secrets=[hopsworks_secret],
+    secrets=[hopsworks_secret, notify_secret],
     schedule=modal.Cron(INFERENCE_CRON, timezone="UTC"),
     timeout=900,
     retries=modal.Retries(max_retries=1, initial_delay=60.0),
@@ -67,10 +72,10 @@ def daily_inference() -> list[str]:
     from tweetgen.config import Settings
     from tweetgen.pipelines.jobs import inference_job
 
-    return _report(inference_job(Settings.load()).lines())
+    return _report(inference_job(Settings.load(), runner="modal").lines())
 
 
-@app.function(image=image, secrets=[hopsworks_secret], gpu=GPU, timeout=3 * 3600)
+@app.function(image=image, secrets=[hopsworks_secret, notify_secret], gpu=GPU, timeout=3 * 3600)
 def train(
     base_model: str = "gpt2", epochs: float = 3.0, max_seconds: float = 3600.0, batch_size: int = 32, seed: int = 0
 ) -> str:
@@ -83,7 +88,7 @@ def train(
     config = TrainConfig(
         base_model=base_model, max_seconds=max_seconds, epochs=epochs, batch_size=batch_size, seed=seed, precision="auto"
     )
-    summary = train_job(Settings.load(), config).summary()
+    summary = train_job(Settings.load(), config, runner="modal").summary()
     print(summary, flush=True)
     return summary
 
@@ -92,18 +97,8 @@ def train(
 @modal.concurrent(max_inputs=20)
 @modal.asgi_app()
 def web():
-    """The Gradio app, for those without a Hugging Face Space."""
-    import gradio as gr
-    from fastapi import FastAPI
-
+    """The app (the Gradio page and the JSON API under /api), for those without a Hugging Face Space."""
     from tweetgen.config import Settings
-    from tweetgen.store.factory import open_feature_store
-    from tweetgen.ui.gradio_app import build_app, launch_options
-    from tweetgen.ui.predictor import Predictor
+    from tweetgen.ui.serve import server_from_settings
 
-    settings = Settings.load()
-    demo = build_app(
-        open_feature_store(settings), Predictor.from_settings(settings), username=settings.username,
-        display_name=settings.display_name,
-    )
-    return gr.mount_gradio_app(FastAPI(), demo, path="/", **launch_options())
+    return server_from_settings(Settings.load())

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tweetgen.config import NOTIFY_VARIABLES
+
 CREDENTIALS = ("HOPSWORKS_API_KEY", "HOPSWORKS_PROJECT", "HOPSWORKS_HOST", "X_BEARER_TOKEN", "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET")
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,6 +30,8 @@ def _one_torch_thread():
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     monkeypatch.delenv("TWEETGEN_BACKEND", raising=False)
+    for name in NOTIFY_VARIABLES:  # no test sends mail or calls a webhook unless it sets them itself
+        monkeypatch.delenv(name, raising=False)
     if os.environ.get("TWEETGEN_LIVE_TESTS") != "1":
         for name in CREDENTIALS:
             monkeypatch.delenv(name, raising=False)

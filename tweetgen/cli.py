@@ -133,7 +133,7 @@ def app_command(
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Serve the Gradio app: real and generated tweets as tweet images, and a prompt box."""
+    """Serve the app: real and generated tweets as tweet images, a prompt box, job health, and the JSON API (/api)."""
     from tweetgen.ui.serve import serve_app
 
     serve_app(load_settings(backend, data_dir), port)
@@ -163,25 +163,42 @@ def query_command(
     sql: Annotated[Optional[str], typer.Argument(help="SQL over the feature groups, e.g. \"SELECT count(*) FROM tweets\".")] = None,
     last: Annotated[Optional[int], typer.Option("--last", help="The last N batch inference runs (monitor group).")] = None,
     arms: Annotated[bool, typer.Option("--arms", help="Per-arm summary of the monitor group: champion vs challenger.")] = False,
+    runs: Annotated[bool, typer.Option("--runs", help="The last runs of each job (job_runs group): status, counts, error.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run SQL over the feature groups (DuckDB) and print the result; --last and --arms ask the monitor group."""
+    """Run SQL over the feature groups (DuckDB) and print the result; --last and --arms ask the monitor group, --runs the job runs."""
+    from tweetgen.pipelines.runs import RUNS_SQL
     from tweetgen.store.factory import open_feature_store
     from tweetgen.store.query import ARMS_SQL, LAST_RUNS_SQL, format_result, run_query
 
-    questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL) if q]
+    questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL, runs and RUNS_SQL) if q]
     if len(questions) != 1:
-        raise typer.BadParameter("give exactly one of: SQL, --last N, --arms.")
+        raise typer.BadParameter("give exactly one of: SQL, --last N, --arms, --runs.")
     store = open_feature_store(load_settings(backend, data_dir))
     typer.echo(format_result(run_query(store, questions[0]), fmt), nl=False)
+
+
+@app.command("smoke")
+def smoke_command(
+    url: Annotated[str, typer.Argument(help="The deployed app, e.g. https://<you>--tweetgen-web.modal.run or http://127.0.0.1:7860.")],
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer (a cold start loads the model).", min=1)] = 120.0,
+) -> None:
+    """Check a deployed app: /api/health and /api/generate answer; exit 1 if one does not."""
+    from tweetgen.clients.smoke import smoke_test
+
+    report = smoke_test(url, timeout_s=timeout)
+    for line in report.lines():
+        typer.echo(line, err=not report.ok)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status (0 ok, 1 user error, 2 usage error)."""
     try:
-        app(args=argv, standalone_mode=False)
+        status = app(args=argv, standalone_mode=False)  # a command's typer.Exit(code) comes back as its code
     except TweetgenError as error:
         typer.echo(f"error: {error}", err=True)
         return 1
@@ -193,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as error:  # usage errors: bad flags, missing arguments
         error.show()  # type: ignore[attr-defined]
         return getattr(error, "exit_code", 2)
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

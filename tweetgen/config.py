@@ -17,6 +17,12 @@ from tweetgen.errors import ConfigError
 
 BACKENDS = ("local", "hopsworks")
 LIVE_SOURCES = ("replay", "x")
+NOTIFY_ON = ("failure", "always")
+#: The variables of job notifications (``modal_app.py`` hands the ones set to the Modal jobs).
+NOTIFY_VARIABLES = (
+    "TWEETGEN_SMTP_HOST", "TWEETGEN_SMTP_PORT", "TWEETGEN_SMTP_USER", "TWEETGEN_SMTP_PASSWORD", "TWEETGEN_SMTP_FROM",
+    "TWEETGEN_NOTIFY_EMAIL", "TWEETGEN_NOTIFY_WEBHOOK", "TWEETGEN_NOTIFY_ON",
+)
 # Cron specs (5 fields, UTC) of the scheduled jobs: the Modal app and `tweetgen schedule` both
 # read them from here, so a change here changes both. The scrape runs shortly before the daily
 # batch inference, so the newest tweet of the day is the one the model answers.
@@ -42,6 +48,14 @@ class Settings:
         live_source: where scheduled scrapes read new tweets: ``replay`` or ``x``.
         model_name: the registry name of the model (``[a-zA-Z0-9_]``).
         space_id: ``SPACE_ID``, set by Hugging Face when the app runs on a Space.
+        smtp_host: ``TWEETGEN_SMTP_HOST``: the mail server of job notifications (none: no email).
+        smtp_port: ``TWEETGEN_SMTP_PORT``: 587 (STARTTLS) by default; 465 is TLS from the start.
+        smtp_user: ``TWEETGEN_SMTP_USER``: login name, if the server wants one.
+        smtp_password: ``TWEETGEN_SMTP_PASSWORD``; only ever sent over TLS.
+        smtp_sender: ``TWEETGEN_SMTP_FROM``: the From address (default: the user, if an address).
+        notify_email: ``TWEETGEN_NOTIFY_EMAIL``: recipients, separated by commas.
+        notify_webhook: ``TWEETGEN_NOTIFY_WEBHOOK``: a URL that takes a JSON POST (Slack, Discord, ntfy).
+        notify_on: ``TWEETGEN_NOTIFY_ON``: ``failure`` (default) or ``always``.
     """
 
     backend: str = "local"
@@ -56,17 +70,19 @@ class Settings:
     live_source: str = "replay"
     model_name: str = "tweet_gpt2"
     space_id: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = dataclasses.field(default=None, repr=False)
+    smtp_sender: str | None = None
+    notify_email: tuple[str, ...] = ()
+    notify_webhook: str | None = dataclasses.field(default=None, repr=False)
+    notify_on: str = "failure"
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
         """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file."""
-        values: dict[str, str] = {}
-        if dotenv is not None and dotenv.is_file():
-            from dotenv import dotenv_values
-
-            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
-        values.update(os.environ if environ is None else environ)
-        return cls.from_mapping(values)
+        return cls.from_mapping(_environment(environ, dotenv))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -90,6 +106,14 @@ class Settings:
             live_source=(get("TWEETGEN_LIVE_SOURCE") or cls.live_source).lower(),
             model_name=get("TWEETGEN_MODEL_NAME") or cls.model_name,
             space_id=get("SPACE_ID"),
+            smtp_host=get("TWEETGEN_SMTP_HOST"),
+            smtp_port=_as_port(get("TWEETGEN_SMTP_PORT") or str(cls.smtp_port)),
+            smtp_user=get("TWEETGEN_SMTP_USER"),
+            smtp_password=get("TWEETGEN_SMTP_PASSWORD"),
+            smtp_sender=get("TWEETGEN_SMTP_FROM"),
+            notify_email=tuple(a.strip() for a in (get("TWEETGEN_NOTIFY_EMAIL") or "").split(",") if a.strip()),
+            notify_webhook=get("TWEETGEN_NOTIFY_WEBHOOK"),
+            notify_on=(get("TWEETGEN_NOTIFY_ON") or cls.notify_on).lower(),
         )
         settings.check()
         return settings
@@ -118,6 +142,24 @@ class Settings:
             raise ConfigError(
                 f"TWEETGEN_LIVE_SOURCE is {self.live_source!r}; set it to one of {', '.join(LIVE_SOURCES)}."
             )
+        self._check_notifications()
+
+    def _check_notifications(self) -> None:
+        if self.notify_on not in NOTIFY_ON:
+            raise ConfigError(f"TWEETGEN_NOTIFY_ON is {self.notify_on!r}; set it to one of {', '.join(NOTIFY_ON)}.")
+        if bool(self.smtp_host) != bool(self.notify_email):
+            missing = "TWEETGEN_NOTIFY_EMAIL" if self.smtp_host else "TWEETGEN_SMTP_HOST"
+            raise ConfigError(f"Email notifications need both TWEETGEN_SMTP_HOST and TWEETGEN_NOTIFY_EMAIL; set {missing} too, or neither.")
+        bad = [address for address in self.notify_email if "@" not in address]
+        if bad:
+            raise ConfigError(f"TWEETGEN_NOTIFY_EMAIL holds {bad[0]!r}, not an email address; list addresses separated by commas.")
+        if self.notify_webhook and not self.notify_webhook.lower().startswith(("https://", "http://")):
+            raise ConfigError("TWEETGEN_NOTIFY_WEBHOOK is not an http(s) URL; set it to the URL your Slack, Discord or ntfy gave you.")
+
+    def secrets(self) -> list[str]:
+        """The secret values that are set (keys, tokens, password, webhook URL), to scrub from any text."""
+        values = (self.hopsworks_api_key, self.x_bearer_token, self.smtp_password, self.notify_webhook)
+        return [value.strip() for value in values if value and value.strip()]
 
     @property
     def x_user_id_cache(self) -> Path:
@@ -128,6 +170,29 @@ class Settings:
     def feature_store_dir(self) -> Path:
         """Where the local backend keeps its Delta Lake tables."""
         return self.data_dir / "feature_store"
+
+
+def notify_environment(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> dict[str, str]:
+    """The notification variables that are set (environment over ``.env``), by name."""
+    values = _environment(environ, dotenv)
+    return {name: values[name] for name in NOTIFY_VARIABLES if values.get(name, "").strip()}
+
+
+def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict[str, str]:
+    """``environ`` (default: ``os.environ``) on top of the ``dotenv`` file's values."""
+    values: dict[str, str] = {}
+    if dotenv is not None and dotenv.is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return values
+
+
+def _as_port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"TWEETGEN_SMTP_PORT is {text!r}; set it to a port number, e.g. 587 (STARTTLS) or 465 (TLS).")
+    return int(text)
 
 
 def _as_float(text: str, name: str) -> float:

@@ -133,5 +133,36 @@ GENERATED_TWEETS = GroupSpec(
 )
 ARMS = ("champion", "challenger")
 
+JOB_RUNS = GroupSpec(
+    name="job_runs",
+    version=1,
+    primary_key=("run_id",),
+    event_time="started_at",
+    schema=pa.schema(
+        [
+            ("run_id", pa.string()),  # "<job>-<start, UTC, to the second>-<6 hex digits>"
+            ("job", pa.string()),  # features, scrape, train, inference, ...
+            ("runner", pa.string()),  # RUNNERS: where it ran
+            ("status", pa.string()),  # RUN_STATUSES
+            ("started_at", UTC_TIMESTAMP),
+            ("ended_at", UTC_TIMESTAMP),
+            ("duration_s", pa.float64()),
+            # What the job counted, as a JSON object of count name -> integer, e.g.
+            # {"rows_read": 4, "inserted": 4}: every job reports other counts, so one text
+            # column keeps the contract stable when a job is added (DuckDB: counts->>'inserted').
+            ("counts", pa.string()),
+            ("error", pa.string()),  # the one-sentence error of a failed run; "" when ok
+        ]
+    ),
+    description=(
+        "One row per run of every job (features, scrape, train, inference): run_id (key), job, "
+        "runner (local, scheduler, modal), status (ok, failed), start and end (UTC), counts as a "
+        "JSON object of integers, and the error sentence of a failed run."
+    ),
+    filled_by="any job, e.g. python -m tweetgen scrape",
+)
+RUNNERS = ("local", "scheduler", "modal")
+RUN_STATUSES = ("ok", "failed")
+
 #: Every feature group the project defines, by name (``query`` exposes them as SQL tables).
-GROUPS: dict[str, GroupSpec] = {spec.name: spec for spec in (TWEETS, GENERATED_TWEETS)}
+GROUPS: dict[str, GroupSpec] = {spec.name: spec for spec in (TWEETS, GENERATED_TWEETS, JOB_RUNS)}

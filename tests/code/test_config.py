@@ -1,8 +1,9 @@
+import re
 from pathlib import Path
 
 import pytest
 
-from tweetgen.config import Settings
+from tweetgen.config import NOTIFY_VARIABLES, Settings, notify_environment
 from tweetgen.errors import ConfigError
 
 
@@ -49,3 +50,41 @@ def test_display_name_belongs_to_the_default_account() -> None:
     assert Settings.from_mapping({}).display_name == "Elon Musk"
     assert Settings.from_mapping({"TWEETGEN_USERNAME": "nasa"}).display_name == "nasa"
     assert Settings.from_mapping({"TWEETGEN_USERNAME": "nasa", "TWEETGEN_DISPLAY_NAME": "NASA"}).display_name == "NASA"
+
+
+def test_notification_settings_are_read_and_checked(tmp_path) -> None:
+    settings = Settings.from_mapping({
+        "TWEETGEN_SMTP_HOST": "smtp.example.com", "TWEETGEN_SMTP_PORT": "465", "TWEETGEN_SMTP_PASSWORD": "pw-1",
+        "TWEETGEN_NOTIFY_EMAIL": " a@example.com,b@example.com ,", "TWEETGEN_NOTIFY_WEBHOOK": "https://hooks.example.com/t0k3n",
+        "TWEETGEN_NOTIFY_ON": "Always",
+    })
+    assert (settings.smtp_port, settings.notify_email, settings.notify_on) == (465, ("a@example.com", "b@example.com"), "always")
+    assert "pw-1" not in repr(settings) and "t0k3n" not in repr(settings)
+    assert settings.secrets() == ["pw-1", "https://hooks.example.com/t0k3n"]
+    bad = {
+        "TWEETGEN_NOTIFY_ON": ({"TWEETGEN_NOTIFY_ON": "sometimes"}, "set it to one of failure, always"),
+        "port": ({"TWEETGEN_SMTP_PORT": "smtp"}, "TWEETGEN_SMTP_PORT is 'smtp'"),
+        "recipients": ({"TWEETGEN_SMTP_HOST": "smtp.example.com"}, "set TWEETGEN_NOTIFY_EMAIL too"),
+        "host": ({"TWEETGEN_NOTIFY_EMAIL": "a@example.com"}, "set TWEETGEN_SMTP_HOST too"),
+        "address": ({"TWEETGEN_SMTP_HOST": "h", "TWEETGEN_NOTIFY_EMAIL": "ops"}, "holds 'ops', not an email address"),
+        "webhook": ({"TWEETGEN_NOTIFY_WEBHOOK": "hooks.slack.com/x"}, "not an http(s) URL"),
+    }
+    for mapping, says in bad.values():
+        with pytest.raises(ConfigError, match=re.escape(says)):
+            Settings.from_mapping(mapping)
+
+
+def test_notify_environment_hands_on_only_the_notification_variables_that_are_set(tmp_path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("TWEETGEN_SMTP_HOST=smtp.example.com\nTWEETGEN_NOTIFY_EMAIL=a@example.com\nHOPSWORKS_API_KEY=k\n")
+    environ = {"TWEETGEN_NOTIFY_EMAIL": "b@example.com", "TWEETGEN_NOTIFY_ON": "", "X_BEARER_TOKEN": "t"}
+    assert notify_environment(environ, dotenv) == {"TWEETGEN_SMTP_HOST": "smtp.example.com", "TWEETGEN_NOTIFY_EMAIL": "b@example.com"}
+
+
+def test_the_env_example_loads_and_every_notification_setting_is_documented() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    settings = Settings.load(environ={}, dotenv=repo / ".env.example")
+    assert settings.notify_on == "failure" and settings.smtp_host is None and settings.notify_webhook is None
+    readme, example = (repo / "README.md").read_text(), (repo / ".env.example").read_text()
+    for name in NOTIFY_VARIABLES:
+        assert f"| `{name}` |" in readme and f"\n{name}=" in example, name

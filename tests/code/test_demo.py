@@ -13,7 +13,7 @@ from tweetgen.errors import TweetgenError
 from tweetgen.model.train import TrainConfig
 from tweetgen.pipelines.demo import DEMO_DAYS, REPLAY_PER_DAY, ensure_champion, ensure_history, run_demo
 from tweetgen.registry.local import LocalModelRegistry
-from tweetgen.schema import GENERATED_TWEETS, TWEETS
+from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, TWEETS
 from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
 
@@ -40,7 +40,10 @@ def test_demo_stages_produce_every_artefact_then_reuse_them() -> None:
     assert (run_days.diff().dropna() >= pd.Timedelta(days=1)).all()
     # each run answered the newest tweet of the day before its run
     assert ((monitor["generated_at"] - monitor["tweet_created_at"]) < pd.Timedelta(days=2)).all()
-    assert [name for name, _, _ in first.stages] == ["history", "live (replay)", "training", "batch inference"]
+    assert [name for name, _, _ in first.stages] == ["history", "live (replay)", "training", "batch inference", "daily job"]
+    assert dict((n, s) for n, s, _ in first.stages)["daily job"].startswith("0 monitor rows written for the newest tweet; already answered by champion")
+    runs = store.read(JOB_RUNS).sort_values("started_at")
+    assert runs[["job", "status"]].values.tolist() == [["train", "ok"], ["inference", "ok"]]
     assert "== training" in printed
 
     second = run_demo(settings, train_config=TINY, echo=lambda line: None)

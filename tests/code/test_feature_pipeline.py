@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import REPO
 from tweetgen.errors import SourceError
 from tweetgen.pipelines.features import run_feature_pipeline
-from tweetgen.schema import TWEETS
+from tweetgen.schema import JOB_RUNS, TWEETS
 from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
 
@@ -45,7 +45,9 @@ def test_hopsworks_without_a_key_fails_at_once_naming_the_variable() -> None:
     assert result.returncode == 1
     assert "HOPSWORKS_API_KEY" in result.stderr
     assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    warning, error = result.stderr.strip().splitlines()  # the failed run could not be recorded either, and says so
+    assert warning.endswith("could not be recorded in 'job_runs': its store failed, as the job's error says")
+    assert error.startswith("error: HOPSWORKS_API_KEY is not set")
     assert time.monotonic() - started < 60
 
 
@@ -54,7 +56,9 @@ def test_missing_kaggle_path_is_one_sentence_and_writes_nothing(tmp_path: Path) 
                         "--data-dir", str(tmp_path / "data"))
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and "nowhere" in result.stderr
-    assert not (tmp_path / "data").exists()
+    store = LocalFeatureStore(tmp_path / "data" / "feature_store")
+    assert not store.exists(TWEETS)  # nothing written but the record of the failed run
+    assert store.read(JOB_RUNS)[["job", "status"]].values.tolist() == [["features", "failed"]]
 
 
 @pytest.mark.parametrize(

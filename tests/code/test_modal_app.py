@@ -9,7 +9,7 @@ import pytest
 from tests.fakes.models import register_tiny_model
 from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
 from tweetgen.registry.local import LocalModelRegistry
-from tweetgen.schema import GENERATED_TWEETS, TWEETS
+from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, TWEETS
 from tweetgen.sources.sample import REPLAY_HOLDOUT
 from tweetgen.store.local import LocalFeatureStore
 
@@ -50,7 +50,8 @@ def test_schedules_are_the_settings_cron_specs(declared: dict[str, dict]) -> Non
 
 
 def test_secrets_are_named_with_their_required_keys(declared: dict[str, dict]) -> None:
-    assert len(declared["scrape"]["secrets"]) == 2 and len(declared["daily_inference"]["secrets"]) == 1
+    # hopsworks (+ x-api for the scrape), and the notification settings of the deploying shell
+    assert len(declared["scrape"]["secrets"]) == 3 and len(declared["daily_inference"]["secrets"]) == 2
 
 
 @pytest.fixture
@@ -74,6 +75,8 @@ def test_train_then_daily_inference_bodies_run_locally(modal_app) -> None:
     assert "Trained tweet_gpt2 version 1" in summary and "becomes the first champion" in summary
     lines = modal_app.daily_inference.local()
     assert any(line.startswith("rows written      1") for line in lines)
+    runs = LocalFeatureStore(settings.feature_store_dir).read(JOB_RUNS).sort_values("started_at")
+    assert runs[["job", "status", "runner"]].values.tolist() == [["train", "ok", "modal"], ["inference", "ok", "modal"]]
     rows = LocalFeatureStore(settings.feature_store_dir).read(GENERATED_TWEETS)
     assert rows["model_version"].tolist() == [1] and rows["arm"].tolist() == ["champion"]
 
@@ -85,5 +88,9 @@ def test_web_builds_the_gradio_app(modal_app) -> None:
     with TestClient(modal_app.web.local()) as client:
         page = client.get("/")
         config = client.get("/config")
+        health = client.get("/api/health")
+        generated = client.post("/api/generate", json={"prompt": "The", "seed": 3})
+    assert health.status_code == 200 and health.json()["daily_job"] == "inference"
+    assert generated.status_code == 200 and generated.json()["seed"] == 3 and generated.json()["text"].startswith("The")
     assert page.status_code == 200 and "gradio" in page.text.lower()
     assert config.status_code == 200 and "Tweets by a model" in config.text

@@ -39,6 +39,11 @@ class FeatureReport:
     def rows_rejected(self) -> int:
         return sum(self.rejected.values())
 
+    def counts(self) -> dict[str, int]:
+        """The counts a ``job_runs`` row records."""
+        return {"rows_read": self.rows_read, "duplicates_dropped": self.duplicates_dropped, "rows_rejected": self.rows_rejected,
+                "inserted": self.inserted, "already_present": self.already_present, "empty_clean_text": self.empty_clean_text}
+
     def lines(self) -> list[str]:
         """The report as aligned lines for a terminal."""
         files = f" ({len(self.files)} files)" if self.files else ""

@@ -54,6 +54,10 @@ class InferenceReport:
     skipped_arms: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
 
+    def counts(self) -> dict[str, int]:
+        """The counts a ``job_runs`` row records."""
+        return {"tweet_id": self.tweet_id, "rows_written": self.inserted, "arms_skipped": len(self.skipped_arms)}
+
     def lines(self) -> list[str]:
         """The report as lines for a terminal."""
         prompt = repr(self.prompt) if self.prompt else "(none: the tweet has no words left after cleaning; random tweet only)"

@@ -1,7 +1,9 @@
 """Jobs: each pipeline as one call from settings, shared by the CLI, the scheduler and Modal.
 
 A job opens the backends the settings name, runs its pipeline and returns the pipeline's report.
-Pipelines are imported inside the jobs, so a scrape does not pay for importing torch.
+Every run is recorded in the ``job_runs`` group and notified on failure
+(``tweetgen.pipelines.runs``); ``runner`` says where it ran: ``local`` (the CLI), ``scheduler``
+or ``modal``. Pipelines are imported inside the jobs, so a scrape does not pay for importing torch.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
+from tweetgen.pipelines.runs import StoreOnce, run_recorded
 from tweetgen.pipelines.scheduler import Job
 from tweetgen.registry.factory import open_model_registry
 from tweetgen.store.factory import open_feature_store
+from tweetgen.store.port import FeatureStore
 
 if TYPE_CHECKING:
     from tweetgen.model.train import TrainConfig
@@ -23,44 +27,58 @@ if TYPE_CHECKING:
     from tweetgen.pipelines.inference import InferenceReport
     from tweetgen.pipelines.training import TrainReport
 
+R = TypeVar("R")
 
-def features_job(settings: Settings, source: str = "sample", paths: Sequence[str | Path] = (), progress: bool = True) -> FeatureReport:
+
+def run_job(name: str, settings: Settings, runner: str, work: Callable[[FeatureStore], R]) -> R:
+    """Run ``work`` on the settings' feature store as the job ``name``, recorded and notified."""
+    return run_recorded(name, runner, settings, StoreOnce(lambda: open_feature_store(settings)), work)
+
+
+def features_job(
+    settings: Settings, source: str = "sample", paths: Sequence[str | Path] = (), progress: bool = True, runner: str = "local"
+) -> FeatureReport:
     """Historical tweets from ``source`` (sample or kaggle) into the ``tweets`` group."""
     from tweetgen.pipelines.features import run_feature_pipeline
 
-    store = open_feature_store(settings)
-    return run_feature_pipeline(store, source=source, paths=paths, username=settings.username, progress=progress)
+    def work(store: FeatureStore) -> FeatureReport:
+        return run_feature_pipeline(store, source=source, paths=paths, username=settings.username, progress=progress)
+
+    return run_job("features", settings, runner, work)
 
 
-def scrape_job(settings: Settings, count: int = 4, max_tweets: int = 20) -> FeatureReport:
+def scrape_job(settings: Settings, count: int = 4, max_tweets: int = 20, runner: str = "local") -> FeatureReport:
     """New tweets from ``settings.live_source`` (replay or X API) into the ``tweets`` group."""
     from tweetgen.pipelines.live import scrape_replay, scrape_x
 
-    store = open_feature_store(settings)
-    if settings.live_source == "replay":
-        return scrape_replay(store, count=count, username=settings.username)
-    from tweetgen.sources.x_api import make_client
+    def work(store: FeatureStore) -> FeatureReport:
+        if settings.live_source == "replay":
+            return scrape_replay(store, count=count, username=settings.username)
+        from tweetgen.sources.x_api import make_client
 
-    client = make_client(settings.x_bearer_token)
-    return scrape_x(store, client, settings.username, max_tweets, settings.x_user_id_cache)
+        client = make_client(settings.x_bearer_token)
+        return scrape_x(store, client, settings.username, max_tweets, settings.x_user_id_cache)
+
+    return run_job("scrape", settings, runner, work)
 
 
-def train_job(settings: Settings, config: TrainConfig | None = None) -> TrainReport:
+def train_job(settings: Settings, config: TrainConfig | None = None, runner: str = "local") -> TrainReport:
     """Train on the ``tweets`` group and register the model under ``settings.model_name``."""
     from tweetgen.model.train import TrainConfig
     from tweetgen.pipelines.training import run_training
 
-    store, registry = open_feature_store(settings), open_model_registry(settings)
     config = dataclasses.replace(config or TrainConfig(), model_name=settings.model_name)
-    return run_training(store, registry, config)
+    return run_job("train", settings, runner, lambda store: run_training(store, open_model_registry(settings), config))
 
 
-def inference_job(settings: Settings, as_of: datetime | None = None, seed: int | None = None) -> InferenceReport:
+def inference_job(settings: Settings, as_of: datetime | None = None, seed: int | None = None, runner: str = "local") -> InferenceReport:
     """The daily batch inference: champion (and challenger) generate next to the newest tweet."""
     from tweetgen.pipelines.inference import Sampling, run_batch_inference
 
-    store, registry = open_feature_store(settings), open_model_registry(settings)
-    return run_batch_inference(store, registry, settings.model_name, Sampling(seed=seed), as_of=as_of)
+    def work(store: FeatureStore) -> InferenceReport:
+        return run_batch_inference(store, open_model_registry(settings), settings.model_name, Sampling(seed=seed), as_of=as_of)
+
+    return run_job("inference", settings, runner, work)
 
 
 def scheduled_jobs(settings: Settings) -> list[Job]:
@@ -71,11 +89,11 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
     ]
 
 
-def _printing(job: Callable[[Settings], object], settings: Settings) -> Callable[[], None]:
-    """A no-argument callable that runs ``job`` and prints its report (the scheduler logs the rest)."""
+def _printing(job: Callable[..., object], settings: Settings) -> Callable[[], None]:
+    """A no-argument callable that runs ``job`` as the scheduler and prints its report (the scheduler logs the rest)."""
 
     def run() -> None:
-        for line in job(settings).lines():  # type: ignore[attr-defined]
+        for line in job(settings, runner="scheduler").lines():  # type: ignore[attr-defined]
             print(line, flush=True)
 
     return run

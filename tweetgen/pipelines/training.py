@@ -46,6 +46,11 @@ class TrainReport:
     n_eval: int
     result: TrainResult = field(repr=False)
 
+    def counts(self) -> dict[str, int]:
+        """The counts a ``job_runs`` row records (``promoted`` is 1 when the model became champion)."""
+        return {"model_version": self.version.version, "tweets_read": self.n_tweets, "empty_dropped": self.n_empty,
+                "train_tweets": self.n_train, "eval_tweets": self.n_eval, "promoted": int(self.decision.promoted)}
+
     def summary(self) -> str:
         """A few lines for the command line: what was trained, how well, and what was decided."""
         m = self.metrics

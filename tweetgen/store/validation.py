@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pandas as pd
 import pyarrow as pa
 
 from tweetgen.errors import ValidationError
-from tweetgen.schema import ARMS, MAX_TEXT_CHARS, MAX_TWEET_CHARS, SOURCES, GroupSpec
+from tweetgen.schema import ARMS, MAX_TEXT_CHARS, MAX_TWEET_CHARS, RUN_STATUSES, RUNNERS, SOURCES, GroupSpec
 
 
 def validate(spec: GroupSpec, frame: pd.DataFrame) -> pa.Table:
@@ -102,7 +103,34 @@ def _check_generated(frame: pd.DataFrame, where: str) -> None:
         )
 
 
+def _check_job_runs(frame: pd.DataFrame, where: str) -> None:
+    if frame.empty:
+        return
+    for column, allowed in (("status", RUN_STATUSES), ("runner", RUNNERS)):
+        _refuse(
+            ~frame[column].isin(allowed), where,
+            lambda row, column=column, allowed=allowed: f"'{column}' in row {row} is {frame[column].iloc[row]!r}, not one of {allowed}.",
+        )
+    _refuse(frame["ended_at"] < frame["started_at"], where, lambda row: f"'ended_at' in row {row} is before 'started_at'.")
+    _refuse(
+        ~frame["counts"].map(_is_count_object), where,
+        lambda row: f"'counts' in row {row} is not a JSON object of integers: {frame['counts'].iloc[row]!r}.",
+    )
+    failed_without_error = (frame["status"] == "failed") & (frame["error"].fillna("").str.strip() == "")
+    _refuse(failed_without_error, where, lambda row: f"row {row} is a failed run without an error sentence.")
+
+
+def _is_count_object(text: object) -> bool:
+    """Whether ``text`` is a JSON object whose values are all integers (not booleans)."""
+    try:
+        value = json.loads(str(text))
+    except ValueError:
+        return False
+    return isinstance(value, dict) and all(type(v) is int for v in value.values())
+
+
 EXTRA_CHECKS: dict[str, tuple[Callable[[pd.DataFrame, str], None], ...]] = {
     "tweets": (_check_tweets,),
     "generated_tweets": (_check_generated,),
+    "job_runs": (_check_job_runs,),
 }

@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,21 +59,36 @@ def _environ(**values: str) -> Iterator[None]:
 def running_app(
     store: FeatureStore, predictor: Predictor, temp_dir: Path, username: str = "elonmusk", display_name: str | None = None
 ) -> Iterator[str]:
-    """Serve the app on a free port of 127.0.0.1 until the block ends; yields its URL.
+    """Serve the app (``tweetgen.ui.serve.build_server``: page and JSON API) on a free port of
+    127.0.0.1 until the block ends; yields its URL.
 
     Gradio's analytics are off and its files go to ``temp_dir`` (Gradio reads both when the page
     is built, so they are set before).
     """
-    with _environ(GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(temp_dir)):
-        from tweetgen.ui.gradio_app import build_app, launch_options
+    import uvicorn
 
-        demo = build_app(store, predictor, username=username, display_name=display_name)
+    with _environ(GRADIO_ANALYTICS_ENABLED="False", GRADIO_TEMP_DIR=str(temp_dir)):
+        from tweetgen.ui.serve import build_server
+
         port = free_port()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
+        config = uvicorn.Config(build_server(store, predictor, username, display_name), host="127.0.0.1", port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="tweetgen-app", daemon=True)
+        thread.start()
         try:
+            _wait_until(lambda: server.started or not thread.is_alive(), timeout_s=60)
+            if not server.started:
+                raise RuntimeError(f"The app did not start on 127.0.0.1:{port}.")
             yield f"http://127.0.0.1:{port}/"
         finally:
-            demo.close()
+            server.should_exit = True
+            thread.join(timeout=15)
+
+
+def _wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ import gradio as gr
 
 from tweetgen.store.port import FeatureStore
 from tweetgen.ui.predictor import MAX_PROMPT_CHARS, Predictor
-from tweetgen.ui.views import MonitorCache, generate_from_prompt, measures_chart, page_view
+from tweetgen.ui.views import MonitorCache, RunsCache, generate_from_prompt, health_panel, measures_chart, page_view
 
 TITLE = "Tweets by a model, next to the real ones"
 CSS = """
@@ -68,6 +68,7 @@ class _Page:
     prompt: gr.Textbox
     button: gr.Button
     fresh: gr.Image
+    health: gr.Markdown
 
 
 def _layout(username: str) -> _Page:
@@ -97,7 +98,8 @@ def _layout(username: str) -> _Page:
             )
             button = gr.Button("Generate", variant="primary", elem_id="generate")
         fresh = _card("A fresh tweet", "card-fresh")
-    return _Page(day, summary, cards, measures, chart, prompt, button, fresh)
+    health = gr.Markdown(elem_id="health")
+    return _Page(day, summary, cards, measures, chart, prompt, button, fresh, health)
 
 
 def build_app(
@@ -112,14 +114,14 @@ def build_app(
         display_name: the name shown above the handle (default: the handle).
         theme: the cards' colours, "light" or "dark".
     """
-    cache = MonitorCache(store, max_age_s=30)
+    cache, runs = MonitorCache(store, max_age_s=30), RunsCache(store, max_age_s=30)
     with gr.Blocks(title="tweetgen", analytics_enabled=False) as demo:
         page = _layout(username)
 
         def refresh() -> tuple:
             view, frame = page_view(cache, theme=theme, username=username, display_name=display_name)
             return (gr.Dropdown(choices=view.choices, value=view.choice), *view.images, view.summary, view.measures,
-                    measures_chart(frame))
+                    measures_chart(frame), health_panel(runs.frame))
 
         def show_day(choice: str | None) -> tuple:
             view, _ = page_view(cache, choice, theme=theme, username=username, display_name=display_name)
@@ -129,7 +131,7 @@ def build_app(
             return generate_from_prompt(prompt_text, predictor, theme=theme, username=username, display_name=display_name)
 
         shown = [*page.cards, page.summary, page.measures]
-        demo.load(refresh, outputs=[page.day, *shown, page.chart], api_name="refresh", api_visibility="undocumented",
+        demo.load(refresh, outputs=[page.day, *shown, page.chart, page.health], api_name="refresh", api_visibility="undocumented",
                   concurrency_limit=2, concurrency_id="read")
         page.day.input(show_day, inputs=page.day, outputs=shown, api_name="show_day", concurrency_limit=2, concurrency_id="read")
         gr.on([page.button.click, page.prompt.submit], generate, inputs=page.prompt, outputs=page.fresh,

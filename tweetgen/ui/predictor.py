@@ -101,3 +101,27 @@ class Predictor:
 def clean_prompt(prompt: str | None) -> str:
     """The prompt the model gets: surrounding whitespace removed, cut to ``MAX_PROMPT_CHARS`` characters."""
     return (prompt or "").strip()[:MAX_PROMPT_CHARS].rstrip()
+
+
+class PromptError(TweetgenError):
+    """A prompt the prompt box could not have sent: too long, or holding control characters."""
+
+
+def check_prompt(prompt: str) -> str:
+    """The prompt the model gets, for a program's request: the prompt box's limits, refused, not cut.
+
+    Raises:
+        PromptError: longer than ``MAX_PROMPT_CHARS`` once trimmed, or holds a control character
+            (the one-line box cannot send one).
+    """
+    import unicodedata
+
+    text = prompt.strip()
+    if len(text) > MAX_PROMPT_CHARS:
+        raise PromptError(f"The prompt is {len(text)} characters long; send at most {MAX_PROMPT_CHARS}, as in the prompt box.")
+    for position, char in enumerate(text):
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            raise PromptError(
+                f"The prompt holds the control character U+{ord(char):04X} at position {position}; send one line of text."
+            )
+    return text

@@ -3,6 +3,7 @@
 The page reads the monitor group ``generated_tweets`` (one row per batch-inference run and model
 arm), shows the real tweet and the two generations of a run as tweet images, the run's measures,
 and a chart of the measures over time. A prompt box asks the champion model for a fresh tweet.
+Under it, the pipeline's health: the last run of each job (``job_runs``) and the daily job's warning.
 
 Nothing here imports gradio, and nothing runs at import: the monitor is read when a handler is
 called, and the model is loaded by ``tweetgen.ui.predictor.Predictor`` on its first use, once.
@@ -14,6 +15,7 @@ import html
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -22,6 +24,7 @@ import pandas as pd
 from PIL import Image
 
 from tweetgen.errors import TweetgenError
+from tweetgen.pipelines.runs import JobHealth, format_age, job_health, read_runs
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
 from tweetgen.store.port import FeatureStore
 from tweetgen.ui.predictor import Predictor, clean_prompt
@@ -288,27 +291,35 @@ def page_view(
     return day_view(frame, choice, theme, username, display_name), frame
 
 
-class MonitorCache:
-    """The monitor frame, read again only when it is older than ``max_age_s`` (reads are slow on Hopsworks).
+class FrameCache:
+    """A frame read by ``load()``, read again only when older than ``max_age_s`` (reads are slow on Hopsworks).
 
     A failed read (e.g. the store is unreachable) raises ``TweetgenError``; the next call tries again.
     """
 
-    def __init__(self, store: FeatureStore, max_age_s: float = 60.0) -> None:
-        self.store = store
+    def __init__(self, load: Callable[[], pd.DataFrame], max_age_s: float = 60.0) -> None:
+        self._load = load
         self.max_age_s = max_age_s
         self._frame: pd.DataFrame | None = None
         self._read_at = 0.0
         self._lock = threading.Lock()
 
     def frame(self, refresh: bool = False) -> pd.DataFrame:
-        """The monitor rows (``load_monitor``), from the cache when fresh enough."""
+        """The frame, from the cache when fresh enough."""
         with self._lock:
             stale = self._frame is None or time.monotonic() - self._read_at > self.max_age_s
             if refresh or stale:
-                self._frame = load_monitor(self.store)
+                self._frame = self._load()
                 self._read_at = time.monotonic()
             return self._frame
+
+
+class MonitorCache(FrameCache):
+    """The monitor rows (``load_monitor``), cached (see ``FrameCache``)."""
+
+    def __init__(self, store: FeatureStore, max_age_s: float = 60.0) -> None:
+        super().__init__(lambda: load_monitor(store), max_age_s)
+        self.store = store
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,3 +368,45 @@ def _utc(value: object) -> datetime:
     stamp = pd.Timestamp(value)
     stamp = stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
     return stamp.to_pydatetime()
+
+
+# ---------------------------------------------------------------------------------------------
+# Pipeline health: the last run of each job
+
+
+def health_markdown(health: JobHealth) -> str:
+    """The last run of each job as a Markdown table (status and age), and the daily job's warning."""
+    lines = ["**Pipeline health**"]
+    if health.last_runs.empty:
+        lines.append("No job runs recorded yet.")
+    else:
+        lines += ["", "| job | last run | status | age |", "|---|---|---|---|"]
+        for row in health.last_runs.itertuples(index=False):
+            ended = _utc(row.ended_at)
+            status = "ok" if row.status == "ok" else f"**failed**: {_table_cell(str(row.error))}"
+            lines.append(f"| {row.job} | {format_timestamp(ended)} UTC ({row.runner}) | {status} | "
+                         f"{format_age(health.checked_at - ended)} ago |")
+    if health.warning:
+        lines += ["", f"⚠️ **{health.warning}**"]
+    return "\n".join(lines)
+
+
+def _table_cell(text: str, limit: int = 160) -> str:
+    text = html.escape(" ".join(text.split())).replace("|", "\\|")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def health_panel(runs: Callable[[], pd.DataFrame], now: datetime | None = None) -> str:
+    """``health_markdown`` of the job runs ``runs()`` gives (e.g. ``RunsCache(store).frame``), judged
+    ``now``; a sentence instead when they cannot be read."""
+    try:
+        return health_markdown(job_health(runs(), now or datetime.now(UTC)))
+    except TweetgenError as error:
+        return f"**Pipeline health** · the job runs could not be read: {error}"
+
+
+class RunsCache(FrameCache):
+    """Every recorded job run (``read_runs``), cached (see ``FrameCache``)."""
+
+    def __init__(self, store: FeatureStore, max_age_s: float = 30.0) -> None:
+        super().__init__(lambda: read_runs(store), max_age_s)

@@ -1,0 +1,162 @@
+"""Real servers on 127.0.0.1 that notifications go to: an SMTP server (aiosmtpd) and an HTTP receiver.
+
+``smtp_server`` runs aiosmtpd's own ``Controller``; with ``tls=`` it offers STARTTLS with a
+self-signed certificate made by ``self_signed_certificate``, and with ``users=`` it requires a
+login, which aiosmtpd accepts only after STARTTLS (``auth_require_tls``). ``http_receiver`` is
+the standard library's HTTP server answering every POST with the status it was given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import email
+import email.policy
+import ipaddress
+import json
+import ssl
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tweetgen.ui.browser import free_port
+
+
+@dataclass
+class ReceivedMail:
+    """One message the SMTP server accepted, and how it came."""
+
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+    tls: bool
+    login: str | None
+
+    @property
+    def text(self) -> str:
+        """The body as text, with the line ends it was written with (SMTP carries CRLF)."""
+        return self.message.get_content().replace("\r\n", "\n")
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    received: list[ReceivedMail] = field(default_factory=list)
+
+
+class _Recorder:
+    """aiosmtpd handler: keeps every message it is given."""
+
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        login = session.auth_data.login.decode() if session.auth_data else None
+        self.server.received.append(
+            ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message, session.ssl is not None, login)  # type: ignore[arg-type]
+        )
+        return "250 Message accepted for delivery"
+
+
+@contextlib.contextmanager
+def smtp_server(tls: tuple[Path, Path] | None = None, users: dict[str, str] | None = None) -> Iterator[SmtpServer]:
+    """An SMTP server on a free port of 127.0.0.1 until the block ends.
+
+    Args:
+        tls: (certificate, key) files: offer STARTTLS with them.
+        users: login -> password: require one of them (only over TLS).
+    """
+    from aiosmtpd.controller import Controller
+
+    server = SmtpServer("127.0.0.1", free_port())
+    options: dict[str, object] = {}
+    if tls is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
+        options["tls_context"] = context
+    if users is not None:
+        from aiosmtpd.smtp import AuthResult
+
+        def authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
+            ok = users.get(auth_data.login.decode()) == auth_data.password.decode()
+            return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+        options.update(auth_required=True, auth_require_tls=True, authenticator=authenticator)
+    controller = Controller(_Recorder(server), hostname=server.host, port=server.port, **options)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, signed by its own key: (certificate, key) PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@dataclass
+class ReceivedPost:
+    path: str
+    content_type: str
+    body: dict
+
+
+@dataclass
+class HttpReceiver:
+    url: str
+    status: int
+    received: list[ReceivedPost] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def http_receiver(status: int = 200, path: str = "/hooks/T0/B0/secret-token") -> Iterator[HttpReceiver]:
+    """An HTTP server on a free port of 127.0.0.1 that records JSON POSTs and answers ``status``."""
+    port = free_port()
+    receiver = HttpReceiver(f"http://127.0.0.1:{port}{path}", status)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
+            length = int(self.headers.get("Content-Length", 0))
+            body = json.loads(self.rfile.read(length) or b"null")
+            receiver.received.append(ReceivedPost(self.path, self.headers.get("Content-Type", ""), body))
+            self.send_response(receiver.status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:  # keep the test output clean
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()

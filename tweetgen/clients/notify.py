@@ -1,0 +1,154 @@
+"""Job notifications: an email through SMTP and/or a JSON POST to a webhook URL.
+
+Email: STARTTLS whenever the server offers it; port 465 speaks TLS from the first byte. The
+password is never sent over a connection that is not encrypted. Certificates are checked
+against the system's CAs (``SSL_CERT_FILE`` adds one).
+
+Webhook: one JSON body that Slack (``text``), Discord (``content``, at most 2,000 characters)
+and ntfy (a topic URL with ``?tpl=1&t={{.title}}&m={{.text}}``) all accept; the other keys
+(``job``, ``run_id``, ``status``, ``error``...) are for any other receiver.
+
+Sending never raises: each channel that fails is logged as one line (never with a secret: the
+webhook URL, the password and every other secret of the settings are scrubbed) and returned.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import urlsplit
+
+from tweetgen.config import Settings
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_S = 15.0
+IMPLICIT_TLS_PORT = 465
+DISCORD_MAX_CHARS = 2000
+DEFAULT_SENDER = "tweetgen@localhost"
+
+
+class NotifyError(Exception):
+    """A notification channel refused or could not be reached (the message is one line)."""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What to tell: a subject line, a plain-text body, and fields for machines (all strings)."""
+
+    subject: str
+    text: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+def send_notification(settings: Settings, notification: Notification) -> list[str]:
+    """Send ``notification`` to every configured channel; return one line per channel that failed."""
+    channels: list[tuple[str, str, Callable[[], None]]] = []
+    if settings.smtp_host and settings.notify_email:
+        channels.append(("email", f"TWEETGEN_SMTP_* (server {settings.smtp_host}:{settings.smtp_port})",
+                         lambda: send_email(settings, notification)))
+    if settings.notify_webhook:
+        host = urlsplit(settings.notify_webhook).hostname or "?"
+        channels.append(("webhook", f"TWEETGEN_NOTIFY_WEBHOOK (host {host})", lambda: post_webhook(settings.notify_webhook or "", notification)))
+    problems = []
+    for channel, setting, send in channels:
+        try:
+            send()
+        except Exception as error:  # noqa: BLE001 - a channel that fails is logged, never raised to the job
+            problem = scrub(f"The {channel} notification could not be sent ({_describe(error)}); check {setting}.", settings.secrets())
+            log.warning(problem)
+            problems.append(problem)
+    return problems
+
+
+def send_email(settings: Settings, notification: Notification) -> None:
+    """Mail ``notification`` to ``settings.notify_email`` (see the module docstring for TLS).
+
+    Raises:
+        NotifyError: the server offers no TLS but a password is set, or refused a recipient.
+        smtplib.SMTPException, OSError: the server could not be reached or refused the message.
+    """
+    context = ssl.create_default_context()
+    host, port = settings.smtp_host or "", settings.smtp_port
+    if port == IMPLICIT_TLS_PORT:
+        connection: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT_S, context=context)
+    else:
+        connection = smtplib.SMTP(host, port, timeout=TIMEOUT_S)
+    with connection as smtp:
+        smtp.ehlo()
+        encrypted = port == IMPLICIT_TLS_PORT
+        if not encrypted and smtp.has_extn("starttls"):
+            smtp.starttls(context=context)
+            smtp.ehlo()
+            encrypted = True
+        if settings.smtp_user:
+            if not encrypted:
+                raise NotifyError("the server offers no STARTTLS, and the password is never sent unencrypted")
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+        refused = smtp.send_message(email_message(settings, notification))
+    if refused:
+        raise NotifyError(f"the server refused {len(refused)} of {len(settings.notify_email)} recipients: {', '.join(sorted(refused))}")
+
+
+def email_message(settings: Settings, notification: Notification) -> EmailMessage:
+    """The email: subject, From (``TWEETGEN_SMTP_FROM``, else the user if an address), To, and the text."""
+    user = settings.smtp_user or ""
+    message = EmailMessage()
+    message["Subject"] = notification.subject
+    message["From"] = settings.smtp_sender or (user if "@" in user else DEFAULT_SENDER)
+    message["To"] = ", ".join(settings.notify_email)
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain="tweetgen")
+    message.set_content(notification.text)
+    return message
+
+
+def webhook_body(notification: Notification) -> dict[str, str]:
+    """The JSON body: ``text`` (Slack), ``content`` (Discord), ``title`` (ntfy), then the fields."""
+    content = notification.text
+    if len(content) > DISCORD_MAX_CHARS:
+        content = content[: DISCORD_MAX_CHARS - 1] + "…"
+    return {**notification.fields, "title": notification.subject, "text": notification.text, "content": content}
+
+
+def post_webhook(url: str, notification: Notification) -> None:
+    """POST ``webhook_body(notification)`` as JSON to ``url``.
+
+    Raises:
+        NotifyError: the receiver answered with a status other than 2xx, or could not be reached.
+    """
+    request = urllib.request.Request(
+        url, data=json.dumps(webhook_body(notification)).encode(), method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "tweetgen"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - the user's own URL
+            response.read()
+    except urllib.error.HTTPError as error:
+        raise NotifyError(f"the receiver answered HTTP {error.code} {error.reason}") from None
+    except urllib.error.URLError as error:
+        raise NotifyError(f"the receiver could not be reached: {error.reason}") from None
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret value replaced by ``***``."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, NotifyError):
+        return str(error)
+    if isinstance(error, smtplib.SMTPResponseException):
+        detail = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
+        return f"{type(error).__name__}: {error.smtp_code} {' '.join(detail.split())}"
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"
