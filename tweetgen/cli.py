@@ -1,4 +1,4 @@
-"""The ``tweetgen`` command line: one command per pipeline, plus ``query``.
+"""The ``tweetgen`` command line: one command per pipeline, plus ``query`` and ``doctor``.
 
 Commands are thin: they read settings, open the backends and call a pipeline function. Errors a
 user can fix are printed as one sentence on stderr with exit status 1, never as a stack trace.
@@ -178,10 +178,25 @@ def query_command(
     typer.echo(format_result(run_query(store, questions[0]), fmt), nl=False)
 
 
+@app.command("doctor")
+def doctor_command(
+    x: Annotated[bool, typer.Option("--x", help="Also check X_BEARER_TOKEN: one paid user lookup (about $0.010).")] = False,
+    modal: Annotated[bool, typer.Option("--modal", help="Also check the Modal token and the secrets modal_app.py mounts.")] = False,
+) -> None:
+    """Check the cloud setup before deploying: settings, Hopsworks login, feature groups, a scratch group
+    written, materialized, read back and deleted, model registry, files; X (paid) and Modal when asked."""
+    from tweetgen.pipelines.doctor import run_doctor
+
+    report = run_doctor(load_settings(), check_x=x, check_modal=modal, echo=typer.echo)
+    typer.echo(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status (0 ok, 1 user error, 2 usage error)."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # a command's typer.Exit(n) comes back as n here
     except TweetgenError as error:
         typer.echo(f"error: {error}", err=True)
         return 1
@@ -193,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as error:  # usage errors: bad flags, missing arguments
         error.show()  # type: ignore[attr-defined]
         return getattr(error, "exit_code", 2)
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":
