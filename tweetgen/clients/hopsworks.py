@@ -144,9 +144,8 @@ def sdk_errors() -> tuple[type[BaseException], ...]:
     ``OSError`` covers ``requests``' errors (timeouts included); ``ValueError`` is how the SDK says
     that reads need the Query Service, or that a value does not fit its column.
     """
-    import hopsworks
+    from hopsworks_common.client import exceptions  # where they are defined (hopsworks.client.exceptions lists some)
 
-    exceptions = hopsworks.client.exceptions
     return (
         exceptions.RestAPIError,
         exceptions.FeatureStoreException,

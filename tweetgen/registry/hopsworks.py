@@ -233,7 +233,7 @@ class HopsworksModelRegistry(ModelRegistry):
 
         Any other failure is a ``RegistryError``: the file may exist, so nothing may be decided.
         """
-        import hopsworks
+        from hopsworks_common.client.exceptions import RestAPIError
 
         _, datasets = self._open()
         try:
@@ -243,7 +243,7 @@ class HopsworksModelRegistry(ModelRegistry):
                     return b""
                 absolute = remote if remote.startswith("/") else f"/Projects/{self.project_name}/{remote}"
                 return datasets.read_content(absolute).content
-        except hopsworks.client.exceptions.RestAPIError as error:
+        except RestAPIError as error:
             if getattr(error.response, "status_code", None) == 404:  # codes 110008/110018: no such file
                 return None
             raise RegistryError(self._could_not_read(remote, error)) from None

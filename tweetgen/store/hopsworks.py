@@ -232,12 +232,12 @@ class HopsworksFeatureStore(FeatureStore):
     def _wait_for(self, execution: Any) -> None:
         """``await_termination`` bounded by ``job_timeout_s``; how the run ended is read afterwards
         from the job's final state (the SDK raises ``JobExecutionException`` for a failed one)."""
-        import hopsworks
+        from hopsworks_common.client.exceptions import JobExecutionException
 
         self._call(
             "wait for the materialization job",
             lambda: execution.await_termination(timeout=self.job_timeout_s),
-            ignored=(hopsworks.client.exceptions.JobExecutionException,),
+            ignored=(JobExecutionException,),
         )
 
     def _final_state(self, spec: GroupSpec, job: Any) -> str:
