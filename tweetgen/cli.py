@@ -112,6 +112,21 @@ def models_command(backend: BackendOption = None, data_dir: DataDirOption = None
     typer.echo(format_versions(registry, settings.model_name))
 
 
+@app.command("doctor")
+def doctor_command(
+    x: Annotated[bool, typer.Option("--x", help="Also check X_BEARER_TOKEN: one paid user lookup (about $0.010).")] = False,
+    modal: Annotated[bool, typer.Option("--modal", help="Also check the Modal token and the secrets modal_app.py mounts.")] = False,
+) -> None:
+    """Check the cloud setup before deploying: settings, Hopsworks login, feature groups, a scratch group
+    written, materialized, read back and deleted, model registry, files; X (paid) and Modal when asked."""
+    from tweetgen.pipelines.doctor import run_doctor
+
+    report = run_doctor(load_settings(), check_x=x, check_modal=modal, echo=typer.echo)
+    typer.echo(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
+
+
 @app.command("infer")
 def infer_command(
     as_of: Annotated[Optional[datetime], typer.Option(help="Use the newest tweet at or before this UTC time.")] = None,
@@ -178,25 +193,10 @@ def query_command(
     typer.echo(format_result(run_query(store, questions[0]), fmt), nl=False)
 
 
-@app.command("doctor")
-def doctor_command(
-    x: Annotated[bool, typer.Option("--x", help="Also check X_BEARER_TOKEN: one paid user lookup (about $0.010).")] = False,
-    modal: Annotated[bool, typer.Option("--modal", help="Also check the Modal token and the secrets modal_app.py mounts.")] = False,
-) -> None:
-    """Check the cloud setup before deploying: settings, Hopsworks login, feature groups, a scratch group
-    written, materialized, read back and deleted, model registry, files; X (paid) and Modal when asked."""
-    from tweetgen.pipelines.doctor import run_doctor
-
-    report = run_doctor(load_settings(), check_x=x, check_modal=modal, echo=typer.echo)
-    typer.echo(report.summary())
-    if report.failed:
-        raise typer.Exit(1)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit status (0 ok, 1 user error, 2 usage error)."""
     try:
-        code = app(args=argv, standalone_mode=False)  # a command's typer.Exit(n) comes back as n here
+        status = app(args=argv, standalone_mode=False)  # a command's typer.Exit(code) comes back as its code
     except TweetgenError as error:
         typer.echo(f"error: {error}", err=True)
         return 1
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as error:  # usage errors: bad flags, missing arguments
         error.show()  # type: ignore[attr-defined]
         return getattr(error, "exit_code", 2)
-    return code if isinstance(code, int) else 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":
