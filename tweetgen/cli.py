@@ -1,4 +1,4 @@
-"""The ``tweetgen`` command line: one command per pipeline, plus ``query``.
+"""The ``tweetgen`` command line: one command per pipeline, plus ``query`` and ``doctor``.
 
 Commands are thin: they read settings, open the backends and call a pipeline function. Errors a
 user can fix are printed as one sentence on stderr with exit status 1, never as a stack trace.
@@ -110,6 +110,21 @@ def models_command(backend: BackendOption = None, data_dir: DataDirOption = None
     settings = load_settings(backend, data_dir)
     registry = open_model_registry(settings)
     typer.echo(format_versions(registry, settings.model_name))
+
+
+@app.command("doctor")
+def doctor_command(
+    x: Annotated[bool, typer.Option("--x", help="Also check X_BEARER_TOKEN: one paid user lookup (about $0.010).")] = False,
+    modal: Annotated[bool, typer.Option("--modal", help="Also check the Modal token and the secrets modal_app.py mounts.")] = False,
+) -> None:
+    """Check the cloud setup before deploying: settings, Hopsworks login, feature groups, a scratch group
+    written, materialized, read back and deleted, model registry, files; X (paid) and Modal when asked."""
+    from tweetgen.pipelines.doctor import run_doctor
+
+    report = run_doctor(load_settings(), check_x=x, check_modal=modal, echo=typer.echo)
+    typer.echo(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @app.command("infer")

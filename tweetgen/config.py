@@ -43,7 +43,10 @@ class Settings:
         hopsworks_api_key: ``HOPSWORKS_API_KEY``; required for the hopsworks backend.
         hopsworks_project: ``HOPSWORKS_PROJECT``; required for the hopsworks backend.
         hopsworks_host: ``HOPSWORKS_HOST``.
-        hopsworks_timeout_s: bound on the time to log in to Hopsworks.
+        hopsworks_timeout_s: ``HOPSWORKS_TIMEOUT``: bound on the login and on every Hopsworks call
+            after it (REST, Query Service reads, Kafka delivery).
+        hopsworks_job_timeout_s: ``HOPSWORKS_JOB_TIMEOUT``: how long a write waits for the
+            materialization job that moves its rows from Kafka into the offline table.
         x_bearer_token: ``X_BEARER_TOKEN`` for the X API v2.
         live_source: where scheduled scrapes read new tweets: ``replay`` or ``x``.
         model_name: the registry name of the model (``[a-zA-Z0-9_]``).
@@ -66,6 +69,7 @@ class Settings:
     hopsworks_project: str | None = None
     hopsworks_host: str = "eu-west.cloud.hopsworks.ai"
     hopsworks_timeout_s: float = 60.0
+    hopsworks_job_timeout_s: float = 240.0  # a Spark job on Hopsworks Serverless takes one or two minutes
     x_bearer_token: str | None = dataclasses.field(default=None, repr=False)
     live_source: str = "replay"
     model_name: str = "tweet_gpt2"
@@ -102,6 +106,9 @@ class Settings:
             hopsworks_project=get("HOPSWORKS_PROJECT"),
             hopsworks_host=get("HOPSWORKS_HOST") or cls.hopsworks_host,
             hopsworks_timeout_s=_as_float(get("HOPSWORKS_TIMEOUT") or str(cls.hopsworks_timeout_s), "HOPSWORKS_TIMEOUT"),
+            hopsworks_job_timeout_s=_as_float(
+                get("HOPSWORKS_JOB_TIMEOUT") or str(cls.hopsworks_job_timeout_s), "HOPSWORKS_JOB_TIMEOUT"
+            ),
             x_bearer_token=get("X_BEARER_TOKEN"),
             live_source=(get("TWEETGEN_LIVE_SOURCE") or cls.live_source).lower(),
             model_name=get("TWEETGEN_MODEL_NAME") or cls.model_name,

@@ -1,8 +1,11 @@
 """Data contracts of the feature groups, in one place.
 
 A ``GroupSpec`` names a feature group, its version, its primary key, its event time and the Arrow
-schema every write must match. Column names follow Hopsworks' rules: 1-63 characters of
-``[a-z0-9_]`` with at least one letter. Timestamps are UTC.
+schema every write must match. Names and descriptions follow the Hopsworks backend's rules
+(``FeaturestoreConstants``: ``FEATURESTORE_REGEX``, ``FEATURESTORE_ENTITY_DESCRIPTION_MAX_LENGTH``):
+a name is 1-63 characters of ``[a-z0-9_]`` starting with a letter, a description at most 256
+characters. A spec that breaks them fails when it is defined, not on the first cloud write.
+Timestamps are UTC.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-NAME_PATTERN = re.compile(r"^(?=.*[a-z])[a-z0-9_]{1,63}$")
+NAME_PATTERN = re.compile(r"^(?=.{1,63}$)[a-z][a-z0-9_]*$")
+DESCRIPTION_MAX_CHARS = 256  # feature groups, feature views and training datasets
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 
@@ -31,7 +35,14 @@ class GroupSpec:
     def __post_init__(self) -> None:
         for name in (self.name, *self.schema.names):
             if not NAME_PATTERN.match(name):
-                raise ValueError(f"{name!r} is not a valid feature group or feature name ([a-z0-9_], 1-63).")
+                raise ValueError(
+                    f"{name!r} is not a valid feature group or feature name (1-63 of [a-z0-9_], starting with a letter)."
+                )
+        if len(self.description) > DESCRIPTION_MAX_CHARS:
+            raise ValueError(
+                f"{self.name}: the description has {len(self.description)} characters; Hopsworks accepts at most "
+                f"{DESCRIPTION_MAX_CHARS}."
+            )
         missing = {*self.primary_key, self.event_time} - set(self.schema.names)
         if missing:
             raise ValueError(f"{self.name}: key columns {sorted(missing)} are not in the schema.")
@@ -109,7 +120,8 @@ GENERATED_TWEETS = GroupSpec(
             ("temperature", pa.float64()),
             ("top_p", pa.float64()),
             ("max_new_tokens", pa.int64()),
-            # Measures.
+            # Measures: bits per character of the real tweet under the model, lengths, the longest
+            # run of words copied from training tweets, VADER sentiment.
             ("real_bits_per_char", pa.float64()),
             ("real_chars", pa.int64()),
             ("prompted_chars", pa.int64()),
@@ -122,12 +134,11 @@ GENERATED_TWEETS = GroupSpec(
             ("generated_at", UTC_TIMESTAMP),
         ]
     ),
+    # What Hopsworks shows (at most 256 characters); the columns are explained above and in README.
     description=(
-        "Monitor group: one row per batch inference run and model arm. The newest real tweet, the "
-        "prompt (its first two words), a prompt-seeded and a random generation, the model version "
-        "and sampling settings, and measures (bits per character of the real tweet under the "
-        "model, lengths, longest run of words copied from training tweets, VADER sentiment). "
-        "Primary key (tweet_id, model_name, model_version): rerunning adds nothing."
+        "Monitor group: one row per batch inference run and model arm: the newest real tweet, its "
+        "two-word prompt, a prompt-seeded and a random generation, model version, sampling settings "
+        "and quality measures. Key (tweet_id, model_name, model_version)."
     ),
     filled_by="python batch_inference.py",
 )

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.fakes.hopsworks_fake import fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
 from tests.fakes.monitor_rows import monitor_frame
+from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
 from tweetgen.cli import main
 from tweetgen.config import Settings
 from tweetgen.schema import GENERATED_TWEETS
@@ -41,13 +41,15 @@ def test_arm_summary(monitored: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert [line.split(",")[:3] for line in lines[1:]] == [["champion", "3", "4"], ["challenger", "4", "4"]]
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 @pytest.mark.parametrize("store_kind", ["local", "hopsworks"])
 def test_monitor_questions_are_the_same_on_both_backends(store_kind: str, request: pytest.FixtureRequest) -> None:
     store: FeatureStore
     if store_kind == "local":
         store = LocalFeatureStore(Settings.load().feature_store_dir)
     else:
-        store = HopsworksFeatureStore.from_settings(request.getfixturevalue("fake_hopsworks").settings())
+        request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
+        store = HopsworksFeatureStore.from_settings(Settings.load(dotenv=None))
     store.insert(GENERATED_TWEETS, monitor_frame(n_runs=5))
     assert len(run_query(store, LAST_RUNS_SQL.format(n=2))) == 2
     summary = run_query(store, ARMS_SQL)

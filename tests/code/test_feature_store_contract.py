@@ -1,8 +1,9 @@
 """The feature-store contract (tweetgen/store/port.py), run against every backend.
 
-``local`` is the real Delta Lake store on tmp_path; ``hopsworks`` is the Hopsworks adapter on the
-fake SDK, which stores duplicate keys twice like the real Python engine, so an adapter that
-relied on the SDK to merge would fail here.
+``local`` is the real Delta Lake store on tmp_path; ``hopsworks`` is the Hopsworks adapter running
+the real ``hopsworks`` SDK against the wire twin (``tests.twin``): its groups are written through
+Kafka and the materialization job, which merges on primary key *and* event time like Hopsworks,
+so an adapter that relied on the SDK to merge on the key alone would fail here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pyarrow as pa
 import pytest
 
 from tests.fakes.frames import TEXTS, as_contract, sort_by_key, tweets_frame
-from tests.fakes.hopsworks_fake import FakeHopsworks, fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
+from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
+from tweetgen.config import Settings
 from tweetgen.errors import ValidationError
 from tweetgen.schema import TWEETS, UTC_TIMESTAMP, GroupSpec
 from tweetgen.store.hopsworks import HopsworksFeatureStore
@@ -35,12 +37,15 @@ READINGS = GroupSpec(
 )
 
 
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+
+
 @pytest.fixture(params=["local", "hopsworks"])
 def store(request: pytest.FixtureRequest, tmp_path) -> FeatureStore:
     if request.param == "local":
         return LocalFeatureStore(tmp_path / "feature_store")
-    fake: FakeHopsworks = request.getfixturevalue("fake_hopsworks")
-    return HopsworksFeatureStore.from_settings(fake.settings())
+    request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
+    return HopsworksFeatureStore.from_settings(Settings.load(dotenv=None))
 
 
 def readings(rows: list[tuple[str, int, float]]) -> pd.DataFrame:

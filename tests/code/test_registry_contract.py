@@ -1,4 +1,5 @@
-"""The same registry contract, run against every backend: local folders and Hopsworks (fake SDK)."""
+"""The same registry contract, run against every backend: local folders, and Hopsworks (the real
+``hopsworks`` SDK against the wire twin, ``tests.twin``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.fakes.hopsworks_fake import fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
 from tests.fakes.saved_models import (
     logits,
     saved_fixture,  # noqa: F401 - the saved fixture
 )
+from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
+from tweetgen.config import Settings
 from tweetgen.registry.hopsworks import HopsworksModelRegistry
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.registry.port import ModelRegistry, ModelVersion, RegistryError
@@ -26,12 +28,15 @@ CARD = {
 FULL_CARD = {**CARD, "loss_curve": [3.0, 2.5, 2.2], "eval_losses": [[3, 2.4]]}  # drawing the curve costs ~0.1 s
 
 
+pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+
+
 @pytest.fixture(params=["local", "hopsworks"])
 def registry(request, tmp_path) -> ModelRegistry:
     if request.param == "local":
         return LocalModelRegistry(tmp_path / "models")
-    fake = request.getfixturevalue("fake_hopsworks")
-    return HopsworksModelRegistry.from_settings(fake.settings())
+    request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
+    return HopsworksModelRegistry.from_settings(Settings.load(dotenv=None))
 
 
 def register(

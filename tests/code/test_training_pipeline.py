@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 import tweetgen.pipelines.training as pipeline
-from tests.fakes.hopsworks_fake import fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
 from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
+from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
 from tweetgen.errors import TweetgenError
 from tweetgen.model.train import TrainConfig
 from tweetgen.registry.local import LocalModelRegistry
@@ -110,12 +110,16 @@ def test_an_invalid_model_name_fails_before_training(tmp_path, store, monkeypatc
         pipeline.run_training(store, LocalModelRegistry(tmp_path / "models"), TrainConfig(model_name="tweet-gpt2"))
 
 
-def test_on_hopsworks_training_data_comes_from_a_feature_view(tmp_path, fake_hopsworks) -> None:
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_on_hopsworks_training_data_comes_from_a_feature_view(tmp_path, hopsworks_twin) -> None:
+    from tweetgen.config import Settings
     from tweetgen.store.hopsworks import HopsworksFeatureStore
 
-    store = HopsworksFeatureStore.from_settings(fake_hopsworks.settings())
+    store = HopsworksFeatureStore.from_settings(Settings.load(dotenv=None))
     store.insert(TWEETS, tweets_with_texts(invented_tweets(120)))
     report = pipeline.run_training(store, LocalModelRegistry(tmp_path / "models"), TINY)
     assert report.n_tweets == 120
     assert report.version.card["data_version"].startswith("feature view tweets_training v1, training dataset v1")
-    assert [view.training_datasets for view in fake_hopsworks.views.values()] == [1]
+    views = hopsworks_twin.backend.feature_views
+    assert list(views.views) == [("tweets_training", 1)]
+    assert [len(datasets) for datasets in views.training_datasets.values()] == [1]

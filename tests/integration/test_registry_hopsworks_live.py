@@ -2,9 +2,10 @@
 
 Runs only with ``TWEETGEN_LIVE_TESTS=1`` (tests/conftest.py removes credentials otherwise) and
 ``HOPSWORKS_API_KEY`` and ``HOPSWORKS_PROJECT`` set. It registers a tiny model twice under a new
-name ``tweetgen_test_<random>``, promotes the better one, loads it back, and deletes every
-version and ``Models/<name>/`` afterwards. Each save waits for Hopsworks to register the version
-(at least 5 s), so expect a minute or two.
+name ``tweetgen_test_<random>``, promotes the better one (``Models/<name>/champion.json``), reads
+the champion back from another registry object as another process would, loads it, and deletes
+every version and ``Models/<name>/`` (the champion record with it) afterwards. Each save waits for
+Hopsworks to register the version (at least 5 s), so expect a minute or two.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 
 from tests.fakes.saved_models import logits, save_tiny_model
 from tweetgen.config import Settings
-from tweetgen.registry.hopsworks import HopsworksModelRegistry
+from tweetgen.registry.hopsworks import MODEL_DESCRIPTION_MAX_CHARS, HopsworksModelRegistry, version_description
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
@@ -58,9 +59,15 @@ def test_register_promote_and_load_on_a_real_project(
         (2, {"eval_bits_per_char": 2.5}, CARD),
     ]
 
+    assert live_registry.champion_record(live_name) is None  # absent: a 404, not an error
     assert live_registry.promote_if_better(second).promoted
     assert not live_registry.promote_if_better(first).promoted
-    assert live_registry.champion(live_name).version == 2
+    again = HopsworksModelRegistry.from_settings(Settings.load(dotenv=None))  # another process
+    assert again.champion(live_name).version == 2
+    record = again.champion_record(live_name)
+    assert (record["version"], record["score"]) == (2, 2.5) and record["reason"]
+    description = again._open()[0].get_model(live_name, version=2).description
+    assert description == version_description(CARD) and len(description) <= MODEL_DESCRIPTION_MAX_CHARS
 
     model, tokenizer = live_registry.load(live_registry.champion(live_name))
     tokens = tokenizer("The rocket is launching soon")["input_ids"]

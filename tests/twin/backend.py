@@ -11,6 +11,8 @@ from tests.twin.featureviews import FeatureViews
 from tests.twin.jobs import Jobs
 from tests.twin.kafka import Broker, StreamIngestion
 from tests.twin.registry import Registry
+from tests.twin.rest import HopsworksError
+from tests.twin.rules import FS
 from tests.twin.tls import SERVICE_DOMAIN, Pems
 
 
@@ -78,3 +80,20 @@ class Backend:
             }
             self.jobs.create(group.job_name, config, lambda args: self.stream.materialize(group, args))
         return group
+
+    def delete_group(self, group_id: int, delete_feature_views: bool, force: bool) -> None:
+        """``FeaturegroupController.deleteFeatureGroup``: the group, its data, topic and jobs, and
+        (asked for) the feature views built on it; a group a view uses is kept otherwise."""
+        group = self.feature_store.by_id(group_id)
+        views = self.feature_views.using(group_id)
+        if views and not (delete_feature_views or force):
+            raise HopsworksError(
+                400, FS + 1, "Feature group is used by feature views.",  # error code: the twin's guess
+                f"Feature group {group.name} is used by feature views {sorted(n for n, _ in views)}.",
+            )
+        if delete_feature_views:
+            for key in views:
+                self.feature_views.delete(*key)
+        del self.feature_store.groups[group_id]
+        self.broker.topics.pop(group.dto.get("onlineTopicName", ""), None)
+        self.jobs.jobs.pop(group.job_name, None)

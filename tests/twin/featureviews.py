@@ -66,6 +66,15 @@ class FeatureViews:
         self.views[(name, version)] = view
         return view
 
+    def using(self, group_id: int) -> list[tuple[str, int]]:
+        """The (name, version) of every view whose query reads the group ``group_id``."""
+        return [key for key, view in self.views.items() if view["query"]["leftFeatureGroup"]["id"] == group_id]
+
+    def delete(self, name: str, version: int) -> None:
+        self.get(name, version)
+        del self.views[(name, version)]
+        self.training_datasets.pop((name, version), None)
+
     def create_training_dataset(self, name: str, version: int, body: dict[str, Any]) -> dict[str, Any]:
         self.get(name, version)
         rules.check_entity(name, body.get("description"))

@@ -14,15 +14,20 @@ tests then ask for ``hopsworks_twin`` and ``twin_project``.
 At teardown: logout, stop, and fail the test if the SDK called an endpoint the twin does not
 know (a new SDK call must be added to the twin, not answered by chance).
 
-One change to the SDK's timing, none to its logic: ``ModelEngine._poll_model_available``
+Two changes to the SDK's timing, none to its logic: ``ModelEngine._poll_model_available``
 (``hsml/engine/model_engine.py``) sleeps 5 s before it first asks whether a saved model is
-registered; here that sleep returns at once (the poll itself runs). Every other wait is real:
-the twin answers so that the SDK's loops end on their first turn.
+registered; here that sleep returns at once (the poll itself runs). And the loading animation
+around every Query Service read (``hopsworks_common.util._loading_animation``) ticks by sleeping
+0.5 s, so each read lasted at least 0.5 s; here it ticks by waiting on its stop event, printing
+the same dots. Every other wait is real: the twin answers so that the SDK's loops end on their
+first turn.
 """
 
 from __future__ import annotations
 
+import itertools
 import shutil
+import threading
 import time
 import types
 from collections.abc import Iterator
@@ -35,8 +40,18 @@ from tests.twin.server import HopsworksTwin
 _NO_MODEL_WAIT = types.SimpleNamespace(sleep=lambda seconds: None, time=time.time, monotonic=time.monotonic)
 
 
+def _loading_animation(message: str, stop_event: threading.Event) -> None:
+    """``hopsworks_common.util._loading_animation``, ending as soon as it is told to stop."""
+    for dots in itertools.cycle([".", "..", "...", ""]):
+        if stop_event.is_set():
+            break
+        print(f"{message}{dots}   ", end="\r")
+        stop_event.wait(0.5)
+
+
 def _run_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, query_service: bool) -> Iterator[HopsworksTwin]:
     import hopsworks
+    from hopsworks_common import util
     from hsfs.core import kafka_engine
     from hsml.engine import model_engine
 
@@ -44,6 +59,7 @@ def _run_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, query_service: bo
     monkeypatch.setattr(kafka_engine, "Producer", twin.producer_class)
     monkeypatch.setattr(kafka_engine, "Consumer", twin.consumer_class)
     monkeypatch.setattr(model_engine, "time", _NO_MODEL_WAIT)
+    monkeypatch.setattr(util, "_loading_animation", _loading_animation)
     for name, value in twin.environment(tmp_path / "hopsworks-certs").items():
         monkeypatch.setenv(name, value)
     try:

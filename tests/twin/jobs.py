@@ -9,7 +9,10 @@
 
 An execution runs to its end inside the POST, so the SDK's first poll sees a final state and
 its 3-second sleeps never happen; its stdout and stderr files exist, so its wait for log
-aggregation ends at once. Shapes: ``job_fixtures.json``, ``execution_fixtures.json``.
+aggregation ends at once. ``hold_next`` keeps the next execution RUNNING (final status
+UNDEFINED, as YARN reports a running application) until ``release`` runs it: a job slower than
+the client's patience.
+Shapes: ``job_fixtures.json``, ``execution_fixtures.json``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class Jobs:
         self.files, self.user = files, user
         self.jobs: dict[str, Job] = {}
         self.failures: list[str] = []  # the error of every failed execution, oldest first
+        self.hold_next = False  # the next execution stays RUNNING until release()
+        self._held: list[tuple[Job, dict[str, Any]]] = []
         self._next_id = 0
 
     def create(self, name: str, config: dict[str, Any], run: Runner, job_type: str = "SPARK") -> Job:
@@ -73,8 +78,25 @@ class Jobs:
             "stderrPath": self.files.absolute(f"{logs}/stderr.log"),
             "type": "executionDTO",
         }
+        job.executions.append(execution)
+        if self.hold_next:
+            self.hold_next = False
+            execution.update(state="RUNNING", finalStatus="UNDEFINED", progress=0.5)
+            self._held.append((job, execution))
+        else:
+            self._run(job, execution)
+        return execution
+
+    def release(self) -> None:
+        """Run the held executions to their end."""
+        held, self._held = self._held, []
+        for job, execution in held:
+            self._run(job, execution)
+
+    def _run(self, job: Job, execution: dict[str, Any]) -> None:
+        name, logs = job.dto["name"], f"Logs/Spark/{job.dto['name']}/{execution['id']}"
         try:
-            job.run(args)
+            job.run(execution["args"])
             execution.update(state="FINISHED", finalStatus="SUCCEEDED", progress=1.0)
             self.files.write(f"{logs}/stderr.log", b"")
         except Exception as error:  # noqa: BLE001 - a failing job is recorded, as YARN would
@@ -82,8 +104,6 @@ class Jobs:
             self.failures.append(f"{name}: {error}")
             self.files.write(f"{logs}/stderr.log", str(error).encode())
         self.files.write(f"{logs}/stdout.log", b"")
-        job.executions.append(execution)
-        return execution
 
 
 def add_routes(router: Router, jobs: Jobs) -> None:

@@ -6,6 +6,8 @@
   360000 becomes ``None`` through ``decorators._catch_not_found``).
 - ``PUT modelregistries/{id}/models/<name>_<version>`` (``ModelApi._put``, step "Registering model"
   of ``ModelEngine._save``, after the files were uploaded through the dataset API).
+- ``DELETE modelregistries/{id}/models/{model id}`` (``ModelApi._delete``, ``Model.delete``): the
+  version's metadata and its files (``Models/<name>/<version>``).
 
 Model ids are unique across twins: ``Model.download`` caches files under
 ``/tmp/hopsworks/models/<project>/<name>/<version>/<id>`` and trusts a cache with the same id.
@@ -52,6 +54,16 @@ class Registry:
         }
         return self.models[key]
 
+    def delete(self, model_id: str) -> None:
+        for key, model in list(self.models.items()):
+            if str(model["id"]) == model_id:
+                del self.models[key]
+                folder = f"Models/{model['name']}/{model['version']}"
+                if self.files.exists(folder):
+                    self.files.remove(folder)
+                return
+        raise HopsworksError(404, 360000, "Model not found.", f"Model {model_id} was not found.")
+
     def listing(self, query: dict[str, str]) -> dict[str, Any]:
         name = query.get("filter_by", "").removeprefix("name_eq:")
         items = [m for m in self.models.values() if m["name"] == name]
@@ -67,3 +79,4 @@ def add_routes(router: Router, registry: Registry) -> None:
     router.add("GET", MODELS, lambda r: registry.listing(r.query))
     router.add("GET", MODELS + "/{key}", lambda r: registry.get(r.params["key"]))
     router.add("PUT", MODELS + "/{key}", lambda r: registry.put(r.params["key"], r.json()))
+    router.add("DELETE", MODELS + "/{key}", lambda r: registry.delete(r.params["key"]))

@@ -100,6 +100,17 @@ class Injected:
     status: int
     count: int
     delay: float = 0.0
+    message: str = ""
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Says nothing when a client hangs up first (a client-side timeout on a stalled request)."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError | ssl.SSLError):
+            super().handle_error(request, client_address)
 
 
 class TwinHttpServer:
@@ -115,7 +126,7 @@ class TwinHttpServer:
         self.unhandled: list[str] = []
         self._injected: list[Injected] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         with tempfile.TemporaryDirectory() as folder:
@@ -134,10 +145,11 @@ class TwinHttpServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def fail(self, method: str, path_regex: str, status: int = 500, count: int = 1) -> None:
-        """Answer the next ``count`` matching requests with ``status`` (a transient backend error)."""
+    def fail(self, method: str, path_regex: str, status: int = 500, count: int = 1, message: str = "") -> None:
+        """Answer the next ``count`` matching requests with ``status`` (a transient backend error),
+        ``message`` as the error body's user message."""
         with self._lock:
-            self._injected.append(Injected(method, re.compile(path_regex), status, count))
+            self._injected.append(Injected(method, re.compile(path_regex), status, count, message=message))
 
     def stall(self, method: str, path_regex: str, seconds: float, count: int = 1) -> None:
         """Hold the next ``count`` matching requests for ``seconds`` before answering them normally."""
@@ -158,7 +170,9 @@ class TwinHttpServer:
         if planned is not None:
             time.sleep(planned.delay)
             if planned.status:
-                error = HopsworksError(planned.status, 100000 + planned.status, f"Injected error {planned.status}")
+                error = HopsworksError(
+                    planned.status, 100000 + planned.status, f"Injected error {planned.status}", planned.message
+                )
                 return planned.status, json.dumps(error.body()).encode(), "application/json"
         if request.headers.get("authorization") != f"ApiKey {self.api_key}":
             error = HopsworksError(401, 200003, "Authorization header not set or invalid.")

@@ -5,6 +5,7 @@
   ``_by_name``: a list of DTOs; 404 with error code 270009 becomes ``None``/``[]`` through
   ``decorators._catch_not_found``) and ``GET .../featuregroups/{id}`` (``_get_by_id``).
 - ``POST .../featuregroups`` (``FeatureGroupApi._save``, the first insert of a new group).
+- ``DELETE .../featuregroups/{id}[?deleteFeatureViews=true|force=true]`` (``FeatureGroupApi._delete``).
 - ``GET .../featuregroups/{id}/commits`` (``commit_details``; ``feature_group_commit_fixtures.json``).
 - ``PUT project/{p}/featurestores/query?hqs=`` (``QueryConstructorApi._construct_query``; see
   ``tests.twin.query``).
@@ -58,7 +59,12 @@ def add_routes(router: Router, backend: Backend) -> None:
         "project/{p}/featurestores/query",
         lambda r: query.construct(store, r.json(), r.query.get("hqs", "").lower() == "true"),
     )
+    def delete_group(request: Request) -> None:
+        flags = {k: request.query.get(k, "").lower() == "true" for k in ("deleteFeatureViews", "force")}
+        backend.delete_group(int(request.params["name"]), flags["deleteFeatureViews"], flags["force"])
+
     router.add("POST", FG, create_group)
+    router.add("DELETE", FG + "/{name}", delete_group)
     # no Great Expectations suite attached: the empty collection (``ExpectationSuite.from_response_json``)
     router.add("GET", FG + "/{id}/expectationsuite", lambda r: {"count": 0, "items": []})
     router.add("GET", FG + "/{id}/commits", lambda r: {"items": store.by_id(int(r.params["id"])).commits})

@@ -1,12 +1,18 @@
 """The Hopsworks connection both Hopsworks adapters share: login, time bounds and error sentences.
 
 ``connect_hopsworks`` logs in without ever prompting: the API key and the project must be set,
-and the login is bounded in time (the SDK has no client timeout). ``import hopsworks`` happens
-inside functions, so importing this module costs nothing and needs no account.
+the login is bounded in time, and every REST call after it gets a default timeout (the SDK sends
+``timeout=None`` to ``requests``, so a black-holed route would hang for ever).
+
+``failure_sentence`` turns whatever the SDK raises into one sentence naming the cause and the fix;
+``sdk_errors`` lists what it raises. ``import hopsworks`` happens inside functions, so importing
+this module costs nothing and needs no account.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,9 +22,13 @@ from tweetgen.errors import ConfigError, StoreError
 
 T = TypeVar("T")
 
+CONNECT_TIMEOUT_S = 10.0  # opening a connection; HOPSWORKS_TIMEOUT bounds each answer
+
 
 def connect_hopsworks(settings: Settings) -> Any:
     """Log in to Hopsworks and return the project, or raise without prompting or hanging.
+
+    After the login every REST call the SDK makes is bounded by ``settings.hopsworks_timeout_s``.
 
     Raises:
         ConfigError: HOPSWORKS_API_KEY or HOPSWORKS_PROJECT is not set (checked before any call).
@@ -44,20 +54,65 @@ def connect_hopsworks(settings: Settings) -> Any:
         return hopsworks.login(host=host, project=project, api_key_value=api_key, engine="python")
 
     try:
-        result = _run_bounded(login, timeout)
+        with contextlib.redirect_stdout(sys.stderr):  # the SDK prints where it logged in: stdout carries results
+            result = _run_bounded(login, timeout)
     except TimeoutError:
         raise StoreError(
             f"Logging in to Hopsworks at {host} did not finish within {timeout:g} s; check your network "
             "connection and HOPSWORKS_HOST, or raise HOPSWORKS_TIMEOUT."
         ) from None
     except Exception as error:  # noqa: BLE001 - any login failure is one message, never a traceback with the key
-        raise StoreError(
-            f"Could not log in to Hopsworks project '{project}' at {host} ({describe_error(error, api_key)}); "
-            "check HOPSWORKS_API_KEY, HOPSWORKS_PROJECT and HOPSWORKS_HOST."
-        ) from None
+        raise StoreError(f"Could not log in to Hopsworks project '{project}' at {host}: {_login_failure(error, api_key)}") from None
     if result is None:
         raise StoreError(f"Hopsworks at {host} returned no project for '{project}'; check HOPSWORKS_PROJECT.")
+    bound_sdk_calls(timeout)
     return result
+
+
+def _login_failure(error: BaseException, secret: str) -> str:
+    """The cause of a failed login and its fix."""
+    import requests
+
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return (
+            f"{_connection_problem(error)}; check your network connection and HOPSWORKS_HOST (and HOPSWORKS_PORT "
+            "if you set it)."
+        )
+    return f"{describe_error(error, secret)}; check HOPSWORKS_API_KEY, HOPSWORKS_PROJECT and HOPSWORKS_HOST."
+
+
+def _connection_problem(error: BaseException) -> str:
+    """What ``requests`` means by a ``ConnectionError``, in words (its text is a nested repr)."""
+    text = str(error)
+    for clue, meaning in (
+        ("Connection refused", "nothing answers on that port (connection refused)"),
+        ("Name or service not known", "the host name does not resolve"),
+        ("nodename nor servname", "the host name does not resolve"),
+        ("Temporary failure in name resolution", "the host name does not resolve (no DNS: offline?)"),
+        ("Network is unreachable", "the network is unreachable (offline?)"),
+        ("timed out", "the connection timed out"),
+        ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate was not trusted"),
+    ):
+        if clue in text:
+            return f"the host could not be reached: {meaning}"
+    return "the host could not be reached"
+
+
+def bound_sdk_calls(timeout_s: float) -> None:
+    """Give every REST call of the logged-in SDK client a default timeout of ``timeout_s`` seconds.
+
+    The SDK's client keeps one ``requests`` session (``hopsworks_common.client.base.Client._session``)
+    and sends each call with ``timeout=None``; an adapter mounted on it fills in the bound. A
+    timed-out call raises ``requests.exceptions.Timeout``, an ``OSError``.
+    """
+    import requests
+    from hopsworks_common import client
+
+    class DefaultTimeoutAdapter(requests.adapters.HTTPAdapter):
+        def send(self, request: Any, timeout: Any = None, **kwargs: Any) -> Any:
+            return super().send(request, timeout=timeout or (min(CONNECT_TIMEOUT_S, timeout_s), timeout_s), **kwargs)
+
+    client._get_instance()._session.mount("https://", DefaultTimeoutAdapter())
 
 
 def _run_bounded(function: Callable[[], T], timeout: float) -> T:
@@ -84,11 +139,89 @@ def _run_bounded(function: Callable[[], T], timeout: float) -> T:
 
 
 def sdk_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions an SDK call raises for a refusal (OSError covers requests' errors)."""
-    import hopsworks
+    """What an SDK call raises for a refusal or a failure a user can meet.
 
-    exceptions = hopsworks.client.exceptions
-    return (exceptions.RestAPIError, exceptions.FeatureStoreException, exceptions.ProjectException, OSError, EOFError)
+    ``OSError`` covers ``requests``' errors (timeouts included); ``ValueError`` is how the SDK says
+    that reads need the Query Service, or that a value does not fit its column.
+    """
+    from hopsworks_common.client import exceptions  # where they are defined (hopsworks.client.exceptions lists some)
+
+    return (
+        exceptions.RestAPIError,
+        exceptions.FeatureStoreException,
+        exceptions.ProjectException,
+        exceptions.JobException,
+        exceptions.JobExecutionException,
+        exceptions.KafkaException,
+        exceptions.ModelRegistryException,
+        exceptions.DatasetException,
+        OSError,
+        EOFError,
+        ValueError,
+    )
+
+
+def failure_sentence(action: str, where: str, error: BaseException, secret: str | None, timeout_s: float) -> str:
+    """One sentence for a failed SDK call: what could not be done, where, the cause and the fix."""
+    cause, fix = _cause_and_fix(error, secret, timeout_s)
+    return f"Hopsworks could not {action} in {where}: {cause}; {fix}."
+
+
+# Messages of the SDK (hopsworks 5.2.1) that have a cause a user can act on.
+QUERY_SERVICE_MISSING = "Reading data with Hive is not supported"  # hsfs/engine/python.py, no Query Service
+QUERY_SERVICE_FAILED = "Could not read data using Hopsworks Query Service"  # hsfs/core/arrow_flight_client.py
+NO_DATANODE_BALANCER = "datanode load balancer"  # hsfs/core/delta_engine.py, a direct DELTA write
+
+
+def _cause_and_fix(error: BaseException, secret: str | None, timeout_s: float) -> tuple[str, str]:
+    import requests
+
+    text = str(error)
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, requests.exceptions.Timeout):
+        return f"Hopsworks did not answer within {timeout_s:g} s", "check your network connection, or raise HOPSWORKS_TIMEOUT"
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return _connection_problem(error), "check your network connection and HOPSWORKS_HOST"
+    if QUERY_SERVICE_MISSING in text:
+        return (
+            "reads need the Hopsworks Query Service (Arrow Flight), which this cluster does not offer",
+            "use a Hopsworks cluster with the Query Service enabled (Hopsworks Serverless has it), or ask "
+            "its administrator to enable it",
+        )
+    if QUERY_SERVICE_FAILED in text:
+        return (
+            "the Hopsworks Query Service failed to read the data",
+            "try again in a minute, and if it keeps failing check the Query Service's status with your "
+            "Hopsworks administrator or support",
+        )
+    if NO_DATANODE_BALANCER in text:
+        return (
+            "the group is written straight to HopsFS, which from outside the cluster needs datanode load "
+            "balancers this cluster does not have",
+            "tweetgen writes stream groups through Kafka instead: delete this group in the Hopsworks UI "
+            "(it was created by hand or by an older tweetgen) or give the contract a new version",
+        )
+    if type(error).__name__ == "JobExecutionException":
+        return (
+            f"the Hopsworks job failed ({_one_line(text, secret)})",
+            "open the job's logs in the Hopsworks UI (Jobs), fix the cause, and run the command again",
+        )
+    if status == 401:
+        return "the API key was refused (HTTP 401)", "check HOPSWORKS_API_KEY, or create a new key in the Hopsworks UI"
+    if status == 403:
+        return (
+            f"permission denied (HTTP 403: {_one_line(getattr(error, 'user_message', ''), secret)})",
+            "give your API key the scopes FEATURESTORE, PROJECT, JOB, KAFKA, DATASET_VIEW, DATASET_CREATE, "
+            "DATASET_DELETE and MODELREGISTRY (Account settings > API keys)",
+        )
+    return describe_error(error, secret), "check the project, your API key's scopes and the object in the Hopsworks UI"
+
+
+def _one_line(text: str, secret: str | None, limit: int = 200) -> str:
+    text = " ".join(str(text).split()).lstrip(", ")  # the backend's user messages may start with ", "
+    if secret:
+        text = text.replace(secret, "***")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def describe_error(error: BaseException, secret: str | None) -> str:
@@ -99,10 +232,6 @@ def describe_error(error: BaseException, secret: str | None) -> str:
     if not text and status:  # RestAPIError's str() is a multi-line dump: name the reason and URL instead
         url = getattr(error, "url", None) or getattr(response, "url", "")
         text = f"{getattr(response, 'reason', '') or 'error'} for {url}"
-    text = " ".join((text or str(error)).split())
-    if secret:
-        text = text.replace(secret, "***")
-    if len(text) > 200:
-        text = text[:197] + "..."
+    text = _one_line(text or str(error), secret)
     parts = [type(error).__name__, f"HTTP {status}" if status else "", text]
     return ": ".join(p for p in parts if p)

@@ -13,7 +13,10 @@ still collide (the SDK checks, then uploads): run one training per model name at
 
 The champion is recorded in ``Models/<name>/champion.json`` in the project's file system (the
 dataset API), the same record as the local ``champion.json``: version, scores, reason, time.
-``champion`` reads that file and then asks for exactly that version. Never used for it:
+``champion`` reads that file and then asks for exactly that version. Reading tells "absent"
+(HTTP 404: no champion yet) from "could not read" (any other failure: a ``RegistryError``, so
+``promote_if_better`` never promotes on a transient error); the SDK's ``DatasetApi.exists`` is
+never used, since it answers False on any error, a 401 or a 500 included. Never used for it:
 ``get_model(name)`` without a version (it returns version 1), the newest version, or
 ``get_best_model`` (it compares metrics across eval sets, which the champion rule forbids).
 Model tags (``Model.add_tag`` / ``get_tag``) would be the natural place, but a tag needs a tag
@@ -31,7 +34,9 @@ when the registry is built, and reuses ``connect_hopsworks`` (bounded, never pro
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +44,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from tweetgen.clients.hopsworks import connect_hopsworks, describe_error, sdk_errors
+from tweetgen.clients.hopsworks import connect_hopsworks, failure_sentence, sdk_errors
 from tweetgen.registry.champion import ChampionDecision, new_champion_record
 from tweetgen.registry.model_card import CARD_FILE, render_model_card, write_json, write_version_files
 from tweetgen.registry.port import ModelRegistry, ModelVersion, RegistryError, check_model_name
@@ -51,7 +56,11 @@ T = TypeVar("T")
 
 CHAMPION_FILE = "champion.json"
 SAVE_RETRIES = 5
-DESCRIPTION_LIMIT = 500  # characters; the card itself is a file, the description a summary
+# The backend's limits (hopsworks-persistence ``Model.name`` @Size(max=255), ``ModelVersion.description``
+# @Size(max=1000)); the card itself is a file, the description a one-line summary.
+MODEL_NAME_MAX_CHARS = 255
+MODEL_DESCRIPTION_MAX_CHARS = 1000
+DESCRIPTION_LIMIT = 500
 
 
 class HopsworksModelRegistry(ModelRegistry):
@@ -63,11 +72,14 @@ class HopsworksModelRegistry(ModelRegistry):
         api_key: only to scrub it from error messages.
     """
 
-    def __init__(self, connect: Callable[[], Any], project_name: str, api_key: str | None = None) -> None:
+    def __init__(
+        self, connect: Callable[[], Any], project_name: str, api_key: str | None = None, timeout_s: float = 60.0
+    ) -> None:
         self._connect = connect
         self.project_name = project_name
         self.where = f"the model registry of Hopsworks project '{project_name}'"
         self._api_key = api_key
+        self.timeout_s = timeout_s  # for messages: connect_hopsworks bounds each call
         self._handles: tuple[Any, Any] | None = None
 
     @classmethod
@@ -77,6 +89,7 @@ class HopsworksModelRegistry(ModelRegistry):
             lambda: connect_hopsworks(settings),
             (settings.hopsworks_project or "").strip(),
             api_key=(settings.hopsworks_api_key or "").strip(),
+            timeout_s=settings.hopsworks_timeout_s,
         )
 
     # ---- writing ---------------------------------------------------------------------------
@@ -94,8 +107,9 @@ class HopsworksModelRegistry(ModelRegistry):
                     name, version=version, metrics=metrics, description=version_description(card)
                 )
                 try:
-                    model.save(str(folder), keep_original_files=True)
-                except self._errors() as error:
+                    with contextlib.redirect_stdout(sys.stderr):  # the SDK's progress bars and notes
+                        model.save(str(folder), keep_original_files=True)
+                except sdk_errors() as error:
                     if self._version_taken(name, version):
                         continue  # another run saved this number first: try the next one
                     raise self._error(f"save version {version} of model '{name}'", error) from None
@@ -108,13 +122,13 @@ class HopsworksModelRegistry(ModelRegistry):
         return max((int(m.version) for m in models), default=0) + 1
 
     def _version_taken(self, name: str, version: int) -> bool:
-        registry, datasets = self._open()
-        return self._call(
-            f"look up version {version} of model '{name}'",
-            lambda: (
-                registry.get_model(name, version=version) is not None or datasets.exists(f"Models/{name}/{version}")
-            ),
-        )
+        """Whether ``version`` is registered or its folder exists (an upload that died half-way).
+
+        Raises ``RegistryError`` if Hopsworks cannot say: "unknown" is never read as "free".
+        """
+        registry, _ = self._open()
+        model = self._call(f"look up version {version} of model '{name}'", lambda: registry.get_model(name, version=version))
+        return model is not None or self._read_file(f"Models/{name}/{version}", metadata_only=True) is not None
 
     def _record_champion(self, candidate: ModelVersion, decision: ChampionDecision) -> None:
         record = new_champion_record(candidate, decision)
@@ -200,18 +214,63 @@ class HopsworksModelRegistry(ModelRegistry):
         return ModelVersion(name, number, metrics, card, self._location(name, number))
 
     def _read_json(self, remote: str) -> Any:
-        """The JSON content of one project file, or None if it does not exist."""
-        _, datasets = self._open()
-        if not self._call(f"look up {remote}", lambda: datasets.exists(remote)):
+        """The JSON content of one project file, or None if it does not exist (HTTP 404).
+
+        Raises ``RegistryError`` if it exists but is not JSON, or if Hopsworks cannot say.
+        """
+        content = self._read_file(remote)
+        if content is None:
             return None
-        with tempfile.TemporaryDirectory(prefix="tweetgen-registry-") as staging:
-            local = self._call(f"download {remote}", lambda: datasets.download(remote, staging, overwrite=True))
-            try:
-                return json.loads(Path(local).read_text(encoding="utf-8"))
-            except ValueError as error:
-                raise RegistryError(
-                    f"{remote} in {self.where} is not valid JSON ({error}); delete it in the Hopsworks UI."
-                ) from None
+        try:
+            return json.loads(content.decode("utf-8"))
+        except ValueError as error:
+            raise RegistryError(
+                f"{remote} in {self.where} is not valid JSON ({error}); delete it in the Hopsworks UI."
+            ) from None
+
+    def _read_file(self, remote: str, metadata_only: bool = False) -> bytes | None:
+        """The bytes of ``remote`` (absolute, or relative to the project), or None if Hopsworks answers 404.
+
+        Any other failure is a ``RegistryError``: the file may exist, so nothing may be decided.
+        """
+        from hopsworks_common.client.exceptions import RestAPIError
+
+        _, datasets = self._open()
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                if metadata_only:
+                    datasets.get(remote)  # the inode; unlike exists(), get() raises on every error
+                    return b""
+                absolute = remote if remote.startswith("/") else f"/Projects/{self.project_name}/{remote}"
+                return datasets.read_content(absolute).content
+        except RestAPIError as error:
+            if getattr(error.response, "status_code", None) == 404:  # codes 110008/110018: no such file
+                return None
+            raise RegistryError(self._could_not_read(remote, error)) from None
+        except sdk_errors() as error:
+            raise RegistryError(self._could_not_read(remote, error)) from None
+
+    def _could_not_read(self, remote: str, error: BaseException) -> str:
+        sentence = failure_sentence(f"read {remote}", self.where, error, self._api_key, self.timeout_s)
+        return sentence[:-1] + "; nothing was changed, so run the command again once it can be read."
+
+    def check_dataset_api(self, token: str) -> str:
+        """Write, read back and remove ``Resources/tweetgen_doctor_<token>.json`` (what recording a
+        champion needs); return a line saying so. Not part of the port: ``doctor`` uses it."""
+        _, datasets = self._open()
+        remote = f"Resources/tweetgen_doctor_{token}.json"
+        content = {"written_by": "python -m tweetgen doctor", "token": token}
+        with tempfile.TemporaryDirectory(prefix="tweetgen-doctor-") as staging:
+            local = Path(staging) / Path(remote).name
+            write_json(local, content)
+            self._call(f"upload {remote}", lambda: datasets.upload(str(local), "Resources", overwrite=True))
+        try:
+            read = self._read_json(remote)
+        finally:
+            self._call(f"remove {remote}", lambda: datasets.remove(remote))
+        if read != content:
+            raise RegistryError(f"{remote} in {self.where} read back as {read!r}, not as written; check the project's storage.")
+        return f"wrote, read back and removed {remote}"
 
     # ---- the SDK -----------------------------------------------------------------------------
 
@@ -226,24 +285,15 @@ class HopsworksModelRegistry(ModelRegistry):
     def _location(self, name: str, version: int) -> str:
         return f"/Projects/{self.project_name}/Models/{name}/{version}"
 
-    def _errors(self) -> tuple[type[BaseException], ...]:
-        """What the SDK raises for a refusal, the model registry's and dataset API's included."""
-        import hopsworks
-
-        exceptions = hopsworks.client.exceptions
-        return (*sdk_errors(), exceptions.ModelRegistryException, exceptions.DatasetException)
-
     def _error(self, action: str, error: BaseException) -> RegistryError:
-        return RegistryError(
-            f"Hopsworks could not {action} in {self.where} ({describe_error(error, self._api_key)}); "
-            "check the project, your API key's scopes and the model in the Hopsworks UI."
-        )
+        return RegistryError(failure_sentence(action, self.where, error, self._api_key, self.timeout_s))
 
     def _call(self, action: str, function: Callable[[], T]) -> T:
-        errors = self._errors()
+        """Run one SDK call: its chatter goes to stderr, its failures become one ``RegistryError``."""
         try:
-            return function()
-        except errors as error:
+            with contextlib.redirect_stdout(sys.stderr):
+                return function()
+        except sdk_errors() as error:
             raise self._error(action, error) from None
 
 

@@ -1,25 +1,41 @@
 """Hopsworks feature store: feature groups in a Hopsworks project, through the ``hopsworks`` SDK.
 
-The login, its time bound and the error sentences live in ``tweetgen.clients.hopsworks``, shared
+The write path is chosen, not left to the SDK's defaults, because the default does not work from
+outside the cluster (a laptop, Modal):
+
+- Groups are created as **stream** groups in the DELTA format (``stream=True``), offline only,
+  with no explicit ``features=``. ``insert`` then sends the rows to the group's Kafka topic, and
+  the group's materialization job (a Spark job on the cluster) merges them into the offline table.
+  Left to itself, the SDK creates a plain DELTA group, which the Python engine writes straight to
+  HopsFS; from outside the cluster that needs datanode load balancers, which Hopsworks Serverless
+  does not offer. An explicit ``features=`` list makes the SDK create an empty Delta table itself,
+  with the same failure. An existing group that is not a stream group is refused with a sentence.
+- Each write waits for the materialization job, bounded by ``job_timeout_s``, and reports how it
+  ended (a failed job or one still running after the bound is a ``StoreError`` that names it).
+- Reads go through the Hopsworks Query Service (Arrow Flight), as every offline read of the SDK's
+  Python engine does; a cluster without it gets a sentence saying so.
+
+Writes keep the port's semantics although the materialization job does not: it merges on primary
+key *and* event time, so a known key with another event time would be stored twice. The adapter
+therefore reads the keys the group holds and inserts only rows with new keys. This check and the
+insert are not one transaction: run one writer per group at a time (the scheduled pipelines do).
+
+The login, its time bounds and the error sentences live in ``tweetgen.clients.hopsworks``, shared
 with the registry adapter. ``import hopsworks`` happens inside functions, so importing this module
 costs nothing and needs no account.
-
-Writes keep the port's semantics although the SDK's Python engine does not: for Delta groups
-it merges on primary key *and* event time, so a known key with another event time, or a key
-twice in one frame, would be stored twice. The adapter therefore reads the keys the group
-holds and inserts only rows with new keys. This check and the insert are not one transaction:
-run one writer per group at a time (the scheduled pipelines do).
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 
-from tweetgen.clients.hopsworks import connect_hopsworks, describe_error, sdk_errors
+from tweetgen.clients.hopsworks import connect_hopsworks, failure_sentence, sdk_errors
 from tweetgen.config import Settings
 from tweetgen.errors import StoreError
 from tweetgen.schema import GroupSpec
@@ -34,21 +50,46 @@ OFFLINE_TYPES = {
     pa.string(): "string",
     pa.bool_(): "boolean",
 }
+TRAINING_DATASET_DESCRIPTION = "Rows read by a tweetgen training run."
+
+
+def feature_view_name(spec: GroupSpec) -> str:
+    """The feature view the training pipeline reads ``spec`` through."""
+    return f"{spec.name}_training"
+
+
+def feature_view_description(spec: GroupSpec) -> str:
+    """A short description: the view's columns are listed by Hopsworks itself (at most 256 characters)."""
+    return f"Training rows of feature group {spec.name} v{spec.version}, read by the tweetgen training pipeline."
 
 
 class HopsworksFeatureStore(FeatureStore):
-    """Feature groups of one Hopsworks project (``project`` from ``connect_hopsworks``)."""
+    """Feature groups of one Hopsworks project (``project`` from ``connect_hopsworks``).
 
-    def __init__(self, project: Any, api_key: str | None = None) -> None:
+    Args:
+        project: the logged-in project.
+        api_key: only to scrub it from error messages.
+        timeout_s: bound on each call (Query Service reads, Kafka delivery); REST calls are
+            bounded by ``connect_hopsworks``.
+        job_timeout_s: how long a write waits for its materialization job.
+    """
+
+    def __init__(self, project: Any, api_key: str | None = None, timeout_s: float = 60.0, job_timeout_s: float = 240.0) -> None:
         self.project = project
         self.where = f"Hopsworks project '{project.name}'"
-        self._api_key = api_key  # only to scrub it from error messages
+        self.timeout_s, self.job_timeout_s = timeout_s, job_timeout_s
+        self._api_key = api_key
         self._fs: Any = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HopsworksFeatureStore:
         """Log in (see ``connect_hopsworks``); ``tweetgen.store.factory`` calls this."""
-        return cls(connect_hopsworks(settings), api_key=(settings.hopsworks_api_key or "").strip())
+        return cls(
+            connect_hopsworks(settings),
+            api_key=(settings.hopsworks_api_key or "").strip(),
+            timeout_s=settings.hopsworks_timeout_s,
+            job_timeout_s=settings.hopsworks_job_timeout_s,
+        )
 
     def exists(self, spec: GroupSpec) -> bool:
         return self._group(spec) is not None
@@ -57,7 +98,7 @@ class HopsworksFeatureStore(FeatureStore):
         group = self._group(spec)
         if group is None:
             raise GroupNotFoundError(spec, self.where)
-        self._check_features(spec, group)
+        self._check_columns(spec, group)
         return self._select(spec, group, list(columns) if columns else spec.columns)
 
     def read_training_data(self, spec: GroupSpec, columns: list[str]) -> tuple[pd.DataFrame, str]:
@@ -66,23 +107,64 @@ class HopsworksFeatureStore(FeatureStore):
         group = self._group(spec)
         if group is None:
             raise GroupNotFoundError(spec, self.where)
-        view_name = f"{spec.name}_training"
+        name = feature_view_name(spec)
         view = self._call(
-            f"open feature view '{view_name}'",
+            f"open feature view '{name}'",
             lambda: self._store().get_or_create_feature_view(
-                name=view_name, query=group.select(columns), version=spec.version,
-                description=f"Training data of the {spec.name} group: {', '.join(columns)}.",
+                name=name, query=group.select(columns), version=spec.version, description=feature_view_description(spec)
             ),
         )
         features, _ = self._call(
-            f"read training data of feature view '{view_name}'",
-            lambda: view.training_data(description="tweetgen training run", primary_key=True, event_time=True),
+            f"read training data of feature view '{name}'",
+            lambda: view.training_data(
+                description=TRAINING_DATASET_DESCRIPTION, primary_key=True, event_time=True, read_options=self._read_options()
+            ),
         )
         dataset = view.get_last_accessed_training_dataset()
         frame = _as_contract(spec, features, columns)
-        return frame, f"feature view {view_name} v{spec.version}, training dataset v{dataset} in {self.where}"
+        return frame, f"feature view {name} v{spec.version}, training dataset v{dataset} in {self.where}"
+
+    def check_group(self, spec: GroupSpec) -> bool:
+        """Whether the group exists; a ``StoreError`` if it exists but cannot take this contract's
+        writes (another kind of group, other features). Not part of the port: ``doctor`` uses it."""
+        group = self._group(spec)
+        if group is None:
+            return False
+        self._check_stream(spec, group)
+        self._check_columns(spec, group)
+        return True
+
+    def drop(self, spec: GroupSpec) -> bool:
+        """Delete the group ``spec`` (and the feature views built on it); False if it did not exist.
+
+        Not part of the port: ``doctor`` and the live tests clean up with it.
+        """
+        group = self._group(spec)
+        if group is None:
+            return False
+        self._call(f"delete feature group '{spec.name}'", lambda: group.delete(delete_feature_views=True))
+        return True
+
+    # ---- writing ---------------------------------------------------------------------------
 
     def _merge_new(self, spec: GroupSpec, table: pa.Table) -> WriteResult:
+        group = self._writable_group(spec)
+        frame = table.to_pandas()
+        if group.id is not None:  # the group exists: keep only keys it does not hold yet
+            self._check_columns(spec, group)
+            self._settle(spec, group)
+            held = self._select(spec, group, list(spec.primary_key))
+            frame = frame[~_keys(frame, spec).isin(_keys(held, spec))].reset_index(drop=True)
+        if len(frame):
+            job, _ = self._call(
+                f"send {len(frame)} rows to feature group '{spec.name}'",
+                lambda: group.insert(frame, write_options=self._write_options()),
+            )
+            self._await_materialization(spec, job, len(frame))
+        return WriteResult(inserted=len(frame), already_present=table.num_rows - len(frame))
+
+    def _writable_group(self, spec: GroupSpec) -> Any:
+        """The group as a stream group (new: created on its first insert); refuse any other kind."""
         group = self._call(
             f"open feature group '{spec.name}'",
             lambda: self._store().get_or_create_feature_group(
@@ -92,19 +174,82 @@ class HopsworksFeatureStore(FeatureStore):
                 primary_key=list(spec.primary_key),
                 event_time=spec.event_time,
                 online_enabled=False,
+                time_travel_format="DELTA",
+                stream=True,
             ),
         )
-        frame = table.to_pandas()
-        if group.id is not None:  # the group exists: keep only keys it does not hold yet
-            self._check_features(spec, group)
-            held = self._select(spec, group, list(spec.primary_key))
-            frame = frame[~_keys(frame, spec).isin(_keys(held, spec))].reset_index(drop=True)
-        if len(frame):
-            self._call(
-                f"write {len(frame)} rows to feature group '{spec.name}'",
-                lambda: group.insert(frame, write_options={"wait_for_job": True}),
+        if group.id is not None:
+            self._check_stream(spec, group)
+        return group
+
+    def _check_stream(self, spec: GroupSpec, group: Any) -> None:
+        if not group.stream:
+            raise StoreError(
+                f"The feature group '{spec.name}' v{spec.version} in {self.where} is not a stream group, so it "
+                "cannot be written from outside the Hopsworks cluster (tweetgen writes through Kafka); delete it "
+                "in the Hopsworks UI (Feature Store > Feature Groups) or give the contract a new version, and run again."
             )
-        return WriteResult(inserted=len(frame), already_present=table.num_rows - len(frame))
+
+    def _settle(self, spec: GroupSpec, group: Any) -> None:
+        """Wait for a materialization still running from an earlier write: until it ends, the keys
+        it carries are not in the offline table, and this write would not see them."""
+        job = self._call(f"look up the materialization job of '{spec.name}'", lambda: group.materialization_job)
+        executions = self._call(f"look up the materialization job of '{spec.name}'", job.get_executions)
+        if executions and executions[0].success is None:
+            self._wait_for(executions[0])
+            if executions[0].success is None and self._final_state(spec, job) == "UNDEFINED":
+                raise StoreError(
+                    f"The materialization job '{job.name}' of feature group '{spec.name}' in {self.where} is still "
+                    f"running from an earlier write after {self.job_timeout_s:g} s; wait for it in the Hopsworks UI "
+                    "(Jobs), then run again, or raise HOPSWORKS_JOB_TIMEOUT."
+                )
+
+    def _await_materialization(self, spec: GroupSpec, job: Any, rows: int) -> None:
+        """Wait (bounded) for the job that merges the rows just sent to Kafka into the offline table."""
+        if job is None:
+            raise StoreError(
+                f"Hopsworks started no materialization job for feature group '{spec.name}' in {self.where}; "
+                "check that it is a stream group in the Hopsworks UI."
+            )
+        executions = self._call(f"look up the materialization job of '{spec.name}'", job.get_executions)
+        if executions:
+            self._wait_for(executions[0])
+        state = self._final_state(spec, job)
+        if state == "SUCCEEDED":
+            return
+        if state == "UNDEFINED":
+            raise StoreError(
+                f"The materialization job '{job.name}' of feature group '{spec.name}' in {self.where} had not "
+                f"finished after {self.job_timeout_s:g} s; the {rows} rows sent through Kafka appear when it does: "
+                "follow it in the Hopsworks UI (Jobs) before writing again, or raise HOPSWORKS_JOB_TIMEOUT."
+            )
+        raise StoreError(
+            f"The materialization job '{job.name}' of feature group '{spec.name}' in {self.where} ended {state}, so "
+            f"the {rows} rows sent through Kafka are not in the offline table; open the job's logs in the Hopsworks "
+            "UI (Jobs), fix the cause, and run the command again (rows already stored are skipped)."
+        )
+
+    def _wait_for(self, execution: Any) -> None:
+        """``await_termination`` bounded by ``job_timeout_s``; how the run ended is read afterwards
+        from the job's final state (the SDK raises ``JobExecutionException`` for a failed one)."""
+        from hopsworks_common.client.exceptions import JobExecutionException
+
+        self._call(
+            "wait for the materialization job",
+            lambda: execution.await_termination(timeout=self.job_timeout_s),
+            ignored=(JobExecutionException,),
+        )
+
+    def _final_state(self, spec: GroupSpec, job: Any) -> str:
+        return str(self._call(f"read the state of the materialization job of '{spec.name}'", job.get_final_state))
+
+    def _write_options(self) -> dict[str, Any]:
+        return {
+            "wait_for_job": False,  # waited for with a bound: see _await_materialization
+            "kafka_producer_config": {"message.timeout.ms": int(self.timeout_s * 1000)},  # bounds producer.flush()
+        }
+
+    # ---- reading ---------------------------------------------------------------------------
 
     def _store(self) -> Any:
         if self._fs is None:
@@ -123,13 +268,16 @@ class HopsworksFeatureStore(FeatureStore):
         # scheduler sets them, and a filtered key list would let duplicates in.
         frame = self._call(
             f"read feature group '{spec.name}'",
-            lambda: group.select(columns).read(dataframe_type="pandas"),
+            lambda: group.select(columns).read(dataframe_type="pandas", read_options=self._read_options()),
         )
         return _as_contract(spec, frame, columns)
 
-    def _check_features(self, spec: GroupSpec, group: Any) -> None:
+    def _read_options(self) -> dict[str, Any]:
+        return {"arrow_flight_config": {"timeout": self.timeout_s}}  # the SDK's default is 900 s
+
+    def _check_columns(self, spec: GroupSpec, group: Any) -> None:
         """Refuse a group that someone created with other features or keys than the contract."""
-        stored = [(f.name, f.type.lower()) for f in group.features]
+        stored = [(f.name, f.type.lower()) for f in group.columns]
         wanted = [(f.name, _offline_type(f.type)) for f in spec.schema]
         if sorted(stored) != sorted(wanted) or sorted(group.primary_key) != sorted(spec.primary_key):
             raise StoreError(
@@ -138,15 +286,17 @@ class HopsworksFeatureStore(FeatureStore):
                 "than the contract; write to a new version or delete the group in Hopsworks."
             )
 
-    def _call(self, action: str, function: Callable[[], T]) -> T:
+    def _call(self, action: str, function: Callable[[], T], ignored: tuple[type[BaseException], ...] = ()) -> T:
+        """Run one SDK call: its chatter goes to stderr (stdout carries results), its failures
+        become one ``StoreError`` sentence; ``ignored`` exceptions return None."""
         errors = sdk_errors()
         try:
-            return function()
+            with contextlib.redirect_stdout(sys.stderr):
+                return function()
+        except ignored:
+            return None  # type: ignore[return-value]
         except errors as error:
-            raise StoreError(
-                f"Hopsworks could not {action} in {self.where} ({describe_error(error, self._api_key)}); "
-                "check the project, your API key's scopes and the group in the Hopsworks UI."
-            ) from None
+            raise StoreError(failure_sentence(action, self.where, error, self._api_key, self.timeout_s)) from None
 
 
 def _offline_type(arrow_type: pa.DataType) -> str:
