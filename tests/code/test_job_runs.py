@@ -2,7 +2,7 @@
 
 Through the real entry points (``tweetgen.cli.main``, the scheduler), with a real SMTP server and
 a real HTTP receiver on 127.0.0.1 (``tests.fakes.receivers``), on the local store and on the
-Hopsworks adapter over the fake SDK.
+Hopsworks adapter running the real SDK against the wire twin (``tests.twin``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from tests.fakes.hopsworks_fake import FakeHopsworks, fake_hopsworks_fixture  # noqa: F401 - the fake_hopsworks fixture
 from tests.fakes.receivers import http_receiver, self_signed_certificate, smtp_server
+from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
 from tweetgen.cli import main
 from tweetgen.clients.notify import Notification, send_notification
 from tweetgen.config import Settings
@@ -161,8 +161,8 @@ def test_runs_are_recorded_through_the_store_port_on_both_backends(backend, tmp_
     if backend == "local":
         settings, store = Settings.load(), LocalFeatureStore(tmp_path / "store")
     else:
-        fake: FakeHopsworks = request.getfixturevalue("fake_hopsworks")
-        settings = fake.settings()
+        request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
+        settings = Settings.load(dotenv=None).with_overrides(backend="hopsworks")
         store = HopsworksFeatureStore.from_settings(settings)
     times = iter([START, START + timedelta(seconds=3), START + timedelta(minutes=1), START + timedelta(minutes=1, seconds=2)])
     opener = StoreOnce(lambda: store)
