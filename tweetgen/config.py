@@ -39,9 +39,17 @@ class Settings:
         hopsworks_host: ``HOPSWORKS_HOST``.
         hopsworks_timeout_s: bound on the time to log in to Hopsworks.
         x_bearer_token: ``X_BEARER_TOKEN`` for the X API v2.
+        x_user_id: ``X_USER_ID``, the account's numeric X user id; spares the paid lookup (without
+            it the lookup runs once and the id is kept in the ``x_cursor`` feature group).
         live_source: where scheduled scrapes read new tweets: ``replay`` or ``x``.
         model_name: the registry name of the model (``[a-zA-Z0-9_]``).
         space_id: ``SPACE_ID``, set by Hugging Face when the app runs on a Space.
+        zero_gpu: ``SPACES_ZERO_GPU``, set by Hugging Face on a ZeroGPU Space: generation then
+            runs under ``@spaces.GPU``.
+        on_modal: ``MODAL_IS_REMOTE=1``, set by Modal inside its containers.
+        data_volume: ``TWEETGEN_DATA_VOLUME``, where a Modal Volume is mounted (``modal_app.py``
+            sets it): on Modal the local backend needs ``data_dir`` inside it, since the
+            container's own disk is thrown away after each run.
     """
 
     backend: str = "local"
@@ -53,9 +61,13 @@ class Settings:
     hopsworks_host: str = "eu-west.cloud.hopsworks.ai"
     hopsworks_timeout_s: float = 60.0
     x_bearer_token: str | None = dataclasses.field(default=None, repr=False)
+    x_user_id: int | None = None
     live_source: str = "replay"
     model_name: str = "tweet_gpt2"
     space_id: str | None = None
+    zero_gpu: bool = False
+    on_modal: bool = False
+    data_volume: Path | None = None
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -87,9 +99,13 @@ class Settings:
             hopsworks_host=get("HOPSWORKS_HOST") or cls.hopsworks_host,
             hopsworks_timeout_s=_as_float(get("HOPSWORKS_TIMEOUT") or str(cls.hopsworks_timeout_s), "HOPSWORKS_TIMEOUT"),
             x_bearer_token=get("X_BEARER_TOKEN"),
+            x_user_id=_as_user_id(get("X_USER_ID")),
             live_source=(get("TWEETGEN_LIVE_SOURCE") or cls.live_source).lower(),
             model_name=get("TWEETGEN_MODEL_NAME") or cls.model_name,
             space_id=get("SPACE_ID"),
+            zero_gpu=(get("SPACES_ZERO_GPU") or "").lower() in ("1", "t", "true"),
+            on_modal=get("MODAL_IS_REMOTE") == "1",
+            data_volume=Path(volume) if (volume := get("TWEETGEN_DATA_VOLUME")) else None,
         )
         settings.check()
         return settings
@@ -118,16 +134,31 @@ class Settings:
             raise ConfigError(
                 f"TWEETGEN_LIVE_SOURCE is {self.live_source!r}; set it to one of {', '.join(LIVE_SOURCES)}."
             )
+        if self.backend == "local" and self.on_modal and not self._data_on_volume():
+            raise ConfigError(
+                f"The local backend on Modal would write to {self.data_dir}, on the container's disk, which is "
+                "thrown away after each run; set TWEETGEN_BACKEND=hopsworks, or mount a modal.Volume and set "
+                "TWEETGEN_DATA_VOLUME to its path and TWEETGEN_DATA_DIR inside it (modal_app.py does both)."
+            )
 
-    @property
-    def x_user_id_cache(self) -> Path:
-        """Where resolved X user ids are cached (each lookup is paid)."""
-        return self.data_dir / "x_user_ids.json"
+    def _data_on_volume(self) -> bool:
+        """Whether ``data_dir`` lies inside the mounted volume ``data_volume``."""
+        if self.data_volume is None:
+            return False
+        return self.data_dir.resolve().is_relative_to(self.data_volume.resolve())
 
     @property
     def feature_store_dir(self) -> Path:
         """Where the local backend keeps its Delta Lake tables."""
         return self.data_dir / "feature_store"
+
+
+def _as_user_id(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) == 0:
+        raise ConfigError(f"X_USER_ID is {text!r}; set it to the account's numeric X user id, or leave it unset.")
+    return int(text)
 
 
 def _as_float(text: str, name: str) -> float:

@@ -49,3 +49,27 @@ def test_display_name_belongs_to_the_default_account() -> None:
     assert Settings.from_mapping({}).display_name == "Elon Musk"
     assert Settings.from_mapping({"TWEETGEN_USERNAME": "nasa"}).display_name == "nasa"
     assert Settings.from_mapping({"TWEETGEN_USERNAME": "nasa", "TWEETGEN_DISPLAY_NAME": "NASA"}).display_name == "NASA"
+
+
+def test_x_user_id_is_a_number_or_unset() -> None:
+    assert Settings.from_mapping({"X_USER_ID": " 44196397 "}).x_user_id == 44196397
+    assert Settings.from_mapping({}).x_user_id is None
+    for bad in ("elonmusk", "-5", "0"):
+        with pytest.raises(ConfigError, match="X_USER_ID is .*numeric X user id"):
+            Settings.from_mapping({"X_USER_ID": bad})
+
+
+def test_the_local_backend_on_modal_needs_a_volume_under_the_data_dir() -> None:
+    on_modal = {"MODAL_IS_REMOTE": "1", "TWEETGEN_DATA_DIR": "/root/data"}
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_mapping(on_modal)
+    message = str(refused.value)
+    assert message.startswith("The local backend on Modal would write to /root/data, on the container's disk")
+    assert "TWEETGEN_BACKEND=hopsworks" in message and "TWEETGEN_DATA_VOLUME" in message and "\n" not in message
+    with pytest.raises(ConfigError, match="local backend on Modal"):  # a volume elsewhere does not count
+        Settings.from_mapping({**on_modal, "TWEETGEN_DATA_VOLUME": "/vol"})
+    on_volume = Settings.from_mapping({**on_modal, "TWEETGEN_DATA_VOLUME": "/root", "TWEETGEN_DATA_DIR": "/root/data"})
+    assert on_volume.on_modal and on_volume.data_volume == Path("/root")
+    hopsworks = Settings.from_mapping({**on_modal, "TWEETGEN_BACKEND": "hopsworks"})
+    assert hopsworks.backend == "hopsworks"
+    assert not Settings.from_mapping({"TWEETGEN_DATA_DIR": "/root/data"}).on_modal  # off Modal: no volume needed
