@@ -88,6 +88,7 @@ def train_command(
     epochs: Annotated[Optional[float], typer.Option(help="Passes over the training blocks.")] = None,
     batch_size: Annotated[int, typer.Option(help="Blocks per step.")] = 16,
     seed: Annotated[int, typer.Option(help="Seed of the initial weights, batches and samples.")] = 0,
+    checkpoint_dir: Annotated[Optional[Path], typer.Option(help="Save a checkpoint here every 10 minutes; run again to resume.")] = None,
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -95,7 +96,8 @@ def train_command(
     from tweetgen.model.train import TrainConfig
     from tweetgen.pipelines.jobs import train_job
 
-    config = TrainConfig(base_model=base_model, max_seconds=max_seconds, max_steps=max_steps, batch_size=batch_size, seed=seed)
+    config = TrainConfig(base_model=base_model, max_seconds=max_seconds, max_steps=max_steps, batch_size=batch_size, seed=seed,
+                         checkpoint_dir=checkpoint_dir and str(checkpoint_dir))
     if epochs is not None or (max_seconds is not None and max_steps is None):
         config = dataclasses.replace(config, epochs=epochs)  # None: train until the time budget is spent
     typer.echo(train_job(load_settings(backend, data_dir), config).summary())
