@@ -129,23 +129,25 @@ def infer_command(
         typer.echo(line)
 
 
+PortOption = Annotated[Optional[int], typer.Option(help="Port of the app (default: GRADIO_SERVER_PORT or 7860).")]
+HostOption = Annotated[
+    Optional[str], typer.Option(help="Interface to listen on (default: GRADIO_SERVER_NAME or 127.0.0.1; 0.0.0.0 for all).")
+]
+
+
 @app.command("app")
-def app_command(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 7860,
-    backend: BackendOption = None,
-    data_dir: DataDirOption = None,
-) -> None:
+def app_command(port: PortOption = None, host: HostOption = None, backend: BackendOption = None, data_dir: DataDirOption = None) -> None:
     """Serve the Gradio app: real and generated tweets as tweet images, and a prompt box."""
     from tweetgen.ui.serve import serve_app
 
-    serve_app(load_settings(backend, data_dir), port)
+    serve_app(load_settings(backend, data_dir), port, host)
 
 
 @app.command("demo")
 def demo_command(
     serve: Annotated[bool, typer.Option(help="Serve the app when the pipeline is done.")] = True,
     train_seconds: Annotated[float, typer.Option(help="Training budget of the small model.")] = 150.0,
-    port: Annotated[int, typer.Option(help="Port of the app on 127.0.0.1.")] = 7860,
+    port: PortOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Run every pipeline offline on the local backend, then serve the app."""
