@@ -14,11 +14,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from tweetgen.config import Settings
+from tweetgen.config import ENVIRONMENT_HELP, Settings
 from tweetgen.errors import TweetgenError
 
 app = typer.Typer(
     help="Learn to write tweets in the style of one account: feature, training and inference pipelines.",
+    epilog=ENVIRONMENT_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -55,7 +56,9 @@ def features_command(
 def scrape_command(
     source: Annotated[Optional[str], typer.Option(help="replay (held-out tweets, offline) or x (X API, paid per post).")] = None,
     count: Annotated[int, typer.Option(help="Replay: tweets released per run.", min=1)] = 4,
-    max_tweets: Annotated[int, typer.Option(help="X API: most posts read in one run (each read is paid).", min=1)] = 20,
+    max_tweets: Annotated[
+        int, typer.Option(help="X API: most posts asked for in one run (each read is paid); the next run reads what it left.", min=1)
+    ] = 20,
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:

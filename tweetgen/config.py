@@ -22,6 +22,18 @@ LIVE_SOURCES = ("replay", "x")
 # batch inference, so the newest tweet of the day is the one the model answers.
 SCRAPE_CRON = "30 5 * * *"
 INFERENCE_CRON = "0 6 * * *"
+# What `python -m tweetgen --help` says about the settings (README: Configuration has the details).
+ENVIRONMENT_HELP = (
+    "Settings come from the environment or a .env file; flags override them. "
+    "TWEETGEN_BACKEND (local or hopsworks), TWEETGEN_DATA_DIR, TWEETGEN_USERNAME, TWEETGEN_DISPLAY_NAME, "
+    "TWEETGEN_MODEL_NAME, TWEETGEN_LIVE_SOURCE (replay or x). "
+    "Hopsworks: HOPSWORKS_API_KEY, HOPSWORKS_PROJECT, HOPSWORKS_HOST, HOPSWORKS_TIMEOUT. "
+    "X API: X_BEARER_TOKEN, X_USER_ID (the account's numeric id: spares the paid user lookup). "
+    "App: GRADIO_SERVER_PORT, GRADIO_SERVER_NAME (Gradio's own; --port and --host override them). "
+    "Set by the platform: SPACE_ID and SPACES_ZERO_GPU (Hugging Face), MODAL_IS_REMOTE (Modal), and "
+    "TWEETGEN_DATA_VOLUME, where a Modal Volume holding TWEETGEN_DATA_DIR is mounted (modal_app.py sets it; "
+    "without it the local backend is refused on Modal)."
+)
 
 
 @dataclass(frozen=True)

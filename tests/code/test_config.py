@@ -73,3 +73,21 @@ def test_the_local_backend_on_modal_needs_a_volume_under_the_data_dir() -> None:
     hopsworks = Settings.from_mapping({**on_modal, "TWEETGEN_BACKEND": "hopsworks"})
     assert hopsworks.backend == "hopsworks"
     assert not Settings.from_mapping({"TWEETGEN_DATA_DIR": "/root/data"}).on_modal  # off Modal: no volume needed
+
+
+def test_every_setting_is_described_in_help_readme_and_env_example(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    from tests.conftest import REPO
+    from tweetgen.cli import main
+
+    read = set(re.findall(r'get\("([A-Z_]+)"\)', (REPO / "tweetgen" / "config.py").read_text()))
+    assert {"X_USER_ID", "TWEETGEN_DATA_VOLUME", "MODAL_IS_REMOTE", "SPACES_ZERO_GPU"} <= read
+    documented = read | {"GRADIO_SERVER_PORT", "GRADIO_SERVER_NAME"}  # Gradio reads these itself
+    assert main(["--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    readme, example = (REPO / "README.md").read_text(), (REPO / ".env.example").read_text()
+    for name in sorted(documented):
+        assert name in help_text, f"python -m tweetgen --help does not mention {name}"
+        assert f"| `{name}` |" in readme, f"README's Configuration table has no row for {name}"
+        assert name in example, f".env.example does not mention {name}"
