@@ -392,17 +392,24 @@ class _Timeline:
                 tweet_fields=TWEET_FIELDS,
                 pagination_token=token,
             )
-            if not response.data and response.errors:
-                raise _refusal(list(response.errors), self.cursor.username, self.cursor.user_id, self.calls.secret)
-            token = response.meta.get("next_token") if response.data else None
             if response.data:
                 self.pages.append(list(response.data))
-            oldest = min(tweet.id for tweet in self.pages[-1]) if response.data else 0
-            # No lower bound (nothing stored yet): no window to come back to.
-            unread_below = (since_id, oldest) if token and since_id else (0, 0)
-            self.cursor = replace(self.cursor, since_id=unread_below[0], until_id=unread_below[1])
+                token = response.meta.get("next_token")
+            elif response.errors:  # a 200 with only errors: the account cannot be read
+                raise _refusal(list(response.errors), self.cursor.username, self.cursor.user_id, self.calls.secret)
+            else:
+                token = None
+            self._note_unread(since_id, token)
             if not token:
                 return DONE
+
+    def _note_unread(self, since_id: int, token: str | None) -> None:
+        """Record the posts left unread below the last page: none once the window is read, and
+        none without a lower bound (nothing stored yet: there is no window to come back to)."""
+        if token and since_id:
+            self.cursor = replace(self.cursor, since_id=since_id, until_id=min(tweet.id for tweet in self.pages[-1]))
+        else:
+            self.cursor = replace(self.cursor, since_id=0, until_id=0)
 
 
 def fetch_new_tweets(
