@@ -29,7 +29,7 @@ ENVIRONMENT_HELP = (
     "TWEETGEN_MODEL_NAME, TWEETGEN_LIVE_SOURCE (replay or x). "
     "Hopsworks: HOPSWORKS_API_KEY, HOPSWORKS_PROJECT, HOPSWORKS_HOST, HOPSWORKS_TIMEOUT. "
     "X API: X_BEARER_TOKEN, X_USER_ID (the account's numeric id: spares the paid user lookup). "
-    "App: GRADIO_SERVER_PORT, GRADIO_SERVER_NAME (Gradio's own; --port and --host override them). "
+    "App: GRADIO_SERVER_PORT, GRADIO_SERVER_NAME (Gradio's convention; --port and --host override them). "
     "Set by the platform: SPACE_ID and SPACES_ZERO_GPU (Hugging Face), MODAL_IS_REMOTE (Modal), and "
     "TWEETGEN_DATA_VOLUME, where a Modal Volume holding TWEETGEN_DATA_DIR is mounted (modal_app.py sets it; "
     "without it the local backend is refused on Modal)."
@@ -56,6 +56,8 @@ class Settings:
         live_source: where scheduled scrapes read new tweets: ``replay`` or ``x``.
         model_name: the registry name of the model (``[a-zA-Z0-9_]``).
         space_id: ``SPACE_ID``, set by Hugging Face when the app runs on a Space.
+        server_port: ``GRADIO_SERVER_PORT``, the app's port (Gradio's convention; ``--port`` wins).
+        server_name: ``GRADIO_SERVER_NAME``, the interface the app listens on (``--host`` wins).
         zero_gpu: ``SPACES_ZERO_GPU``, set by Hugging Face on a ZeroGPU Space: generation then
             runs under ``@spaces.GPU``.
         on_modal: ``MODAL_IS_REMOTE=1``, set by Modal inside its containers.
@@ -77,6 +79,8 @@ class Settings:
     live_source: str = "replay"
     model_name: str = "tweet_gpt2"
     space_id: str | None = None
+    server_port: int | None = None
+    server_name: str | None = None
     zero_gpu: bool = False
     on_modal: bool = False
     data_volume: Path | None = None
@@ -115,6 +119,8 @@ class Settings:
             live_source=(get("TWEETGEN_LIVE_SOURCE") or cls.live_source).lower(),
             model_name=get("TWEETGEN_MODEL_NAME") or cls.model_name,
             space_id=get("SPACE_ID"),
+            server_port=_as_server_port(get("GRADIO_SERVER_PORT")),
+            server_name=get("GRADIO_SERVER_NAME"),
             zero_gpu=(get("SPACES_ZERO_GPU") or "").lower() in ("1", "t", "true"),
             on_modal=get("MODAL_IS_REMOTE") == "1",
             data_volume=Path(volume) if (volume := get("TWEETGEN_DATA_VOLUME")) else None,
@@ -159,10 +165,24 @@ class Settings:
             return False
         return self.data_dir.resolve().is_relative_to(self.data_volume.resolve())
 
+    def app_address(self, port: int | None = None, host: str | None = None) -> tuple[str, int]:
+        """Where the app listens: flags first, then ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT``,
+        then 127.0.0.1:7860, or every interface on a Space (its proxy reaches the app from outside)."""
+        default_host = "0.0.0.0" if self.space_id else "127.0.0.1"
+        return host or self.server_name or default_host, port or self.server_port or 7860
+
     @property
     def feature_store_dir(self) -> Path:
         """Where the local backend keeps its Delta Lake tables."""
         return self.data_dir / "feature_store"
+
+
+def _as_server_port(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"GRADIO_SERVER_PORT is {text!r}; set it to a port number such as 7860, or leave it unset.")
+    return int(text)
 
 
 def _as_user_id(text: str | None) -> int | None:

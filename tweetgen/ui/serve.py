@@ -10,11 +10,11 @@ from tweetgen.config import Settings
 def serve_app(settings: Settings, port: int | None = None, host: str | None = None) -> None:
     """Open the backends the settings name and serve the page until interrupted.
 
-    ``port`` and ``host`` come from flags; without them Gradio's own ``GRADIO_SERVER_PORT`` and
-    ``GRADIO_SERVER_NAME`` apply (default 7860 on 127.0.0.1, so only this machine may connect). A
-    Space reaches the app through its proxy, so there it listens on every interface. A Space
-    without its Hopsworks secrets shows which to set; on ZeroGPU, generation runs under
-    ``@spaces.GPU`` (``tweetgen.ui.space``).
+    It listens where ``settings.app_address(port, host)`` says: the flags, else Gradio's
+    ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT``, else 127.0.0.1:7860 (only this machine may
+    connect), or every interface on a Space, whose proxy reaches the app. A Space without its
+    Hopsworks settings shows which to set; on ZeroGPU, generation runs under ``@spaces.GPU``
+    (``tweetgen.ui.space``).
     """
     # Gradio sends usage analytics unless told not to; this must happen before gradio is imported.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -33,4 +33,6 @@ def serve_app(settings: Settings, port: int | None = None, host: str | None = No
         demo = build_app(
             open_feature_store(settings), predictor, username=settings.username, display_name=settings.display_name,
         )
-    demo.launch(server_name=host or ("0.0.0.0" if settings.space_id else None), server_port=port, **launch_options())
+    host, port = settings.app_address(port, host)
+    print(f"Serving the app on http://{host}:{port}", flush=True)
+    demo.launch(server_name=host, server_port=port, **launch_options())
