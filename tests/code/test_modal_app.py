@@ -18,6 +18,9 @@ from tweetgen.schema import GENERATED_TWEETS, TWEETS
 from tweetgen.sources.sample import REPLAY_HOLDOUT
 from tweetgen.store.local import LocalFeatureStore
 
+# .local() runs a body in this process, where the functions' Volume is not mounted: Modal says so.
+pytestmark = pytest.mark.filterwarnings("ignore:The .* function is executing locally:UserWarning")
+
 
 @pytest.fixture
 def declared(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict]:
