@@ -1,7 +1,7 @@
 """The cloud deployment on Modal: scheduled scrapes and batch inference, GPU training, the app.
 
     modal secret create hopsworks HOPSWORKS_API_KEY=... HOPSWORKS_PROJECT=...
-    modal secret create x-api X_BEARER_TOKEN=...
+    modal secret create x-api X_BEARER_TOKEN=... [X_USER_ID=...]
     modal deploy modal_app.py                 # the cron jobs and the web app (page and /api)
     python -m tweetgen smoke https://<you>--tweetgen-web.modal.run   # right after a deploy
     modal run modal_app.py::train             # fine-tune GPT-2 on a GPU, register to Hopsworks
@@ -12,6 +12,11 @@ X API; the secrets bring the keys. Job notification settings (``TWEETGEN_SMTP_*`
 ``TWEETGEN_NOTIFY_*``) set in the deploying shell or ``.env`` travel to the jobs as a secret.
 Every job run is recorded in the ``job_runs`` feature group as run by ``modal``. Cron specs come from ``tweetgen.config``, where the local
 scheduler (``python -m tweetgen schedule``) reads them too.
+
+A container's disk is thrown away after each run, so nothing is kept there: the X source keeps
+its cursor and the account's user id in the feature store. The Volume ``tweetgen-data`` backs
+``TWEETGEN_DATA_DIR``, and ``TWEETGEN_DATA_VOLUME`` says so: the local backend on Modal is refused
+unless that marker names a mounted volume holding the data dir.
 """
 
 from pathlib import Path
@@ -21,19 +26,34 @@ import modal
 from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, notify_environment
 
 REPO = Path(__file__).resolve().parent
-CLOUD_ENV = {"TWEETGEN_BACKEND": "hopsworks", "TWEETGEN_LIVE_SOURCE": "x", "GRADIO_ANALYTICS_ENABLED": "False"}
+DATA_MOUNT = "/data"  # where the Volume is mounted; the data dir and the marker point at it
+CLOUD_ENV = {
+    "TWEETGEN_BACKEND": "hopsworks",
+    "TWEETGEN_LIVE_SOURCE": "x",
+    "TWEETGEN_DATA_DIR": DATA_MOUNT,
+    "TWEETGEN_DATA_VOLUME": DATA_MOUNT,
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
 GPU = "L4"  # bf16-capable and inexpensive; "A100" or "H100" train GPT-2 124M several times faster
+# Requests (cores, MiB); Modal reserves 0.125 core and 128 MiB otherwise. Measured on a laptop: the
+# imports (hopsworks, torch, transformers, gradio) take ~470 MiB resident, GPT-2 124M generating ~1 GiB.
+SCRAPE_RESOURCES = {"cpu": 0.5, "memory": 1024}  # tweepy, pandas and the Hopsworks client; no model
+MODEL_RESOURCES = {"cpu": 2.0, "memory": 3072}  # the model on the CPU: batch inference and the app
 
 app = modal.App("tweetgen")
 image = (
     modal.Image.debian_slim(python_version="3.11")
     .apt_install("fonts-noto-color-emoji", "fonts-noto-cjk", "fonts-dejavu-core")
-    .uv_pip_install(requirements=[str(REPO / "requirements.txt")])
+    .uv_pip_install(requirements=[str(REPO / "requirements.txt")])  # the runtime set only, pinned
     .env(CLOUD_ENV)
-    .add_local_python_source("tweetgen")  # last, so editing the package does not rebuild the image
+    # Last, so editing the package does not rebuild the image. By default only .py files are
+    # shipped; the package's avatar picture is data, so everything but bytecode goes.
+    .add_local_python_source("tweetgen", ignore=["**/__pycache__/**", "**/*.pyc"])
 )
+data_volume = modal.Volume.from_name("tweetgen-data", create_if_missing=True)
+volumes = {DATA_MOUNT: data_volume}
 hopsworks_secret = modal.Secret.from_name("hopsworks", required_keys=["HOPSWORKS_API_KEY", "HOPSWORKS_PROJECT"])
-x_api_secret = modal.Secret.from_name("x-api", required_keys=["X_BEARER_TOKEN"])
+x_api_secret = modal.Secret.from_name("x-api", required_keys=["X_BEARER_TOKEN"])  # and X_USER_ID, if you know it
 # Job notifications: the TWEETGEN_SMTP_* / TWEETGEN_NOTIFY_* settings of the deploying shell (or .env).
 notify_secret = modal.Secret.from_dict(notify_environment())
 
@@ -48,9 +68,11 @@ def _report(lines: list[str]) -> list[str]:
 @app.function(
     image=image,
     secrets=[hopsworks_secret, x_api_secret, notify_secret],
+    volumes=volumes,
     schedule=modal.Cron(SCRAPE_CRON, timezone="UTC"),
-    timeout=300,
-    retries=modal.Retries(max_retries=2, initial_delay=60.0),
+    timeout=600,  # X reads stop within 240 s (MODAL_TIME_BUDGET_S); the write then waits up to HOPSWORKS_JOB_TIMEOUT (240 s)
+    retries=0,  # a retry would pay for the same posts again; the next day's run resumes where this stopped
+    **SCRAPE_RESOURCES,
 )
 def scrape() -> list[str]:
     """New tweets of the account into the `tweets` feature group."""
@@ -63,9 +85,11 @@ def scrape() -> list[str]:
 @app.function(
     image=image,
     secrets=[hopsworks_secret, notify_secret],
+    volumes=volumes,
     schedule=modal.Cron(INFERENCE_CRON, timezone="UTC"),
     timeout=900,
-    retries=modal.Retries(max_retries=1, initial_delay=60.0),
+    retries=modal.Retries(max_retries=1, initial_delay=60.0),  # free to repeat: a rerun adds no row twice
+    **MODEL_RESOURCES,
 )
 def daily_inference() -> list[str]:
     """The champion (and challenger) answer the newest tweet into `generated_tweets`."""
@@ -75,7 +99,7 @@ def daily_inference() -> list[str]:
     return _report(inference_job(Settings.load(), runner="modal").lines())
 
 
-@app.function(image=image, secrets=[hopsworks_secret, notify_secret], gpu=GPU, timeout=3 * 3600)
+@app.function(image=image, secrets=[hopsworks_secret, notify_secret], volumes=volumes, gpu=GPU, timeout=3 * 3600)
 def train(
     base_model: str = "gpt2", epochs: float = 3.0, max_seconds: float = 3600.0, batch_size: int = 32, seed: int = 0
 ) -> str:
@@ -93,7 +117,7 @@ def train(
     return summary
 
 
-@app.function(image=image, secrets=[hopsworks_secret], max_containers=1, timeout=600)
+@app.function(image=image, secrets=[hopsworks_secret], volumes=volumes, max_containers=1, timeout=600, **MODEL_RESOURCES)
 @modal.concurrent(max_inputs=20)
 @modal.asgi_app()
 def web():

@@ -139,9 +139,11 @@ def test_train_model_reads_the_store_trains_and_registers_a_champion(data_dir: P
         REPO / "train_model.ipynb", {**TINY, "DATA_DIR": str(data_dir), "EPOCHS": None, "N_SAMPLES": 2},
         probe="{'n_train': report.n_train, 'n_eval': report.n_eval, 'steps': report.result.steps, "
         "'bpc': report.metrics['eval_bits_per_char'], 'lzma': compressor_bits_per_char(eval_frame['clean_text'].tolist()), "
-        "'samples': report.samples, 'device': check.device}",
+        "'samples': report.samples, 'device': check.device, 'checkpoint_dir': config.checkpoint_dir}",
     )
     assert LocalFeatureStore(data_dir / "feature_store").read(TWEETS).shape[0] == HISTORY_ROWS
+    assert Path(values["checkpoint_dir"]) == data_dir / "checkpoints"  # saved while training, removed once registered
+    assert (data_dir / "checkpoints").is_dir() and not (data_dir / "checkpoints" / "checkpoint.pt").exists()
     registry = LocalModelRegistry(data_dir / "models")
     versions = registry.versions("tweet_gpt2")
     assert [v.version for v in versions] == [1] and registry.champion("tweet_gpt2").version == 1
@@ -152,6 +154,19 @@ def test_train_model_reads_the_store_trains_and_registers_a_champion(data_dir: P
     assert len(images(nb)) >= 1, "the loss curve was not displayed"
     text = printed(nb)
     assert "becomes the first champion" in text and "champion: version 1" in text
+
+
+def test_train_model_installs_the_package_on_colab_keeping_colabs_torch_and_states_no_unmeasured_time() -> None:
+    nb = nbformat.read(REPO / "train_model.ipynb", as_version=4)
+    (install,) = [c.source for c in nb.cells if c.cell_type == "code" and '"pip", "install"' in c.source]
+    command = install[install.index("subprocess.run("):].splitlines()[0]
+    # The package from the fork: its dependencies ask torch>=2.6 (Colab's CUDA build is kept), no gradio, no modal
+    # (tests/code/test_packaging.py); not requirements.txt, which pins torch and adds the app and deployment sets.
+    assert 'f"tweetgen @ git+{FORK}"' in command and "-r" not in command and "torch" not in command
+    assert 'find_spec("google.colab")' in install and 'find_spec("tweetgen") is None' in install  # a no-op elsewhere
+    text = "\n".join(c.source for c in nb.cells)
+    assert "about 10 minutes" not in text and not re.search(r"minutes on an? (T4|GPU)", text)
+    assert "File → Open notebook → GitHub" in text
 
 
 def test_train_model_stops_with_a_clear_message_when_the_base_model_cannot_be_loaded(data_dir: Path) -> None:

@@ -14,11 +14,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from tweetgen.config import Settings
+from tweetgen.config import ENVIRONMENT_HELP, Settings
 from tweetgen.errors import TweetgenError
 
 app = typer.Typer(
     help="Learn to write tweets in the style of one account: feature, training and inference pipelines.",
+    epilog=ENVIRONMENT_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -55,7 +56,9 @@ def features_command(
 def scrape_command(
     source: Annotated[Optional[str], typer.Option(help="replay (held-out tweets, offline) or x (X API, paid per post).")] = None,
     count: Annotated[int, typer.Option(help="Replay: tweets released per run.", min=1)] = 4,
-    max_tweets: Annotated[int, typer.Option(help="X API: most posts read in one run (each read is paid).", min=1)] = 20,
+    max_tweets: Annotated[
+        int, typer.Option(help="X API: most posts asked for in one run (each read is paid); the next run reads what it left.", min=1)
+    ] = 20,
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -88,6 +91,7 @@ def train_command(
     epochs: Annotated[Optional[float], typer.Option(help="Passes over the training blocks.")] = None,
     batch_size: Annotated[int, typer.Option(help="Blocks per step.")] = 16,
     seed: Annotated[int, typer.Option(help="Seed of the initial weights, batches and samples.")] = 0,
+    checkpoint_dir: Annotated[Optional[Path], typer.Option(help="Save a checkpoint here every 10 minutes; run again to resume.")] = None,
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -95,7 +99,8 @@ def train_command(
     from tweetgen.model.train import TrainConfig
     from tweetgen.pipelines.jobs import train_job
 
-    config = TrainConfig(base_model=base_model, max_seconds=max_seconds, max_steps=max_steps, batch_size=batch_size, seed=seed)
+    config = TrainConfig(base_model=base_model, max_seconds=max_seconds, max_steps=max_steps, batch_size=batch_size, seed=seed,
+                         checkpoint_dir=checkpoint_dir and str(checkpoint_dir))
     if epochs is not None or (max_seconds is not None and max_steps is None):
         config = dataclasses.replace(config, epochs=epochs)  # None: train until the time budget is spent
     typer.echo(train_job(load_settings(backend, data_dir), config).summary())
@@ -142,23 +147,25 @@ def infer_command(
         typer.echo(line)
 
 
+PortOption = Annotated[Optional[int], typer.Option(help="Port of the app (default: GRADIO_SERVER_PORT or 7860).")]
+HostOption = Annotated[
+    Optional[str], typer.Option(help="Interface to listen on (default: GRADIO_SERVER_NAME or 127.0.0.1; 0.0.0.0 for all).")
+]
+
+
 @app.command("app")
-def app_command(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 7860,
-    backend: BackendOption = None,
-    data_dir: DataDirOption = None,
-) -> None:
+def app_command(port: PortOption = None, host: HostOption = None, backend: BackendOption = None, data_dir: DataDirOption = None) -> None:
     """Serve the app: real and generated tweets as tweet images, a prompt box, job health, and the JSON API (/api)."""
     from tweetgen.ui.serve import serve_app
 
-    serve_app(load_settings(backend, data_dir), port)
+    serve_app(load_settings(backend, data_dir), port, host)
 
 
 @app.command("demo")
 def demo_command(
     serve: Annotated[bool, typer.Option(help="Serve the app when the pipeline is done.")] = True,
     train_seconds: Annotated[float, typer.Option(help="Training budget of the small model.")] = 150.0,
-    port: Annotated[int, typer.Option(help="Port of the app on 127.0.0.1.")] = 7860,
+    port: PortOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Run every pipeline offline on the local backend, then serve the app."""

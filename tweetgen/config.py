@@ -28,6 +28,21 @@ NOTIFY_VARIABLES = (
 # batch inference, so the newest tweet of the day is the one the model answers.
 SCRAPE_CRON = "30 5 * * *"
 INFERENCE_CRON = "0 6 * * *"
+# What `python -m tweetgen --help` says about the settings (README: Configuration has the details).
+ENVIRONMENT_HELP = (
+    "Settings come from the environment or a .env file; flags override them. "
+    "TWEETGEN_BACKEND (local or hopsworks), TWEETGEN_DATA_DIR, TWEETGEN_USERNAME, TWEETGEN_DISPLAY_NAME, "
+    "TWEETGEN_MODEL_NAME, TWEETGEN_LIVE_SOURCE (replay or x). "
+    "Hopsworks: HOPSWORKS_API_KEY, HOPSWORKS_PROJECT, HOPSWORKS_HOST, HOPSWORKS_PORT, HOPSWORKS_TIMEOUT, "
+    "HOPSWORKS_JOB_TIMEOUT (seconds a write waits for its materialization job). "
+    "X API: X_BEARER_TOKEN, X_USER_ID (the account's numeric id: spares the paid user lookup). "
+    "App: GRADIO_SERVER_PORT, GRADIO_SERVER_NAME (Gradio's convention; --port and --host override them). "
+    "Job notifications: TWEETGEN_NOTIFY_ON (failure or always), TWEETGEN_SMTP_HOST, TWEETGEN_SMTP_PORT, "
+    "TWEETGEN_SMTP_USER, TWEETGEN_SMTP_PASSWORD, TWEETGEN_SMTP_FROM, TWEETGEN_NOTIFY_EMAIL, TWEETGEN_NOTIFY_WEBHOOK. "
+    "Set by the platform: SPACE_ID and SPACES_ZERO_GPU (Hugging Face), MODAL_IS_REMOTE (Modal), and "
+    "TWEETGEN_DATA_VOLUME, where a Modal Volume holding TWEETGEN_DATA_DIR is mounted (modal_app.py sets it; "
+    "without it the local backend is refused on Modal)."
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,8 @@ class Settings:
         hopsworks_job_timeout_s: ``HOPSWORKS_JOB_TIMEOUT``: how long a write waits for the
             materialization job that moves its rows from Kafka into the offline table.
         x_bearer_token: ``X_BEARER_TOKEN`` for the X API v2.
+        x_user_id: ``X_USER_ID``, the account's numeric X user id; spares the paid lookup (without
+            it the lookup runs once and the id is kept in the ``x_cursor`` feature group).
         live_source: where scheduled scrapes read new tweets: ``replay`` or ``x``.
         model_name: the registry name of the model (``[a-zA-Z0-9_]``).
         space_id: ``SPACE_ID``, set by Hugging Face when the app runs on a Space.
@@ -59,6 +76,14 @@ class Settings:
         notify_email: ``TWEETGEN_NOTIFY_EMAIL``: recipients, separated by commas.
         notify_webhook: ``TWEETGEN_NOTIFY_WEBHOOK``: a URL that takes a JSON POST (Slack, Discord, ntfy).
         notify_on: ``TWEETGEN_NOTIFY_ON``: ``failure`` (default) or ``always``.
+        server_port: ``GRADIO_SERVER_PORT``, the app's port (Gradio's convention; ``--port`` wins).
+        server_name: ``GRADIO_SERVER_NAME``, the interface the app listens on (``--host`` wins).
+        zero_gpu: ``SPACES_ZERO_GPU``, set by Hugging Face on a ZeroGPU Space: generation then
+            runs under ``@spaces.GPU``.
+        on_modal: ``MODAL_IS_REMOTE=1``, set by Modal inside its containers.
+        data_volume: ``TWEETGEN_DATA_VOLUME``, where a Modal Volume is mounted (``modal_app.py``
+            sets it): on Modal the local backend needs ``data_dir`` inside it, since the
+            container's own disk is thrown away after each run.
     """
 
     backend: str = "local"
@@ -71,6 +96,7 @@ class Settings:
     hopsworks_timeout_s: float = 60.0
     hopsworks_job_timeout_s: float = 240.0  # a Spark job on Hopsworks Serverless takes one or two minutes
     x_bearer_token: str | None = dataclasses.field(default=None, repr=False)
+    x_user_id: int | None = None
     live_source: str = "replay"
     model_name: str = "tweet_gpt2"
     space_id: str | None = None
@@ -82,6 +108,11 @@ class Settings:
     notify_email: tuple[str, ...] = ()
     notify_webhook: str | None = dataclasses.field(default=None, repr=False)
     notify_on: str = "failure"
+    server_port: int | None = None
+    server_name: str | None = None
+    zero_gpu: bool = False
+    on_modal: bool = False
+    data_volume: Path | None = None
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -110,17 +141,23 @@ class Settings:
                 get("HOPSWORKS_JOB_TIMEOUT") or str(cls.hopsworks_job_timeout_s), "HOPSWORKS_JOB_TIMEOUT"
             ),
             x_bearer_token=get("X_BEARER_TOKEN"),
+            x_user_id=_as_user_id(get("X_USER_ID")),
             live_source=(get("TWEETGEN_LIVE_SOURCE") or cls.live_source).lower(),
             model_name=get("TWEETGEN_MODEL_NAME") or cls.model_name,
             space_id=get("SPACE_ID"),
             smtp_host=get("TWEETGEN_SMTP_HOST"),
-            smtp_port=_as_port(get("TWEETGEN_SMTP_PORT") or str(cls.smtp_port)),
+            smtp_port=_as_port(get("TWEETGEN_SMTP_PORT") or str(cls.smtp_port), "TWEETGEN_SMTP_PORT", "e.g. 587 (STARTTLS) or 465 (TLS)"),
             smtp_user=get("TWEETGEN_SMTP_USER"),
             smtp_password=get("TWEETGEN_SMTP_PASSWORD"),
             smtp_sender=get("TWEETGEN_SMTP_FROM"),
             notify_email=tuple(a.strip() for a in (get("TWEETGEN_NOTIFY_EMAIL") or "").split(",") if a.strip()),
             notify_webhook=get("TWEETGEN_NOTIFY_WEBHOOK"),
             notify_on=(get("TWEETGEN_NOTIFY_ON") or cls.notify_on).lower(),
+            server_port=_as_port(get("GRADIO_SERVER_PORT"), "GRADIO_SERVER_PORT", "such as 7860, or leave it unset"),
+            server_name=get("GRADIO_SERVER_NAME"),
+            zero_gpu=(get("SPACES_ZERO_GPU") or "").lower() in ("1", "t", "true"),
+            on_modal=get("MODAL_IS_REMOTE") == "1",
+            data_volume=Path(volume) if (volume := get("TWEETGEN_DATA_VOLUME")) else None,
         )
         settings.check()
         return settings
@@ -149,6 +186,12 @@ class Settings:
             raise ConfigError(
                 f"TWEETGEN_LIVE_SOURCE is {self.live_source!r}; set it to one of {', '.join(LIVE_SOURCES)}."
             )
+        if self.backend == "local" and self.on_modal and not self._data_on_volume():
+            raise ConfigError(
+                f"The local backend on Modal would write to {self.data_dir}, on the container's disk, which is "
+                "thrown away after each run; set TWEETGEN_BACKEND=hopsworks, or mount a modal.Volume and set "
+                "TWEETGEN_DATA_VOLUME to its path and TWEETGEN_DATA_DIR inside it (modal_app.py does both)."
+            )
         self._check_notifications()
 
     def _check_notifications(self) -> None:
@@ -168,10 +211,17 @@ class Settings:
         values = (self.hopsworks_api_key, self.x_bearer_token, self.smtp_password, self.notify_webhook)
         return [value.strip() for value in values if value and value.strip()]
 
-    @property
-    def x_user_id_cache(self) -> Path:
-        """Where resolved X user ids are cached (each lookup is paid)."""
-        return self.data_dir / "x_user_ids.json"
+    def _data_on_volume(self) -> bool:
+        """Whether ``data_dir`` lies inside the mounted volume ``data_volume``."""
+        if self.data_volume is None:
+            return False
+        return self.data_dir.resolve().is_relative_to(self.data_volume.resolve())
+
+    def app_address(self, port: int | None = None, host: str | None = None) -> tuple[str, int]:
+        """Where the app listens: flags first, then ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT``,
+        then 127.0.0.1:7860, or every interface on a Space (its proxy reaches the app from outside)."""
+        default_host = "0.0.0.0" if self.space_id else "127.0.0.1"
+        return host or self.server_name or default_host, port or self.server_port or 7860
 
     @property
     def feature_store_dir(self) -> Path:
@@ -196,9 +246,20 @@ def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict
     return values
 
 
-def _as_port(text: str) -> int:
+def _as_port(text: str | None, name: str, example: str) -> int | None:
+    """``text`` as a TCP port number (None stays None), or one sentence naming ``name``."""
+    if text is None:
+        return None
     if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ConfigError(f"TWEETGEN_SMTP_PORT is {text!r}; set it to a port number, e.g. 587 (STARTTLS) or 465 (TLS).")
+        raise ConfigError(f"{name} is {text!r}; set it to a port number, {example}.")
+    return int(text)
+
+
+def _as_user_id(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or int(text) == 0:
+        raise ConfigError(f"X_USER_ID is {text!r}; set it to the account's numeric X user id, or leave it unset.")
     return int(text)
 
 

@@ -174,6 +174,30 @@ JOB_RUNS = GroupSpec(
 )
 RUNNERS = ("local", "scheduler", "modal")
 RUN_STATUSES = ("ok", "failed")
+X_CURSOR = GroupSpec(
+    name="x_cursor",
+    version=1,
+    primary_key=("username", "seq"),
+    event_time="recorded_at",
+    schema=pa.schema(
+        [
+            ("username", pa.string()),
+            ("seq", pa.int64()),  # 1, 2, 3, ... per account: the row with the largest is the state
+            ("user_id", pa.int64()),  # the account's X user id: looked up once (a paid call), then kept here
+            # Posts with since_id < id < until_id are unread (X's own exclusive bounds); 0, 0 when none are.
+            ("since_id", pa.int64()),
+            ("until_id", pa.int64()),
+            ("recorded_at", UTC_TIMESTAMP),
+        ]
+    ),
+    description=(
+        "Where the X API source resumes, per account: its user id and the posts a capped run left "
+        "unread (since_id < id < until_id; 0, 0 when none). Rows are only added; the one with the "
+        "largest seq is the state."
+    ),
+    filled_by="python scrape_live.py --source x",
+)
+
 
 #: Every feature group the project defines, by name (``query`` exposes them as SQL tables).
-GROUPS: dict[str, GroupSpec] = {spec.name: spec for spec in (TWEETS, GENERATED_TWEETS, JOB_RUNS)}
+GROUPS: dict[str, GroupSpec] = {spec.name: spec for spec in (TWEETS, GENERATED_TWEETS, JOB_RUNS, X_CURSOR)}

@@ -88,3 +88,53 @@ def test_the_env_example_loads_and_every_notification_setting_is_documented() ->
     readme, example = (repo / "README.md").read_text(), (repo / ".env.example").read_text()
     for name in NOTIFY_VARIABLES:
         assert f"| `{name}` |" in readme and f"\n{name}=" in example, name
+def test_x_user_id_is_a_number_or_unset() -> None:
+    assert Settings.from_mapping({"X_USER_ID": " 44196397 "}).x_user_id == 44196397
+    assert Settings.from_mapping({}).x_user_id is None
+    for bad in ("elonmusk", "-5", "0"):
+        with pytest.raises(ConfigError, match="X_USER_ID is .*numeric X user id"):
+            Settings.from_mapping({"X_USER_ID": bad})
+
+
+def test_the_local_backend_on_modal_needs_a_volume_under_the_data_dir() -> None:
+    on_modal = {"MODAL_IS_REMOTE": "1", "TWEETGEN_DATA_DIR": "/root/data"}
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_mapping(on_modal)
+    message = str(refused.value)
+    assert message.startswith("The local backend on Modal would write to /root/data, on the container's disk")
+    assert "TWEETGEN_BACKEND=hopsworks" in message and "TWEETGEN_DATA_VOLUME" in message and "\n" not in message
+    with pytest.raises(ConfigError, match="local backend on Modal"):  # a volume elsewhere does not count
+        Settings.from_mapping({**on_modal, "TWEETGEN_DATA_VOLUME": "/vol"})
+    on_volume = Settings.from_mapping({**on_modal, "TWEETGEN_DATA_VOLUME": "/root", "TWEETGEN_DATA_DIR": "/root/data"})
+    assert on_volume.on_modal and on_volume.data_volume == Path("/root")
+    hopsworks = Settings.from_mapping({**on_modal, "TWEETGEN_BACKEND": "hopsworks"})
+    assert hopsworks.backend == "hopsworks"
+    assert not Settings.from_mapping({"TWEETGEN_DATA_DIR": "/root/data"}).on_modal  # off Modal: no volume needed
+
+
+def test_every_setting_is_described_in_help_readme_and_env_example(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    from tests.conftest import REPO
+    from tweetgen.cli import main
+
+    read = set(re.findall(r'get\("([A-Z_]+)"\)', (REPO / "tweetgen" / "config.py").read_text()))
+    assert {"X_USER_ID", "TWEETGEN_DATA_VOLUME", "MODAL_IS_REMOTE", "SPACES_ZERO_GPU", "GRADIO_SERVER_PORT"} <= read
+    documented = read
+    assert main(["--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    readme, example = (REPO / "README.md").read_text(), (REPO / ".env.example").read_text()
+    for name in sorted(documented):
+        assert name in help_text, f"python -m tweetgen --help does not mention {name}"
+        assert f"| `{name}` |" in readme, f"README's Configuration table has no row for {name}"
+        assert name in example, f".env.example does not mention {name}"
+
+
+def test_the_app_listens_where_flags_then_gradio_variables_say() -> None:
+    assert Settings.from_mapping({}).app_address() == ("127.0.0.1", 7860)
+    assert Settings.from_mapping({"SPACE_ID": "someone/tweetgen"}).app_address() == ("0.0.0.0", 7860)
+    gradio = Settings.from_mapping({"GRADIO_SERVER_PORT": "7861", "GRADIO_SERVER_NAME": "0.0.0.0"})
+    assert gradio.app_address() == ("0.0.0.0", 7861)
+    assert gradio.app_address(port=8000, host="127.0.0.1") == ("127.0.0.1", 8000)
+    with pytest.raises(ConfigError, match="GRADIO_SERVER_PORT is 'http'"):
+        Settings.from_mapping({"GRADIO_SERVER_PORT": "http"})

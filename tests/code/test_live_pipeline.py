@@ -10,19 +10,26 @@ import pytest
 from tests.conftest import REPO
 from tests.fakes.frames import tweets_frame
 from tests.fakes.x_cassettes import replay
+from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
+from tweetgen.cli import main
+from tweetgen.config import Settings
 from tweetgen.errors import SourceError
 from tweetgen.pipelines.features import run_feature_pipeline
-from tweetgen.pipelines.live import scrape_replay, scrape_x
-from tweetgen.schema import TWEETS
+from tweetgen.pipelines.jobs import scrape_job
+from tweetgen.pipelines.live import read_x_cursor, scrape_replay, scrape_x
+from tweetgen.schema import TWEETS, X_CURSOR
 from tweetgen.sources.replay import replay_pool
 from tweetgen.sources.sample import REPLAY_HOLDOUT
 from tweetgen.sources.x_api import make_client
+from tweetgen.store.hopsworks import HopsworksFeatureStore
 from tweetgen.store.local import LocalFeatureStore
+from tweetgen.store.port import FeatureStore
 
 SINCE_ID = 2028032492958646395  # the newest stored id the cassettes expect as since_id
+USER_ID = 1601234567890123456  # the account tweetgen_test in the cassettes
 
 
-def live_rows(store: LocalFeatureStore):
+def live_rows(store: FeatureStore):
     frame = store.read(TWEETS)
     return frame[frame["source"] == "live"].sort_values("created_at")
 
@@ -61,26 +68,102 @@ def test_replay_report_says_how_many_are_left(tmp_path: Path) -> None:
     assert f"4 new tweets released by the replay; {REPLAY_HOLDOUT - 4} left to release." in report.lines()
 
 
-def test_x_source_asks_since_the_newest_stored_tweet_and_writes_live_rows(tmp_path: Path) -> None:
+def test_x_source_asks_since_the_newest_stored_tweet_and_keeps_the_user_id_in_the_store(tmp_path: Path) -> None:
     store = LocalFeatureStore(tmp_path / "store")
     store.insert(TWEETS, tweets_frame([SINCE_ID - 10, SINCE_ID]))
-    with replay("normal_page"):
-        report = scrape_x(store, make_client("test-token"), "tweetgen_test", 100, tmp_path / "ids.json")
+    with replay("normal_page") as cassette:
+        report = scrape_x(store, make_client("test-token"), "tweetgen_test", 100)
+    assert cassette.all_played  # the paid user lookup, then the page
     live = live_rows(store)
     assert report.inserted == len(live) == 3
     assert (live["tweet_id"] > SINCE_ID).all()
     assert live["is_reply"].sum() == 1
-    assert "3 new tweets from the X API" in report.lines()[-1]
+    assert report.lines()[-1] == (
+        "3 new tweets from the X API (2 requests, 1 user lookup, stopped: done). No posts remain unread."
+    )
+    # The id is kept in the feature store, not on this machine's disk: any runner skips the lookup.
+    cursor = read_x_cursor(store, "tweetgen_test")
+    assert (cursor.user_id, cursor.since_id, cursor.until_id) == (USER_ID, 0, 0)
+    with replay("no_new_tweets") as cassette:
+        again = scrape_x(store, make_client("test-token"), "@TweetGen_Test", 100)
+    assert [r.path for r in cassette.requests] == [f"/2/users/{USER_ID}/tweets"]
+    assert again.inserted == 0 and "1 requests, stopped: no new tweets" in again.lines()[-1]
+    assert len(store.read(X_CURSOR)) == 1  # nothing changed, nothing written
+
+
+@pytest.fixture(params=["local", "hopsworks"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> FeatureStore:
+    if request.param == "local":
+        return LocalFeatureStore(tmp_path / "store")
+    request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
+    return HopsworksFeatureStore.from_settings(Settings.load(dotenv=None).with_overrides(backend="hopsworks"))
+
+
+def test_a_capped_run_writes_every_paid_post_and_the_next_run_reads_what_it_left(any_store: FeatureStore) -> None:
+    store = any_store
+    store.insert(TWEETS, tweets_frame([SINCE_ID]))
+    with replay("max_tweets"):
+        first = scrape_x(store, make_client("test-token"), "tweetgen_test", 6, user_id=USER_ID)
+    assert first.inserted == 9  # four posts on page 1, five on page 2: all paid for, all written
+    assert first.lines()[-1].endswith(
+        "Older posts remain unread (ids between 2028032492958646395 and 2028666671723449551); the next run reads them first."
+    )
+    assert read_x_cursor(store, "tweetgen_test").until_id == 2028666671723449551
+
+    with replay("max_tweets_resume") as cassette:
+        second = scrape_x(store, make_client("test-token"), "tweetgen_test", 6)  # the user id comes from the store
+    assert cassette.all_played
+    assert second.inserted == 4 and second.lines()[-1].endswith("No posts remain unread.")
+    assert read_x_cursor(store, "tweetgen_test").until_id == 0
+    live = live_rows(store)["tweet_id"]
+    assert live.is_unique and len(live) == 13 and live.min() > SINCE_ID
+    cursors = store.read(X_CURSOR).sort_values("seq")
+    assert cursors[["seq", "since_id", "until_id"]].values.tolist() == [[1, SINCE_ID, 2028666671723449551], [2, 0, 0]]
 
 
 def test_x_source_writes_what_it_fetched_before_running_out_of_credits(tmp_path: Path) -> None:
     store = LocalFeatureStore(tmp_path / "store")
     store.insert(TWEETS, tweets_frame([SINCE_ID]))
-    cache = tmp_path / "ids.json"
-    cache.write_text('{"tweetgen_test": 1601234567890123456}')  # the user id is cached: no paid lookup
     with replay("payment_required"), pytest.raises(SourceError, match="credits"):
-        scrape_x(store, make_client("test-token"), "tweetgen_test", 100, cache)
+        scrape_x(store, make_client("test-token"), "tweetgen_test", 100, user_id=USER_ID)
     assert live_rows(store)["tweet_id"].tolist() == [2029512243409847221, 2029527342904250340]
+    # ... and where to resume: below the oldest post read
+    assert read_x_cursor(store, "tweetgen_test").until_id == 2029512243409847221
+
+
+def test_the_scrape_job_uses_x_user_id_and_pays_no_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", "test-token")
+    monkeypatch.setenv("X_USER_ID", str(USER_ID))
+    monkeypatch.setenv("TWEETGEN_USERNAME", "tweetgen_test")
+    settings = Settings.load().with_overrides(live_source="x")
+    store = LocalFeatureStore(settings.feature_store_dir)
+    store.insert(TWEETS, tweets_frame([SINCE_ID]))
+    with replay("two_pages") as cassette:  # no lookup in it: asking for one fails the test
+        report = scrape_job(settings, max_tweets=100)
+    assert cassette.all_played and report.inserted == 5
+    assert read_x_cursor(store, "tweetgen_test").user_id == USER_ID
+
+
+@pytest.mark.parametrize(
+    ("cassette", "sentence"),
+    [
+        ("protected_timeline", "error: X refuses to show the posts of @tweetgen_test (user id 1601234567890123456): "
+                               "the account is protected"),
+        ("suspended_timeline", "error: X says @tweetgen_test (user id 1601234567890123456) is suspended"),
+    ],
+)
+def test_an_account_x_will_not_show_ends_the_scrape_with_one_sentence_and_status_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], cassette: str, sentence: str
+) -> None:
+    monkeypatch.setenv("X_BEARER_TOKEN", "test-token")
+    monkeypatch.setenv("X_USER_ID", str(USER_ID))
+    monkeypatch.setenv("TWEETGEN_USERNAME", "tweetgen_test")
+    LocalFeatureStore(Settings.load().feature_store_dir).insert(TWEETS, tweets_frame([2027670105093115904]))
+    with replay(cassette):
+        status = main(["scrape", "--source", "x", "--max-tweets", "100"])
+    out, err = capsys.readouterr()
+    assert status == 1 and out == ""
+    assert err.startswith(sentence) and err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_scrape_script_with_no_credentials_runs_the_replay() -> None:

@@ -1,17 +1,26 @@
 """The Modal app offline: it imports with no token, its schedules are the settings' cron specs,
-and each function's body runs in-process (``.local()``) against the local backend."""
+its image and function specs are read from the real modal client's objects, and each function's
+body runs in-process (``.local()``) against the local backend."""
 
 import importlib
+import inspect
 import sys
+from pathlib import Path, PurePosixPath
 
 import pytest
 
+from tests.conftest import REPO
 from tests.fakes.models import register_tiny_model
 from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
+from tweetgen.errors import ConfigError
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, TWEETS
 from tweetgen.sources.sample import REPLAY_HOLDOUT
+from tweetgen.sources.x_api import MODAL_TIME_BUDGET_S
 from tweetgen.store.local import LocalFeatureStore
+
+# .local() runs a body in this process, where the functions' Volume is not mounted: Modal says so.
+pytestmark = pytest.mark.filterwarnings("ignore:The .* function is executing locally:UserWarning")
 
 
 @pytest.fixture
@@ -46,12 +55,90 @@ def test_schedules_are_the_settings_cron_specs(declared: dict[str, dict]) -> Non
     assert cron_of(declared["scrape"]) == SCRAPE_CRON
     assert cron_of(declared["daily_inference"]) == INFERENCE_CRON
     assert cron_of(declared["train"]) is None and declared["train"]["gpu"]
-    assert declared["scrape"]["timeout"] == 300
+    # The scrape's X reads stop within their budget; the write then waits for its materialization job.
+    assert declared["scrape"]["timeout"] >= MODAL_TIME_BUDGET_S + Settings.hopsworks_job_timeout_s
 
 
 def test_secrets_are_named_with_their_required_keys(declared: dict[str, dict]) -> None:
     # hopsworks (+ x-api for the scrape), and the notification settings of the deploying shell
     assert len(declared["scrape"]["secrets"]) == 3 and len(declared["daily_inference"]["secrets"]) == 2
+
+
+def test_the_scrape_is_never_retried_since_a_retry_pays_for_the_same_posts_again(declared: dict[str, dict]) -> None:
+    assert declared["scrape"]["retries"] == 0
+
+
+def spec_of(function):
+    """The function's spec (image, volumes, cpu, memory), as the modal client keeps it."""
+    from modal._utils.async_utils import synchronizer
+
+    return synchronizer._translate_in(function)._spec
+
+
+def test_the_web_endpoint_and_the_jobs_request_what_they_need(modal_app) -> None:
+    # Modal's default reservation is 0.125 core and 128 MiB: less than the imports alone take.
+    for function in (modal_app.web, modal_app.daily_inference):
+        assert (spec_of(function).cpu, spec_of(function).memory) == (2.0, 3072)
+    assert (spec_of(modal_app.scrape).cpu, spec_of(modal_app.scrape).memory) == (0.5, 1024)
+
+
+def image_layers(image) -> tuple[list[str], dict[str, str], list[str]]:
+    """The image's Dockerfile commands, the local files they copy in, and the files mounted at start,
+    read from the modal client's own (lazy, offline) objects."""
+    from modal._image import _Image
+    from modal._utils.async_utils import synchronizer
+    from modal.mount import _Mount
+
+    commands: list[str] = []
+    context: dict[str, str] = {}
+    mounted: list[str] = []
+    pending = [synchronizer._translate_in(image)]
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, _Mount):
+            mounted += [str(PurePosixPath(remote)) for entry in layer.entries for _, remote in entry.get_files_to_upload()]
+        elif isinstance(layer, _Image):
+            build = inspect.getclosurevars(layer._load).nonlocals.get("dockerfile_function")
+            if build is not None:
+                spec = build("2025.06")
+                commands[:0] = spec.commands
+                context.update(spec.context_files)
+        pending += list(layer._deps()) if getattr(layer, "_deps", None) else []
+    return commands, context, mounted
+
+
+def requirement_lines(path: Path) -> list[str]:
+    return [line.split("#")[0].strip() for line in path.read_text().splitlines() if line.split("#")[0].strip()]
+
+
+def test_the_image_installs_only_the_runtime_set_and_ships_the_avatar(modal_app) -> None:
+    commands, context, mounted = image_layers(modal_app.image)
+    installs = [c for c in commands if c.startswith("RUN /.uv/uv pip install")]  # the base image only updates pip
+    assert len(installs) == 1 and "--requirements" in installs[0]
+    assert [Path(p).resolve() for p in context.values()] == [REPO / "requirements.txt"]
+    lines = requirement_lines(REPO / "requirements.txt")
+    assert not [line for line in lines if line.startswith("-")], "the file is copied alone: no -r, -e or -c lines"
+    names = {line.split("==")[0].split("[")[0].lower() for line in lines}
+    for tool in ("pytest", "playwright", "jupyter", "nbclient", "ipykernel", "ruff", "accelerate", "pyppmd", "vcrpy"):
+        assert tool not in names, tool
+    assert "/root/tweetgen/ui/assets/avatar.png" in mounted  # or cards on Modal draw a substitute
+    assert "/root/tweetgen/pipelines/jobs.py" in mounted
+    assert not [m for m in mounted if m.endswith(".pyc") or "__pycache__" in m]
+
+
+def test_every_function_keeps_its_data_dir_on_a_volume_and_says_so(modal_app) -> None:
+    from modal.volume import _Volume
+
+    env = modal_app.CLOUD_ENV
+    for function in (modal_app.scrape, modal_app.daily_inference, modal_app.train, modal_app.web):
+        (mount, volume), = spec_of(function).volumes.items()
+        assert isinstance(volume, _Volume)
+        assert env["TWEETGEN_DATA_DIR"] == env["TWEETGEN_DATA_VOLUME"] == mount
+    # With that environment, the local backend is allowed on Modal; without the marker it is refused.
+    on_modal = {**env, "TWEETGEN_BACKEND": "local", "MODAL_IS_REMOTE": "1"}
+    assert Settings.from_mapping(on_modal).data_dir == Path(mount)
+    with pytest.raises(ConfigError, match="container's disk"):
+        Settings.from_mapping({k: v for k, v in on_modal.items() if k != "TWEETGEN_DATA_VOLUME"})
 
 
 @pytest.fixture

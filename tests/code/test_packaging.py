@@ -42,7 +42,9 @@ def test_a_wheel_holds_every_subpackage_and_the_avatar_and_nothing_else(tmp_path
 
 def test_requirements_pin_what_pyproject_declares_within_its_ranges() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    runtime, dev = ranges(project["dependencies"]), ranges(project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    runtime = ranges([*project["dependencies"], *extras["app"], *extras["modal"]])
+    dev = ranges(extras["dev"])
     runtime_pins, dev_pins = pins(REPO / "requirements.txt"), pins(REPO / "requirements-dev.txt")
     assert set(runtime_pins) == set(runtime), "requirements.txt and [project] dependencies list other packages"
     assert set(dev_pins) - {"setuptools"} == set(dev), "requirements-dev.txt and the dev extra list other packages"
@@ -59,3 +61,13 @@ def test_the_runtime_set_holds_no_test_notebook_or_benchmark_tool() -> None:
     runtime = pins(REPO / "requirements.txt")
     for tool in ("pytest", "playwright", "ruff", "nbclient", "pyppmd", "accelerate", "ipykernel", "vcrpy", "import-linter"):
         assert tool not in runtime, f"{tool} is a development tool: it belongs in requirements-dev.txt"
+
+
+def test_a_plain_install_is_what_training_needs_and_keeps_the_machines_torch() -> None:
+    # Colab: `pip install <the package>` must keep Colab's CUDA torch and bring neither the app nor
+    # the deployment tools (requirements.txt would replace torch and add gradio, modal, ...).
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    plain = ranges(project["dependencies"])
+    assert {"torch", "transformers", "tokenizers", "hopsworks", "pandas", "matplotlib", "tqdm"} <= set(plain)
+    assert not {"gradio", "modal", "playwright", "pytest", "jupyter", "accelerate"} & set(plain)
+    assert [spec.operator for spec in plain["torch"].specifier] == [">="], "a lower bound only: any CUDA build that is new enough"

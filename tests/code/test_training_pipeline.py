@@ -87,6 +87,24 @@ def test_a_failed_run_leaves_the_registry_untouched(tmp_path, store, monkeypatch
     assert registry.champion(TINY.model_name).version == 1
 
 
+def test_a_checkpoint_outlives_a_failed_registration_and_is_removed_once_registered(tmp_path, store, monkeypatch) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    config = TrainConfig(**{**TINY.__dict__, "checkpoint_dir": str(tmp_path / "checkpoint")})
+
+    def unreachable(*args, **kwargs):
+        raise TweetgenError("The model registry could not be reached; try again.")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(registry, "register", unreachable)
+        with pytest.raises(TweetgenError, match="could not be reached"):
+            pipeline.run_training(store, registry, config)
+    assert (tmp_path / "checkpoint" / "checkpoint.pt").is_file()
+
+    report = pipeline.run_training(store, registry, config)  # run again: no step is trained twice
+    assert (report.result.resumed_from, report.result.steps) == (40, 40)
+    assert report.version.version == 1 and not (tmp_path / "checkpoint" / "checkpoint.pt").exists()
+
+
 def test_a_missing_group_names_the_command_and_writes_nothing(tmp_path) -> None:
     with pytest.raises(GroupNotFoundError, match="feature_engineering.py"):
         pipeline.run_training(LocalFeatureStore(tmp_path / "fs"), LocalModelRegistry(tmp_path / "models"), TINY)

@@ -1,10 +1,10 @@
-"""The X API source, replayed from hand-written cassettes: no network, no credentials, no sleeping."""
+"""The X API source, replayed from cassettes in the shape of tweepy's own recordings: no network,
+no credentials, no sleeping."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -18,6 +18,7 @@ from tweetgen.errors import ConfigError, SourceError
 from tweetgen.schema import RAW_COLUMNS, RAW_SCHEMA
 from tweetgen.sources.x_api import (
     FetchResult,
+    XCursor,
     check_username,
     fetch_new_tweets,
     make_client,
@@ -56,15 +57,14 @@ def client() -> tweepy.Client:
 
 
 @pytest.fixture
-def id_cache(tmp_path: Path) -> Path:
-    path = tmp_path / "x_user_ids.json"
-    path.write_text(json.dumps({"tweetgen_test": str(USER_ID)}), encoding="utf-8")
-    return path
+def cursor() -> XCursor:
+    """The cursor an earlier run left: it keeps the account's user id, and no unread window."""
+    return XCursor("tweetgen_test", USER_ID)
 
 
-def fetch(client: tweepy.Client, id_cache: Path, clock: FakeTime | None = None, **kwargs: object) -> FetchResult:
+def fetch(client: tweepy.Client, cursor: XCursor | None, clock: FakeTime | None = None, **kwargs: object) -> FetchResult:
     clock = clock or FakeTime()
-    options: dict[str, object] = {"since_id": SINCE_ID, "user_id_cache": id_cache, **kwargs}
+    options: dict[str, object] = {"since_id": SINCE_ID, "cursor": cursor, **kwargs}
     return fetch_new_tweets(client, "tweetgen_test", sleep=clock.sleep, now=clock.now, **options)
 
 
@@ -73,23 +73,20 @@ def assert_no_token(*texts: object) -> None:
         assert TOKEN not in str(text) and TOKEN not in repr(text)
 
 
-@pytest.mark.parametrize("cache_text", [None, "{not json"])
-def test_a_normal_page_is_mapped_to_raw_columns(client: tweepy.Client, tmp_path: Path, cache_text: str | None) -> None:
-    cache = tmp_path / "cache" / "x_user_ids.json"
-    if cache_text is not None:
-        cache.parent.mkdir()
-        cache.write_text(cache_text, encoding="utf-8")
+def test_a_normal_page_is_mapped_to_raw_columns(client: tweepy.Client) -> None:
     with replay("normal_page") as cassette:
-        result = fetch(client, cache)
+        result = fetch(client, None)
 
     assert (result.pages, result.requests, result.stopped_because, result.error) == (1, 2, "done", None)
+    assert result.looked_up and result.cursor == XCursor("tweetgen_test", USER_ID, 0, 0)
+    assert not result.posts_remain
     assert cassette.requests[0].path == "/2/users/by/username/tweetgen_test"
     sent = query(cassette.requests[1])
     assert sent["since_id"] == str(SINCE_ID)
     assert sent["max_results"] == "100"
     assert sent["exclude"] == "retweets"
     assert sent["tweet.fields"] == "created_at,public_metrics,lang,referenced_tweets,entities,conversation_id,note_tweet"
-    assert json.loads(cache.read_text(encoding="utf-8")) == {"tweetgen_test": str(USER_ID)}
+    assert "until_id" not in sent
 
     frame = result.frame
     assert list(frame.columns) == RAW_COLUMNS
@@ -111,11 +108,13 @@ def test_a_normal_page_is_mapped_to_raw_columns(client: tweepy.Client, tmp_path:
     assert pa.Table.from_pandas(frame, schema=RAW_SCHEMA, preserve_index=False).num_rows == 3
 
 
-def test_a_cached_user_id_skips_the_paid_lookup_and_nothing_new_gives_an_empty_frame(
-    client: tweepy.Client, id_cache: Path
+@pytest.mark.parametrize("known", ["cursor", "X_USER_ID"])
+def test_a_known_user_id_skips_the_paid_lookup_and_nothing_new_gives_an_empty_frame(
+    client: tweepy.Client, cursor: XCursor, known: str
 ) -> None:
+    options = {"cursor": cursor} if known == "cursor" else {"cursor": None, "user_id": USER_ID}
     with replay("no_new_tweets") as cassette:
-        result = fetch(client, id_cache, since_id=2028109299053495372)
+        result = fetch_new_tweets(client, "tweetgen_test", since_id=2028109299053495372, sleep=FakeTime().sleep, **options)
 
     assert [r.path for r in cassette.requests] == [f"/2/users/{USER_ID}/tweets"]
     assert query(cassette.requests[0])["since_id"] == "2028109299053495372"
@@ -124,11 +123,12 @@ def test_a_cached_user_id_skips_the_paid_lookup_and_nothing_new_gives_an_empty_f
     assert str(result.frame["created_at"].dtype) == "datetime64[us, UTC]"
     assert result.frame["tweet_id"].dtype == "int64"
     assert result.newest_id is None
+    assert not result.looked_up and result.cursor == XCursor("tweetgen_test", USER_ID)
 
 
-def test_next_token_is_followed_until_the_last_page(client: tweepy.Client, id_cache: Path) -> None:
+def test_next_token_is_followed_until_the_last_page(client: tweepy.Client, cursor: XCursor) -> None:
     with replay("two_pages") as cassette:
-        result = fetch(client, id_cache)
+        result = fetch(client, cursor)
 
     assert (result.pages, result.requests, result.stopped_because) == (2, 2, "done")
     assert "pagination_token" not in query(cassette.requests[0])
@@ -144,29 +144,25 @@ def test_next_token_is_followed_until_the_last_page(client: tweepy.Client, id_ca
     assert frame["is_reply"].sum() == 1 and frame["is_quote"].sum() == 0
 
 
-def test_never_more_than_max_tweets_are_kept_and_pages_are_sized_to_what_is_left(
-    client: tweepy.Client, id_cache: Path
+def test_every_post_of_a_paid_page_is_kept_and_the_unread_window_is_recorded(
+    client: tweepy.Client, cursor: XCursor
 ) -> None:
     with replay("max_tweets") as cassette:
-        result = fetch(client, id_cache, max_tweets=6)
+        result = fetch(client, cursor, max_tweets=6)
 
-    assert [query(r)["max_results"] for r in cassette.requests] == ["6", "5"]
+    assert [query(r)["max_results"] for r in cassette.requests] == ["6", "5"]  # pages sized to what is left
     assert (result.pages, result.requests, result.stopped_because) == (2, 2, "max tweets reached")
-    # the four posts of page 1 and the newest two of page 2 (X sends the newest first)
-    assert result.frame["tweet_id"].tolist() == [
-        2028711970206646620,
-        2028727069701049739,
-        2028742169195448762,
-        2028757268689847785,
-        2028772368184246808,
-        2028787467678649927,
-    ]
+    # the four posts of page 1 and all five of page 2: X bills every post a page holds
+    assert len(result.frame) == 9 and result.frame["tweet_id"].min() == 2028666671723449551
+    # posts between the newest stored one and the oldest read are unread: the next run reads them first
+    assert result.cursor == XCursor("tweetgen_test", USER_ID, SINCE_ID, 2028666671723449551)
+    assert result.posts_remain
 
 
-def test_a_rate_limit_is_waited_out_when_the_reset_fits_the_budget(client: tweepy.Client, id_cache: Path) -> None:
+def test_a_rate_limit_is_waited_out_when_the_reset_fits_the_budget(client: tweepy.Client, cursor: XCursor) -> None:
     clock = FakeTime()
     with replay("rate_limited") as cassette:
-        result = fetch(client, id_cache, clock=clock, time_budget_s=600)
+        result = fetch(client, cursor, clock=clock, time_budget_s=600)
 
     assert clock.slept == [301.0]  # until x-rate-limit-reset (15:05:00) plus one second
     assert cassette.all_played
@@ -174,10 +170,10 @@ def test_a_rate_limit_is_waited_out_when_the_reset_fits_the_budget(client: tweep
     assert len(result.frame) == 4
 
 
-def test_a_rate_limit_beyond_the_budget_stops_with_what_was_read(client: tweepy.Client, id_cache: Path) -> None:
+def test_a_rate_limit_beyond_the_budget_stops_with_what_was_read(client: tweepy.Client, cursor: XCursor) -> None:
     clock = FakeTime()
     with replay("rate_limited"):
-        result = fetch(client, id_cache, clock=clock, time_budget_s=240)
+        result = fetch(client, cursor, clock=clock, time_budget_s=240)
 
     assert clock.slept == []
     assert (result.pages, result.requests, result.stopped_because) == (1, 2, "rate limited")
@@ -187,9 +183,9 @@ def test_a_rate_limit_beyond_the_budget_stops_with_what_was_read(client: tweepy.
     assert_no_token(result.error, result)
 
 
-def test_out_of_credits_keeps_the_pages_read_before(client: tweepy.Client, id_cache: Path) -> None:
+def test_out_of_credits_keeps_the_pages_read_before(client: tweepy.Client, cursor: XCursor) -> None:
     with replay("payment_required"):
-        result = fetch(client, id_cache)
+        result = fetch(client, cursor)
 
     assert (result.pages, result.requests, result.stopped_because) == (1, 2, "out of credits")
     assert result.frame["tweet_id"].tolist() == [2029512243409847221, 2029527342904250340]
@@ -199,10 +195,10 @@ def test_out_of_credits_keeps_the_pages_read_before(client: tweepy.Client, id_ca
 
 
 def test_a_rejected_token_fails_before_any_read_without_showing_the_token(
-    client: tweepy.Client, id_cache: Path
+    client: tweepy.Client, cursor: XCursor
 ) -> None:
     with replay("unauthorized") as cassette, pytest.raises(SourceError) as raised:
-        fetch(client, id_cache, since_id=None)
+        fetch(client, cursor, since_id=None)
 
     assert "since_id" not in query(cassette.requests[0])
     assert "X_BEARER_TOKEN" in str(raised.value) and "401" in str(raised.value)
@@ -210,28 +206,28 @@ def test_a_rejected_token_fails_before_any_read_without_showing_the_token(
     assert_no_token(raised.value)
 
 
-def test_a_server_error_is_retried_after_a_backoff(client: tweepy.Client, id_cache: Path) -> None:
+def test_a_server_error_is_retried_after_a_backoff(client: tweepy.Client, cursor: XCursor) -> None:
     clock = FakeTime()
     with replay("server_error_then_ok"):
-        result = fetch(client, id_cache, clock=clock)
+        result = fetch(client, cursor, clock=clock)
 
     assert clock.slept == [2.0]
     assert (result.pages, result.requests, result.stopped_because, result.error) == (1, 2, "done", None)
     assert result.frame["text"].tolist() == ["Back online"]
 
 
-def test_three_server_errors_fail_cleanly(client: tweepy.Client, id_cache: Path) -> None:
+def test_three_server_errors_fail_cleanly(client: tweepy.Client, cursor: XCursor) -> None:
     clock = FakeTime()
     with (
         replay("server_errors"),
         pytest.raises(SourceError, match=r"failed 3 times in a row \(503 Service Unavailable\)"),
     ):
-        fetch(client, id_cache, clock=clock)
+        fetch(client, cursor, clock=clock)
     assert clock.slept == [2.0, 4.0]
 
 
 def test_network_errors_are_retried_then_fail_cleanly(
-    client: tweepy.Client, id_cache: Path, monkeypatch: pytest.MonkeyPatch
+    client: tweepy.Client, cursor: XCursor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def unreachable(*args: object, **kwargs: object) -> None:
         raise requests.ConnectionError("Failed to establish a new connection")
@@ -239,11 +235,11 @@ def test_network_errors_are_retried_then_fail_cleanly(
     monkeypatch.setattr(client.session, "request", unreachable)
     clock = FakeTime()
     with pytest.raises(SourceError, match=r"Could not reach the X API \(ConnectionError, 3 times in a row\)"):
-        fetch(client, id_cache, clock=clock)
+        fetch(client, cursor, clock=clock)
     assert clock.slept == [2.0, 4.0]
 
 
-def test_a_timeout_is_retried(client: tweepy.Client, id_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_timeout_is_retried(client: tweepy.Client, cursor: XCursor, monkeypatch: pytest.MonkeyPatch) -> None:
     real_request = client.session.request
     attempts: list[dict[str, object]] = []
 
@@ -256,35 +252,42 @@ def test_a_timeout_is_retried(client: tweepy.Client, id_cache: Path, monkeypatch
     monkeypatch.setattr(client.session, "request", flaky)
     clock = FakeTime()
     with replay("no_new_tweets"):
-        result = fetch(client, id_cache, clock=clock, since_id=2028109299053495372)
+        result = fetch(client, cursor, clock=clock, since_id=2028109299053495372)
     assert clock.slept == [2.0]
     assert (result.requests, result.stopped_because) == (2, "no new tweets")
 
 
-def test_backoff_that_would_overrun_the_budget_is_not_waited(client: tweepy.Client, id_cache: Path) -> None:
+def test_backoff_that_would_overrun_the_budget_is_not_waited(client: tweepy.Client, cursor: XCursor) -> None:
     clock = FakeTime()
     with replay("server_error_then_ok"), pytest.raises(SourceError, match=r"failed once \(503 Service Unavailable\)"):
-        fetch(client, id_cache, clock=clock, time_budget_s=1)
+        fetch(client, cursor, clock=clock, time_budget_s=1)
     assert clock.slept == []
 
 
-def test_the_time_budget_ends_pagination_without_an_error(client: tweepy.Client, id_cache: Path) -> None:
+def test_the_time_budget_ends_pagination_without_an_error(client: tweepy.Client, cursor: XCursor) -> None:
     class SlowTime(FakeTime):
         def now(self) -> float:  # every look at the clock finds 150 s gone
             self.t += 150
             return self.t
 
     with replay("two_pages"):
-        result = fetch(client, id_cache, clock=SlowTime(), time_budget_s=240)
+        result = fetch(client, cursor, clock=SlowTime(), time_budget_s=240)
     assert (result.pages, result.stopped_because, result.error) == (1, "time budget spent", None)
     assert len(result.frame) == 3
 
 
-def test_an_unknown_account_is_named_and_not_cached(client: tweepy.Client, tmp_path: Path) -> None:
-    cache = tmp_path / "x_user_ids.json"
-    with replay("user_lookup"), pytest.raises(SourceError, match="X has no account named @no_such_account"):
-        fetch_new_tweets(client, "@no_such_account", since_id=None, user_id_cache=cache, sleep=FakeTime().sleep)
-    assert not cache.exists()
+@pytest.mark.parametrize(
+    ("username", "says"),
+    [
+        ("@no_such_account", r"X has no account @no_such_account \(Could not find user with username: \[no_such_account\]\.\)"),
+        ("gone_rogue_42", r"X says @gone_rogue_42 is suspended \(User has been suspended: \[gone_rogue_42\]\.\)"),
+    ],
+)
+def test_a_lookup_answered_with_errors_only_names_the_account(client: tweepy.Client, username: str, says: str) -> None:
+    with replay("user_lookup") as cassette, pytest.raises(SourceError, match=says) as raised:
+        fetch_new_tweets(client, username, since_id=None, sleep=FakeTime().sleep)
+    assert cassette.play_count == 1  # no timeline request for an account that is not there
+    assert "TWEETGEN_USERNAME" in str(raised.value)
 
 
 class RefusingClient:
@@ -306,19 +309,19 @@ class RefusingClient:
         raise self.error
 
 
-def test_forbidden_names_the_setting_and_is_not_retried(id_cache: Path) -> None:
+def test_forbidden_names_the_setting_and_is_not_retried(cursor: XCursor) -> None:
     refusing = RefusingClient(403, "Forbidden", {"title": "Forbidden", "detail": "Forbidden", "status": 403})
     with pytest.raises(SourceError, match="403 Forbidden.*X_BEARER_TOKEN") as raised:
-        fetch(refusing, id_cache)  # type: ignore[arg-type]
+        fetch(refusing, cursor)  # type: ignore[arg-type]
     assert refusing.calls == 1
     assert_no_token(raised.value)
 
 
-def test_other_refusals_quote_x_but_never_the_token(id_cache: Path) -> None:
+def test_other_refusals_quote_x_but_never_the_token(cursor: XCursor) -> None:
     detail = f"Invalid since_id for bearer {TOKEN}"
     refusing = RefusingClient(400, "Bad Request", {"errors": [{"message": detail}], "title": "Invalid Request"})
     with pytest.raises(SourceError, match=r"refused the request \(400: Invalid since_id for bearer \*\*\*\)") as raised:
-        fetch(refusing, id_cache)  # type: ignore[arg-type]
+        fetch(refusing, cursor)  # type: ignore[arg-type]
     assert refusing.calls == 1
     assert_no_token(raised.value)
 
@@ -329,15 +332,18 @@ def test_make_client_needs_a_token(token: str | None) -> None:
         make_client(token)
 
 
-def test_make_client_sets_a_request_timeout() -> None:
+def test_make_client_sets_a_request_timeout_and_keeps_the_token_from_tweepy() -> None:
     client = make_client(f"  {TOKEN}\n")
-    assert client.bearer_token == TOKEN
+    assert client.bearer_token is None  # tweepy logs the headers it builds, so it never holds the token
     assert client.session.timeout_s == 30.0
+    sent = client.session.prepare_request(requests.Request("GET", "https://api.twitter.com/2/users/me"))
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in repr(client.session.auth) and TOKEN not in repr(vars(client))
 
 
-def test_arguments_are_checked_before_any_request(client: tweepy.Client, id_cache: Path) -> None:
+def test_arguments_are_checked_before_any_request(client: tweepy.Client, cursor: XCursor) -> None:
     with pytest.raises(ConfigError, match="at least 1"):
-        fetch(client, id_cache, max_tweets=0)
+        fetch(client, cursor, max_tweets=0)
     with pytest.raises(ConfigError, match="not an X username"):
         fetch_new_tweets(client, "elon musk", since_id=None)
     assert check_username(" @TweetGen_Test ") == "tweetgen_test"
@@ -358,3 +364,86 @@ def test_x_api_cost() -> None:
     assert x_api_cost_usd(0) == 0
     assert x_api_cost_usd(20, user_lookups=1) == pytest.approx(0.11)
     assert x_api_cost_usd(30_000) == pytest.approx(150.0)
+
+
+RESEARCH_SINCE_ID = 2027670105093115904  # the newest stored id the derived cassettes expect
+
+
+@pytest.mark.parametrize(
+    ("cassette", "says"),
+    [
+        ("protected_timeline", r"X refuses to show the posts of @tweetgen_test \(user id 1601234567890123456\): "
+                               r"the account is protected \(Sorry, you are not authorized"),
+        ("suspended_timeline", r"X says @tweetgen_test \(user id 1601234567890123456\) is suspended "
+                               r"\(User has been suspended: \[1601234567890123456\]\.\)"),
+    ],
+)
+def test_a_timeline_answered_with_errors_only_fails_with_one_sentence(
+    client: tweepy.Client, cursor: XCursor, cassette: str, says: str
+) -> None:
+    with replay(cassette), pytest.raises(SourceError, match=says) as raised:
+        fetch(client, cursor, since_id=RESEARCH_SINCE_ID)
+    message = str(raised.value)
+    assert "\n" not in message and message.endswith("account in TWEETGEN_USERNAME.")
+    assert raised.value.__cause__ is None
+
+
+def test_a_rate_limited_run_is_resumed_below_the_oldest_post_it_read(client: tweepy.Client, cursor: XCursor) -> None:
+    with replay("capped_by_rate_limit"):
+        first = fetch(client, cursor, since_id=RESEARCH_SINCE_ID, max_tweets=200)
+    assert (first.stopped_because, first.pages, first.posts_remain) == ("rate limited", 1, True)
+    assert first.frame["tweet_id"].tolist() == [2029149855544315904, 2029164955038715904]
+    assert first.cursor == XCursor("tweetgen_test", USER_ID, RESEARCH_SINCE_ID, 2029149855544315904)
+
+    # The next run: the unread window first (until_id = the oldest post read), then newer posts.
+    newest_stored = first.newest_id
+    with replay("resume_until_id") as cassette:
+        second = fetch(client, first.cursor, since_id=newest_stored, max_tweets=200)
+    assert cassette.all_played
+    window, newer = (query(r) for r in cassette.requests)
+    assert (window["since_id"], window["until_id"]) == (str(RESEARCH_SINCE_ID), "2029149855544315904")
+    assert newer["since_id"] == str(newest_stored) and "until_id" not in newer
+    assert second.frame["tweet_id"].tolist() == [2029119656555515904, 2029134756049915904, 2029466944926715904]
+    assert (second.stopped_because, second.posts_remain, second.error) == ("done", False, None)
+    assert second.cursor == XCursor("tweetgen_test", USER_ID, 0, 0)
+    # Together: every post between the stored one and the newest, none twice.
+    together = [*first.frame["tweet_id"], *second.frame["tweet_id"]]
+    assert sorted(together) == sorted(set(together)) and len(together) == 5
+
+
+def test_a_window_left_by_another_user_id_is_not_read(client: tweepy.Client) -> None:
+    stale = XCursor("tweetgen_test", 42, RESEARCH_SINCE_ID, 2029149855544315904)
+    with replay("no_new_tweets") as cassette:
+        result = fetch_new_tweets(client, "tweetgen_test", since_id=2028109299053495372, cursor=stale, user_id=USER_ID,
+                                  sleep=FakeTime().sleep)
+    assert "until_id" not in query(cassette.requests[0])
+    assert result.cursor == XCursor("tweetgen_test", USER_ID)
+
+
+def test_the_bearer_token_never_reaches_any_output_at_debug_level(
+    client: tweepy.Client, cursor: XCursor, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    root = logging.getLogger()
+    handler = logging.StreamHandler()  # stderr, as logging.basicConfig(level=logging.DEBUG) would add
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    caplog.set_level(logging.DEBUG)
+    try:
+        with replay("normal_page"):
+            fetch(client, None)  # a paid lookup and a page
+        with replay("unauthorized"), pytest.raises(SourceError):
+            fetch(client, cursor, since_id=None)
+        with replay("protected_timeline"), pytest.raises(SourceError):
+            fetch(client, cursor, since_id=RESEARCH_SINCE_ID)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+    out, err = capfd.readouterr()
+    logged = caplog.text
+    assert "Making API request: GET https://api.twitter.com/2/users/by/username/tweetgen_test" in err  # tweepy did log
+    assert "Headers:" in logged and "Authorization" in logged
+    for text in (out, err, logged):
+        assert TOKEN not in text

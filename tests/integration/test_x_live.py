@@ -3,13 +3,11 @@
 Runs only with ``TWEETGEN_LIVE_TESTS=1`` (tests/conftest.py removes credentials otherwise) and
 ``X_BEARER_TOKEN`` set; ``TWEETGEN_USERNAME`` picks the account (default ``elonmusk``).
 
-Costs real money on a pay-per-use account: one user lookup ($0.010) and at most 5 posts read
-(about $0.005 each).
+Costs real money on a pay-per-use account: one user lookup ($0.010, none with ``X_USER_ID`` set)
+and one page of 5 posts (about $0.005 each).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -30,12 +28,11 @@ def settings() -> Settings:
     return settings
 
 
-def test_live_timeline_read(settings: Settings, tmp_path: Path) -> None:
-    cache = tmp_path / "x_user_ids.json"
+def test_live_timeline_read(settings: Settings) -> None:
     client = make_client(settings.x_bearer_token)
-    result = fetch_new_tweets(client, settings.username, since_id=None, max_tweets=MAX_TWEETS, user_id_cache=cache)
+    result = fetch_new_tweets(client, settings.username, since_id=None, max_tweets=MAX_TWEETS, user_id=settings.x_user_id)
 
-    assert cache.is_file()  # the paid lookup is not repeated next time
+    assert result.cursor is not None and result.cursor.user_id > 0  # kept in x_cursor: no lookup next time
     assert result.error is None, str(result.error)
     frame = result.frame
     assert list(frame.columns) == RAW_COLUMNS

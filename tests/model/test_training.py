@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import lzma
 import math
 from datetime import UTC, datetime
@@ -25,7 +26,7 @@ from tweetgen.model.build import (
 from tweetgen.model.data import frame_texts, split_by_time
 from tweetgen.model.evaluate import _batched_nats, _windowed_nats, compressor_bits_per_char, evaluate
 from tweetgen.model.generate import sample
-from tweetgen.model.train import TrainConfig, learning_rate_at, train
+from tweetgen.model.train import TrainConfig, learning_rate_at, resolve_precision, train
 
 TEXTS = invented_tweets(400)
 TRAIN_TEXTS, EVAL_TEXTS = TEXTS[:360], TEXTS[360:]
@@ -227,3 +228,79 @@ def test_check_base_model_warns_that_a_pretrained_model_on_a_cpu_is_slow(tmp_pat
     assert on_cpu.ok and "no GPU" in on_cpu.message and str(tmp_path) in on_cpu.message
     on_gpu = check_base_model("some/model", cuda_available=True, hub_reachable=lambda: True)
     assert on_gpu.ok and on_gpu.device == "cuda" and "downloaded from the Hugging Face Hub" in on_gpu.message
+
+
+@pytest.mark.parametrize(
+    ("capability", "expected"),
+    [((7, 5), "fp16"), ((7, 0), "fp16"), ((8, 0), "bf16"), ((9, 0), "bf16")],  # T4, V100, A100, H100
+)
+def test_auto_precision_is_bf16_only_where_the_gpu_has_it_natively(
+    monkeypatch: pytest.MonkeyPatch, capability: tuple[int, int], expected: str
+) -> None:
+    # A T4 "supports" bf16 by emulation (torch.cuda.is_bf16_supported() is True there): not a reason.
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    assert resolve_precision("auto", torch.device("cuda")) == expected
+    assert resolve_precision("fp32", torch.device("cuda")) == "fp32"
+    with pytest.raises(TweetgenError, match="use one of auto, bf16, fp16, fp32"):
+        resolve_precision("half", "cuda")
+
+
+def test_fp16_steps_go_through_a_gradient_scaler_and_learn(tokenizer, tmp_path: Path) -> None:
+    # CPU autocast runs float16 too, so the scaled step is exercised here as it runs on a T4.
+    blocks = frame_texts(TRAIN_TEXTS, tokenizer, 64)
+    model = build_tiny_model(tokenizer, **SMALL, seed=1)
+    config = TrainConfig(batch_size=8, max_steps=40, learning_rate=3e-3, precision="fp16", num_threads=1, progress=False,
+                         checkpoint_dir=str(tmp_path))
+    result = train(model, blocks, blocks[:0], config)
+    assert result.precision == "fp16" and result.steps == 40
+    assert sum(result.train_losses[-5:]) / 5 < sum(result.train_losses[:5]) / 5 - 0.5
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay float32
+    scaler = torch.load(tmp_path / "checkpoint.pt", weights_only=False)["scaler"]
+    assert scaler["scale"] >= 2.0**15 and scaler["_growth_tracker"] > 0  # enabled, and steps were taken
+
+
+class Disconnect(Exception):
+    """What a Colab disconnect is to the training loop: it stops in the middle of a step."""
+
+
+def test_a_run_cut_off_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_one(
+    tokenizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tweetgen.model.train as training
+
+    blocks = frame_texts(TRAIN_TEXTS, tokenizer, 64)
+    config = TrainConfig(batch_size=8, max_steps=12, seed=5, num_threads=1, progress=False,
+                         checkpoint_dir=str(tmp_path / "checkpoint"), checkpoint_minutes=0)
+    whole_model = build_tiny_model(tokenizer, **SMALL, seed=1)
+    whole = train(whole_model, blocks, blocks[:0], dataclasses.replace(config, checkpoint_dir=None))
+
+    real_step, taken = training._step, []
+
+    def cut_off_at_step_8(*args, **kwargs):
+        if len(taken) == 7:
+            raise Disconnect
+        taken.append(1)
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_step", cut_off_at_step_8)
+    with pytest.raises(Disconnect):
+        train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks, blocks[:0], config)
+    monkeypatch.setattr(training, "_step", real_step)
+    assert torch.load(tmp_path / "checkpoint" / "checkpoint.pt", weights_only=False)["result"]["steps"] == 7
+
+    resumed_model = build_tiny_model(tokenizer, **SMALL, seed=2)  # a fresh start: the checkpoint has the weights
+    resumed = train(resumed_model, blocks, blocks[:0], config)
+    assert (resumed.resumed_from, resumed.steps, len(resumed.train_losses)) == (7, 12, 12)
+    assert resumed.train_losses == whole.train_losses  # the same batches, dropout masks and learning rates
+    assert all(torch.equal(a, b) for a, b in zip(whole_model.parameters(), resumed_model.parameters(), strict=True))
+
+
+def test_a_checkpoint_of_another_run_is_refused_with_one_sentence(tokenizer, tmp_path: Path) -> None:
+    blocks = frame_texts(TRAIN_TEXTS, tokenizer, 64)
+    config = TrainConfig(batch_size=8, max_steps=2, num_threads=1, progress=False, checkpoint_dir=str(tmp_path))
+    train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks, blocks[:0], config)
+    with pytest.raises(TweetgenError, match=r"was saved by a run with other settings or data; delete it"):
+        train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks[:-1], blocks[:0], config)
+    with pytest.raises(TweetgenError, match="other settings"):
+        train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks, blocks[:0], dataclasses.replace(config, seed=9))

@@ -8,6 +8,7 @@ the labels are the inputs, shifted by one. Evaluation and sampling live in
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import math
 import os
@@ -22,6 +23,12 @@ from transformers import PreTrainedModel
 
 from tweetgen.errors import TweetgenError
 from tweetgen.model.build import TINY
+from tweetgen.model.checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
+
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+# Settings that change nothing in the weights a run makes; a checkpoint ignores them.
+NOT_IN_FINGERPRINT = ("model_name", "eval_since", "eval_interval", "device", "num_threads", "n_samples", "progress",
+                      "checkpoint_dir", "checkpoint_minutes")
 
 
 @dataclass(frozen=True)
@@ -37,11 +44,17 @@ class TrainConfig:
         max_seconds: wall-clock budget of the loop; training stops when it is spent, and the
             learning-rate schedule follows elapsed time as well as steps, so it still decays.
         warmup_fraction: share of the run spent warming the learning rate up linearly.
-        precision: ``bf16`` (autocast; master weights stay float32), ``fp32``, or ``auto``
-            (bf16 where the device computes it natively).
+        precision: ``bf16`` (autocast; master weights stay float32), ``fp16`` (autocast with a
+            gradient scaler), ``fp32``, or ``auto``: bf16 where the device computes it natively
+            (a GPU of compute capability 8.0 or more, a CPU with AVX512-BF16 / AMX), fp16 on an
+            older GPU (a T4 only emulates bf16), else fp32.
         device: ``auto`` (the GPU when torch sees one, else the CPU), ``cuda`` or ``cpu``.
         num_threads: torch threads while training; ``None`` means one per available core.
         eval_interval: steps between evaluations on the eval blocks; 0 evaluates only at the end.
+        checkpoint_dir: a folder where the run saves a checkpoint every ``checkpoint_minutes``
+            and at its end; a run started again with the same settings and data resumes from it
+            (``None``: no checkpoints). The training pipeline deletes it once the model is registered.
+        checkpoint_minutes: minutes between checkpoints (0: after every step).
     """
 
     base_model: str = TINY
@@ -70,6 +83,8 @@ class TrainConfig:
     num_threads: int | None = None
     n_samples: int = 3
     progress: bool = True
+    checkpoint_dir: str | None = None
+    checkpoint_minutes: float = 10.0
 
     @property
     def peak_learning_rate(self) -> float:
@@ -87,6 +102,7 @@ class TrainResult:
     tokens: int
     stopped_by: str  # "steps" or "time"
     precision: str
+    resumed_from: int = 0  # the step a checkpoint resumed the run at (0: from the start)
     train_losses: list[float] = field(default_factory=list)
     eval_losses: list[tuple[int, float]] = field(default_factory=list)  # (step, loss) pairs
 
@@ -107,10 +123,12 @@ def train(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks: torch
     Stops after ``config.max_steps`` steps (or ``config.epochs`` passes) or when
     ``config.max_seconds`` (the loop only) is spent, whichever comes first. With no time budget
     the run is deterministic for ``config.seed`` on one machine and thread count: same weights,
-    same losses. The global torch RNG and thread count are restored afterwards.
+    same losses, also when it was cut off and resumed from a checkpoint (``config.checkpoint_dir``).
+    The global torch RNG and thread count are restored afterwards.
 
     Raises:
-        TweetgenError: there are no training blocks, or the loss stopped being finite.
+        TweetgenError: there are no training blocks, the loss stopped being finite, or the
+            checkpoint folder holds another run's checkpoint.
     """
     if len(train_blocks) == 0:
         raise TweetgenError("There is not enough training text for one block; add tweets or lower the block size.")
@@ -124,26 +142,60 @@ def train(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks: torch
         torch.set_num_threads(previous_threads)
 
 
+@dataclass
+class _Loop:
+    """What one training loop carries from step to step, and what a checkpoint saves of it."""
+
+    model: PreTrainedModel
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    result: TrainResult
+    fingerprint: dict[str, object]
+
+    def state(self, seconds: float) -> dict[str, object]:
+        cuda = self.model.device.type == "cuda"
+        return {
+            "fingerprint": self.fingerprint,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "result": {**dataclasses.asdict(self.result), "seconds": seconds},
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state(self.model.device) if cuda else None,
+        }
+
+    def restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.result = TrainResult(**{**state["result"], "resumed_from": state["result"]["steps"]})
+        torch.set_rng_state(state["rng"])
+        if state["cuda_rng"] is not None and self.model.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.model.device)
+
+
 def _train_loop(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks: torch.Tensor, config: TrainConfig) -> TrainResult:
     horizon = _horizon(config, len(train_blocks))  # None: until max_seconds is spent
     model.to(resolve_device(config.device))
-    precision = resolve_precision(config.precision, model.device.type)
-    optimizer = _make_optimizer(model, config)
+    loop = _start(model, train_blocks, config)
+    result = loop.result
     batches = _batches(len(train_blocks), config.batch_size, config.seed)
-    result = TrainResult(steps=0, seconds=0.0, tokens=0, stopped_by="steps", precision=precision)
+    for _ in range(result.steps):  # the batches the resumed steps already took
+        next(batches)
     model.train()
-    start = time.perf_counter()
-    with tqdm(total=horizon, desc="Training", unit="step", disable=not config.progress) as bar:
-        for step in itertools.count() if horizon is None else range(horizon):
+    start = time.perf_counter() - result.seconds
+    saved_at = time.perf_counter()
+    with tqdm(total=horizon, initial=result.steps, desc="Training", unit="step", disable=not config.progress) as bar:
+        for step in itertools.count(result.steps) if horizon is None else range(result.steps, horizon):
             elapsed = time.perf_counter() - start
             if config.max_seconds is not None and elapsed >= config.max_seconds:
                 result.stopped_by = "time"
                 break
             done = max(step / horizon if horizon else 0.0, elapsed / config.max_seconds if config.max_seconds else 0.0)
-            for group in optimizer.param_groups:
+            for group in loop.optimizer.param_groups:
                 group["lr"] = learning_rate_at(done, config)
             x = train_blocks[next(batches)]  # (B, T) token ids; labels are the inputs
-            loss = _step(model, optimizer, x, precision, config.grad_clip)
+            loss = _step(model, loop.optimizer, loop.scaler, x, result.precision, config.grad_clip)
             if not math.isfinite(loss):
                 raise TweetgenError(f"Training diverged at step {step} (loss {loss}); lower the learning rate.")
             result.train_losses.append(loss)
@@ -152,10 +204,32 @@ def _train_loop(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks:
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
             if config.eval_interval and (step + 1) % config.eval_interval == 0 and step + 1 != horizon:
                 result.eval_losses.append((step + 1, block_loss(model, eval_blocks, config.batch_size)))
+            if config.checkpoint_dir and time.perf_counter() - saved_at >= 60 * config.checkpoint_minutes:
+                save_checkpoint(config.checkpoint_dir, loop.state(time.perf_counter() - start))
+                saved_at = time.perf_counter()
     result.seconds = time.perf_counter() - start
+    if config.checkpoint_dir:  # the finished run: starting it again goes straight to evaluation
+        save_checkpoint(config.checkpoint_dir, loop.state(result.seconds))
     if len(eval_blocks):
         result.eval_losses.append((result.steps, block_loss(model, eval_blocks, config.batch_size)))
     return result
+
+
+def _start(model: PreTrainedModel, train_blocks: torch.Tensor, config: TrainConfig) -> _Loop:
+    """The optimizer and gradient scaler of a new run, or of the run a checkpoint saved."""
+    precision = resolve_precision(config.precision, model.device)
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_IN_FINGERPRINT}
+    loop = _Loop(
+        model,
+        _make_optimizer(model, config),
+        torch.amp.GradScaler(model.device.type, enabled=precision == "fp16"),
+        TrainResult(steps=0, seconds=0.0, tokens=0, stopped_by="steps", precision=precision),
+        data_fingerprint({**settings, "precision": precision}, train_blocks),
+    )
+    state = load_checkpoint(config.checkpoint_dir, loop.fingerprint) if config.checkpoint_dir else None
+    if state is not None:
+        loop.restore(state)
+    return loop
 
 
 def _horizon(config: TrainConfig, n_blocks: int) -> int | None:
@@ -167,14 +241,24 @@ def _horizon(config: TrainConfig, n_blocks: int) -> int | None:
     return max(1, math.ceil((config.epochs or 1.0) * n_blocks / config.batch_size))
 
 
-def _step(model: PreTrainedModel, optimizer: torch.optim.Optimizer, x: torch.Tensor, precision: str, grad_clip: float) -> float:
-    """One optimizer step on the batch ``x`` (B, T); returns the batch loss in nats per token."""
+def _step(
+    model: PreTrainedModel, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, x: torch.Tensor,
+    precision: str, grad_clip: float,
+) -> float:
+    """One optimizer step on the batch ``x`` (B, T); returns the batch loss in nats per token.
+
+    In fp16 the scaler multiplies the loss before ``backward`` so small gradients do not underflow,
+    divides the gradients again before clipping, and skips a step whose gradients overflowed. In
+    bf16 and fp32 it is disabled and each of its calls is the plain one.
+    """
     with _autocast(precision, model.device.type):
         loss = causal_lm_loss(model, x)
-    loss.backward()
+    scaler.scale(loss).backward()
     if grad_clip > 0:
+        scaler.unscale_(optimizer)
         torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()
+    scaler.step(optimizer)
+    scaler.update()
     optimizer.zero_grad(set_to_none=True)
     return loss.item()
 
@@ -219,21 +303,30 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def resolve_precision(precision: str, device_type: str = "cpu") -> str:
-    """``auto`` becomes ``bf16`` where the device computes bfloat16 natively (a recent GPU, or a
-    CPU with AVX512-BF16 / AMX), else ``fp32``."""
-    if precision == "auto":
-        if device_type == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-        return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
-    if precision not in ("bf16", "fp32"):
-        raise TweetgenError(f"The precision is {precision!r}; use auto, bf16 or fp32.")
-    return precision
+def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
+    """``auto`` becomes ``bf16`` where the device computes bfloat16 natively, ``fp16`` on a GPU that
+    does not, else ``fp32``.
+
+    Native bf16 needs a GPU of compute capability 8.0 or more (Ampere and later); a T4 (7.5) only
+    emulates it, which ``torch.cuda.is_bf16_supported()`` counts, so the capability decides. A CPU
+    has it with AVX512-BF16 or AMX.
+
+    Raises:
+        TweetgenError: ``precision`` is not one of ``PRECISIONS``.
+    """
+    device = torch.device(device)
+    if precision not in PRECISIONS:
+        raise TweetgenError(f"The precision is {precision!r}; use one of {', '.join(PRECISIONS)}.")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.get_device_capability(device) >= (8, 0) else "fp16"
+    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
 
 
 def _autocast(precision: str, device_type: str = "cpu") -> contextlib.AbstractContextManager:
-    if precision == "bf16":
-        return torch.autocast(device_type, dtype=torch.bfloat16)
+    if precision in ("bf16", "fp16"):
+        return torch.autocast(device_type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
     return contextlib.nullcontext()
 
 

@@ -57,7 +57,7 @@ def scrape_job(settings: Settings, count: int = 4, max_tweets: int = 20, runner:
         from tweetgen.sources.x_api import make_client
 
         client = make_client(settings.x_bearer_token)
-        return scrape_x(store, client, settings.username, max_tweets, settings.x_user_id_cache)
+        return scrape_x(store, client, settings.username, max_tweets, settings.x_user_id)
 
     return run_job("scrape", settings, runner, work)
 

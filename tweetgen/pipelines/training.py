@@ -19,6 +19,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from tweetgen.errors import TweetgenError
 from tweetgen.model.build import TINY, build_tiny_model, context_length, count_parameters, load_base, train_tokenizer
+from tweetgen.model.checkpoint import remove_checkpoint
 from tweetgen.model.data import frame_texts, split_by_time
 from tweetgen.model.evaluate import eval_set_id, evaluate
 from tweetgen.model.generate import sample
@@ -86,6 +87,7 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
     samples = sample(model, tokenizer, n=config.n_samples, seed=config.seed)
     card = _card(config, data_version, train_texts, eval_texts, result, samples)
     version = _register(registry, model, tokenizer, config.model_name, metrics, card)
+    remove_checkpoint(config.checkpoint_dir)  # registered: a new run starts from the beginning
     decision = registry.promote_if_better(version, rescore=lambda champion: evaluate(*registry.load(champion), eval_texts)["eval_bits_per_char"])
     return TrainReport(version, decision, metrics, samples, n_read, n_empty, len(train_texts), len(eval_texts), result)
 

@@ -41,8 +41,10 @@ class Predictor:
         max_new_tokens: int = 60,
         temperature: float = 0.9,
         top_p: float = 0.95,
+        device: str = "cpu",
     ) -> None:
         self._open_registry = open_registry
+        self.device = device  # where the model is moved once loaded
         self.model_name = model_name
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
@@ -75,7 +77,7 @@ class Predictor:
                         f"No trained model '{self.model_name}' in {registry.where} yet: run `make demo`, or `python -m tweetgen train`, to train one."
                     )
                 model, tokenizer = registry.load(version)
-                self._loaded = (version, model, tokenizer)
+                self._loaded = (version, model.to(self.device), tokenizer)
             return self._loaded
 
     def version(self) -> ModelVersion:

@@ -41,17 +41,33 @@ def server_from_settings(settings: Settings) -> FastAPI:
     return build_server(open_feature_store(settings), Predictor.from_settings(settings), settings.username, settings.display_name)
 
 
-def serve_app(settings: Settings, port: int = 7860) -> None:
-    """Open the backends the settings name and serve the app until interrupted.
+def serve_app(settings: Settings, port: int | None = None, host: str | None = None) -> None:
+    """Open the backends the settings name and serve the page until interrupted.
 
-    Locally only this machine may connect (127.0.0.1). A Space (``SPACE_ID`` set) reaches the
-    app through its proxy, so there it listens on every interface.
+    It listens where ``settings.app_address(port, host)`` says: the flags, else Gradio's
+    ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT``, else 127.0.0.1:7860 (only this machine may
+    connect), or every interface on a Space, whose proxy reaches the app. A Space without its
+    Hopsworks settings shows which to set; on ZeroGPU, generation runs under ``@spaces.GPU``
+    (``tweetgen.ui.space``).
     """
     # Gradio sends usage analytics unless told not to; this must happen before gradio is imported.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import uvicorn
 
-    server = server_from_settings(settings)
-    host = "0.0.0.0" if settings.space_id else "127.0.0.1"
-    print(f"Serving the app on http://127.0.0.1:{port}" if not settings.space_id else "Serving the app on the Space", flush=True)
+    from tweetgen.store.factory import open_feature_store
+    from tweetgen.ui.predictor import Predictor
+    from tweetgen.ui.space import run_generation_on_zero_gpu, setup_page, setup_problem, start_zero_gpu
+
+    host, port = settings.app_address(port, host)
+    if problem := setup_problem(settings):
+        print(f"Not set up: {problem}", flush=True)
+        setup_page(settings, problem).launch(server_name=host, server_port=port)
+        return
+    predictor = Predictor.from_settings(settings)
+    if settings.zero_gpu:
+        run_generation_on_zero_gpu(predictor)
+    server = build_server(open_feature_store(settings), predictor, settings.username, settings.display_name)
+    if settings.zero_gpu:
+        start_zero_gpu()
+    print(f"Serving the app on http://{host}:{port}", flush=True)
     uvicorn.run(server, host=host, port=port, log_level="warning")
