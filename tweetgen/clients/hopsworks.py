@@ -24,19 +24,7 @@ def connect_hopsworks(settings: Settings) -> Any:
         ConfigError: HOPSWORKS_API_KEY or HOPSWORKS_PROJECT is not set (checked before any call).
         StoreError: the login failed, or did not finish within ``settings.hopsworks_timeout_s``.
     """
-    api_key = (settings.hopsworks_api_key or "").strip()  # a trailing newline once leaked the key
-    if not api_key:
-        raise ConfigError(
-            "HOPSWORKS_API_KEY is not set: create an API key in the Hopsworks UI (Account settings > "
-            "API keys) and set HOPSWORKS_API_KEY=<key> in the environment or in .env, or use "
-            "TWEETGEN_BACKEND=local."
-        )
-    project = (settings.hopsworks_project or "").strip()
-    if not project:
-        raise ConfigError(
-            "HOPSWORKS_PROJECT is not set: set it to the name of your Hopsworks project in the "
-            "environment or in .env (without it the SDK would ask in an interactive menu)."
-        )
+    api_key, project = check_credentials(settings)
     host, timeout = settings.hopsworks_host, settings.hopsworks_timeout_s
     import hopsworks
 
@@ -58,6 +46,28 @@ def connect_hopsworks(settings: Settings) -> Any:
     if result is None:
         raise StoreError(f"Hopsworks at {host} returned no project for '{project}'; check HOPSWORKS_PROJECT.")
     return result
+
+
+def check_credentials(settings: Settings) -> tuple[str, str]:
+    """The stripped API key and project name, checked before anything is imported or called.
+
+    Raises:
+        ConfigError: HOPSWORKS_API_KEY or HOPSWORKS_PROJECT is not set.
+    """
+    api_key = (settings.hopsworks_api_key or "").strip()  # a trailing newline once leaked the key
+    if not api_key:
+        raise ConfigError(
+            "HOPSWORKS_API_KEY is not set: create an API key in the Hopsworks UI (Account settings > "
+            "API keys) and set HOPSWORKS_API_KEY=<key> in the environment or in .env, or use "
+            "TWEETGEN_BACKEND=local."
+        )
+    project = (settings.hopsworks_project or "").strip()
+    if not project:
+        raise ConfigError(
+            "HOPSWORKS_PROJECT is not set: set it to the name of your Hopsworks project in the "
+            "environment or in .env (without it the SDK would ask in an interactive menu)."
+        )
+    return api_key, project
 
 
 def _run_bounded(function: Callable[[], T], timeout: float) -> T:
