@@ -51,13 +51,12 @@ def apply_umask(root: Path) -> None:
     mask = current_umask()
     folder_mode, file_mode = 0o777 & ~mask, 0o666 & ~mask
     os.chmod(root, folder_mode)
-    for parent, folders, files in os.walk(root):
-        for name in folders:
-            os.chmod(os.path.join(parent, name), folder_mode)
-        for name in files:
-            path = os.path.join(parent, name)
-            if not os.path.islink(path):
-                os.chmod(path, file_mode)
+    for parent, folders, files in os.walk(root):  # links are listed, never followed or changed
+        for names, mode in ((folders, folder_mode), (files, file_mode)):
+            for name in names:
+                path = os.path.join(parent, name)
+                if not os.path.islink(path):
+                    os.chmod(path, mode)
 
 
 def is_locked(lock_path: Path) -> bool:

@@ -56,12 +56,12 @@ class FeatureReport:
         return sum(self.cleaned.values())
 
     def places(self, reason: str) -> str:
-        """Where the first rows with ``reason`` are, for the report ("  (a.csv line 3, ...)")."""
+        """Where the first rows with ``reason`` are, for the report (": a.csv line 3, ...")."""
         found = [issue.where for issue in self.issues if issue.reason == reason]
         if not found:
             return ""
         more = f"; {len(found) - SHOWN_PLACES:,} more" if len(found) > SHOWN_PLACES else ""
-        return f"  ({', '.join(found[:SHOWN_PLACES])}{more})"
+        return f": {', '.join(found[:SHOWN_PLACES])}{more}"
 
     def lines(self) -> list[str]:
         """The report as aligned lines for a terminal."""
@@ -70,13 +70,13 @@ class FeatureReport:
             ("rows read", self.rows_read, ""),
             ("duplicates dropped", self.duplicates_dropped, ""),
             ("rows rejected", self.rows_rejected, "  (not written)"),
-            *[(f"  {reason}", count, self.places(reason)) for reason, count in sorted(self.rejected.items())],
+            *[("", count, f"  {reason}{self.places(reason)}") for reason, count in sorted(self.rejected.items())],
             ("rows cleaned", self.rows_cleaned, "  (written, changed)"),
-            *[(f"  {reason}", count, self.places(reason)) for reason, count in sorted(self.cleaned.items())],
+            *[("", count, f"  {reason}{self.places(reason)}") for reason, count in sorted(self.cleaned.items())],
             ("rows inserted", self.inserted, ""),
             ("already present", self.already_present, ""),
             ("empty after cleaning", self.empty_clean_text, "  (kept, not trained on)"),
-            ("  only invisible characters", self.invisible_only, ""),
+            ("", self.invisible_only, "  of them, only invisible characters (zero-width)"),
         ]
         lines = [f"{'source':<22}{self.source}{files}"]
         lines += [f"{label:<22}{count:>9,}{note}" for label, count, note in counts]
