@@ -137,7 +137,8 @@ def shared_lock(lock_path: Path, when_alone: Callable[[], object] = lambda: None
 
     A writer that finds no other writer holding it first calls ``when_alone()`` under the
     exclusive lock (to remove what a killed writer left: nobody can be writing it now), then
-    keeps the lock shared, so writers that come later still run alongside it.
+    keeps the lock shared, so writers that come later still run alongside it. Without advisory
+    locks (Windows) it never calls ``when_alone``: leftovers stay rather than risk a live write.
     """
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as handle:
