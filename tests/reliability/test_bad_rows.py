@@ -10,13 +10,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.data.test_kaggle import NEW_HEADER, T0, Tweet, new_row
+from tests.data.test_kaggle import NEW_HEADER, T0, Tweet, new_row, write_csv
 from tests.fakes.frames import tweets_frame
 from tests.reliability.processes import run_cli
 from tweetgen.pipelines.features import run_feature_pipeline, write_tweets
 from tweetgen.pipelines.training import read_tweet_texts
 from tweetgen.schema import MAX_TEXT_CHARS, RAW_COLUMNS, TWEETS
-from tweetgen.sources.kaggle import REJECT_SHAPE
+from tweetgen.sources.csv_chunks import MAX_FIELD_CHARS
+from tweetgen.sources.kaggle import REJECT_FIELD, REJECT_SHAPE
 from tweetgen.sources.port import TweetLoad
 from tweetgen.sources.screening import (
     CLEAN_NUL,
@@ -132,3 +133,11 @@ def test_times_are_checked_against_the_clock_not_the_ingestion_time(tmp_path: Pa
     report = write_tweets(LocalFeatureStore(tmp_path / "s"), TweetLoad("x api", frame, 3), "live",
                           now=datetime(2020, 1, 1, tzinfo=UTC))
     assert report.inserted == 1 and report.rejected == {REJECT_FUTURE: 1, REJECT_BEFORE_X: 1}
+
+
+def test_a_giant_field_rejects_its_row_not_the_file(tmp_path: Path) -> None:
+    rows = [new_row(tweet(1)), new_row(tweet(2), tweet="g" * (MAX_FIELD_CHARS + 1)), new_row(tweet(3))]
+    path = write_csv(tmp_path / "2021.csv", NEW_HEADER, rows)
+    report = run_feature_pipeline(LocalFeatureStore(tmp_path / "store"), source="kaggle", paths=[path])
+    assert report.inserted == 2 and report.rejected == {REJECT_FIELD: 1}
+    assert [issue.where for issue in report.issues] == [f"{path} line 3"]

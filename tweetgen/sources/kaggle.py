@@ -185,7 +185,7 @@ def _load_file(path: Path, tally: _Tally, username: str | None, now: datetime | 
     """The accepted rows of one file, in chunks; rejected and cleaned rows go to ``tally``."""
     layout = _detect_layout(path, read_header(path))
     parts, damaged = [], False
-    for chunk in read_chunks(path, _wanted_columns(layout)):
+    for chunk in read_chunks(path, list(layout.required)):  # the other columns are never kept in memory
         tally.rows_read += chunk.rows_read
         for reason, rows in ((REJECT_SHAPE, chunk.misshapen), (REJECT_FIELD, chunk.overlong)):
             for _, line in rows:
@@ -212,11 +212,6 @@ def _convert_chunk(
     cleaned = screened.cleaned.copy()
     cleaned[cleaned.index.isin(chunk.nul_rows)] = CLEAN_NUL
     return screened.frame.assign(damaged=part["damaged"]), rejected, cleaned
-
-
-def _wanted_columns(layout: Layout) -> list[str]:
-    """The header columns a layout reads (the others are never kept in memory)."""
-    return list(layout.required)
 
 
 def _compact(part: pd.DataFrame) -> pd.DataFrame:

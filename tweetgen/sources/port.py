@@ -43,7 +43,7 @@ class TweetLoad:
         error: a failure that ended the read after some rows were read; the caller writes
             ``frame`` first, then raises it.
         cleaned: reason sentence -> number of rows changed for it (in ``frame``, changed).
-        issues: every rejected or cleaned row whose place the source knows, in reading order.
+        issues: every rejected or cleaned row whose place the source knows, file by file.
     """
 
     name: str
