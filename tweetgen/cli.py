@@ -33,9 +33,15 @@ DataDirOption = Annotated[
 ]
 
 
-def load_settings(backend: str | None = None, data_dir: Path | None = None) -> Settings:
-    """Settings from the environment and ``.env``, with CLI flags on top."""
-    return Settings.load().with_overrides(backend=backend and backend.lower(), data_dir=data_dir)
+def load_settings(backend: str | None = None, data_dir: Path | None = None, command: str | None = None, **overrides: object) -> Settings:
+    """Settings from the environment and ``.env``, with CLI flags on top, checked for ``command``
+    (``tweetgen.pipelines.preflight``) before any expensive work."""
+    settings = Settings.load().with_overrides(backend=backend and backend.lower(), data_dir=data_dir, **overrides)
+    if command:
+        from tweetgen.pipelines.preflight import check_command
+
+        check_command(settings, command)
+    return settings
 
 
 @app.command("features")
@@ -48,7 +54,7 @@ def features_command(
     """Build the `tweets` feature group from historical tweets (idempotent: upsert on tweet_id)."""
     from tweetgen.pipelines.jobs import features_job
 
-    for line in features_job(load_settings(backend, data_dir), source, path or []).lines():
+    for line in features_job(load_settings(backend, data_dir, "features"), source, path or []).lines():
         typer.echo(line)
 
 
@@ -65,7 +71,7 @@ def scrape_command(
     """Add new tweets to the `tweets` group as `source = live` (default source: TWEETGEN_LIVE_SOURCE or replay)."""
     from tweetgen.pipelines.jobs import scrape_job
 
-    settings = load_settings(backend, data_dir).with_overrides(live_source=source and source.lower())
+    settings = load_settings(backend, data_dir, "scrape", live_source=source and source.lower())
     for line in scrape_job(settings, count=count, max_tweets=max_tweets).lines():
         typer.echo(line)
 
@@ -78,9 +84,12 @@ def schedule_command(
 ) -> None:
     """Run the scheduled jobs in this process, on the same cron specs as the Modal app."""
     from tweetgen.pipelines.jobs import scheduled_jobs
+    from tweetgen.pipelines.preflight import check_schedule
     from tweetgen.pipelines.scheduler import run_forever
 
-    run_forever(scheduled_jobs(load_settings(backend, data_dir)), max_runs=max_runs)
+    settings = load_settings(backend, data_dir)
+    check_schedule(settings)  # every job's requirements now, not at its first run
+    run_forever(scheduled_jobs(settings), max_runs=max_runs)
 
 
 @app.command("train")
@@ -96,6 +105,10 @@ def train_command(
     data_dir: DataDirOption = None,
 ) -> None:
     """Train on the `tweets` group, register the model; it becomes champion only if it is better."""
+    from tweetgen.pipelines.preflight import check_train_options
+
+    check_train_options(max_steps=max_steps, batch_size=batch_size, epochs=epochs, max_seconds=max_seconds)
+    settings = load_settings(backend, data_dir, "train")
     from tweetgen.model.train import TrainConfig
     from tweetgen.pipelines.jobs import train_job
 
@@ -103,7 +116,7 @@ def train_command(
                          checkpoint_dir=checkpoint_dir and str(checkpoint_dir))
     if epochs is not None or (max_seconds is not None and max_steps is None):
         config = dataclasses.replace(config, epochs=epochs)  # None: train until the time budget is spent
-    typer.echo(train_job(load_settings(backend, data_dir), config).summary())
+    typer.echo(train_job(settings, config).summary())
 
 
 @app.command("models")
@@ -112,7 +125,7 @@ def models_command(backend: BackendOption = None, data_dir: DataDirOption = None
     from tweetgen.registry.factory import open_model_registry
     from tweetgen.registry.port import format_versions
 
-    settings = load_settings(backend, data_dir)
+    settings = load_settings(backend, data_dir, "models")
     registry = open_model_registry(settings)
     typer.echo(format_versions(registry, settings.model_name))
 
@@ -142,7 +155,7 @@ def infer_command(
     """Daily batch inference: generate next to the newest real tweet, into `generated_tweets`."""
     from tweetgen.pipelines.jobs import inference_job
 
-    settings = load_settings(backend, data_dir)
+    settings = load_settings(backend, data_dir, "infer")
     for line in inference_job(settings, as_of=as_of and as_of.replace(tzinfo=UTC), seed=seed).lines():
         typer.echo(line)
 
@@ -158,7 +171,7 @@ def app_command(port: PortOption = None, host: HostOption = None, backend: Backe
     """Serve the app: real and generated tweets as tweet images, a prompt box, job health, and the JSON API (/api)."""
     from tweetgen.ui.serve import serve_app
 
-    serve_app(load_settings(backend, data_dir), port, host)
+    serve_app(load_settings(backend, data_dir, "app"), port, host)
 
 
 @app.command("demo")
@@ -171,7 +184,7 @@ def demo_command(
     """Run every pipeline offline on the local backend, then serve the app."""
     from tweetgen.pipelines.demo import run_demo
 
-    settings = load_settings("local", data_dir)
+    settings = load_settings("local", data_dir, "demo")
     report = run_demo(settings, train_seconds=train_seconds, echo=typer.echo)
     typer.echo("\n".join(["", "Demo pipeline done:", *report.lines()]))
     if serve:
@@ -198,7 +211,7 @@ def query_command(
     questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL, runs and RUNS_SQL) if q]
     if len(questions) != 1:
         raise typer.BadParameter("give exactly one of: SQL, --last N, --arms, --runs.")
-    store = open_feature_store(load_settings(backend, data_dir))
+    store = open_feature_store(load_settings(backend, data_dir, "query"))
     typer.echo(format_result(run_query(store, questions[0]), fmt), nl=False)
 
 

@@ -1,9 +1,11 @@
 """Feature functions: pure DataFrame -> DataFrame transformations of raw tweets.
 
 ``clean_text`` is the text a model trains on: HTML entities decoded (``&amp;`` -> ``&``), links
-removed, leading reply mentions removed, whitespace collapsed to single spaces, Unicode in NFC,
-emoji kept. A tweet that is only links or mentions cleans to ``""``; such rows are kept (the raw
-tweet is still real) and counted, and the training pipeline leaves them out.
+removed, leading reply mentions removed, whitespace collapsed to single spaces, invisible
+characters (zero-width spaces and joiners, byte-order marks) removed from both ends, Unicode in
+NFC, emoji kept (a joiner inside an emoji sequence stays). A tweet that is only links, mentions
+or invisible characters cleans to ``""``; such rows are kept (the raw tweet is still real) and
+counted, and the training pipeline leaves them out.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from tweetgen.schema import RAW_COLUMNS, TWEETS
 LINK = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+", re.IGNORECASE)
 LEADING_MENTIONS = re.compile(r"^(?:\s*[@＠][A-Za-z0-9_]{1,15}\b)+[\s:,]*")
 WHITESPACE = re.compile(r"\s+")
+# Characters that show nothing: zero-width space, non-joiner and joiner, word joiner, byte-order
+# mark, soft hyphen, Mongolian vowel separator, left-to-right and right-to-left marks; and spaces.
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u200e\u200f \t\n\r"
 
 
 def clean_tweet(text: str) -> str:
@@ -27,7 +32,7 @@ def clean_tweet(text: str) -> str:
     text = html.unescape(text)
     text = LINK.sub(" ", text)
     text = LEADING_MENTIONS.sub("", text)
-    text = WHITESPACE.sub(" ", text).strip()
+    text = WHITESPACE.sub(" ", text).strip(INVISIBLE)
     return unicodedata.normalize("NFC", text)
 
 
@@ -63,4 +68,7 @@ def drop_duplicate_tweets(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     Sources order their rows best first, so the first row of a duplicated id is the one to keep.
     """
     duplicated = raw.duplicated("tweet_id", keep="first")
-    return raw[~duplicated].reset_index(drop=True), int(duplicated.sum())
+    kept = raw[~duplicated] if duplicated.any() else raw
+    if not kept.index.equals(pd.RangeIndex(len(kept))):
+        kept = kept.reset_index(drop=True)
+    return kept, int(duplicated.sum())

@@ -91,14 +91,18 @@ def test_a_successful_run_is_recorded_with_its_counts_and_notified_only_when_ask
 
 def test_a_failure_in_the_store_itself_is_said_on_stderr_notified_and_keeps_the_exit_status(receivers, monkeypatch, capsys) -> None:
     _, hook = receivers
-    monkeypatch.setenv("TWEETGEN_BACKEND", "hopsworks")  # and no HOPSWORKS_API_KEY: the store cannot open
+    # The settings are complete, so the job starts; then its store cannot open: nothing answers there.
+    for name, value in {"TWEETGEN_BACKEND": "hopsworks", "HOPSWORKS_API_KEY": "k3y", "HOPSWORKS_PROJECT": "tweets",
+                        "HOPSWORKS_HOST": "127.0.0.1", "HOPSWORKS_PORT": str(_dead_port()), "HOPSWORKS_TIMEOUT": "5"}.items():
+        monkeypatch.setenv(name, value)
     assert main(["scrape"]) == 1
     err = capsys.readouterr().err
     warning, error = err.strip().splitlines()
     assert warning.startswith("warning: run scrape-") and warning.endswith("(failed) could not be recorded in 'job_runs': its store failed, as the job's error says")
-    assert error.startswith("error: HOPSWORKS_API_KEY is not set")
+    assert error.startswith("error: Could not log in to Hopsworks project 'tweets' at 127.0.0.1")
     (post,) = hook.received
-    assert post.body["status"] == "failed" and "HOPSWORKS_API_KEY" in post.body["error"]
+    assert post.body["status"] == "failed" and "Could not log in to Hopsworks" in post.body["error"]
+    assert "k3y" not in err and "k3y" not in json.dumps(post.body)
 
 
 def test_notifications_that_cannot_be_sent_are_logged_and_never_hide_the_result(monkeypatch, caplog, capsys) -> None:

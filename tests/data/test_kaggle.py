@@ -22,6 +22,7 @@ from tweetgen.sources.kaggle import (
     REJECT_NO_ID,
     REJECT_PRE_SNOWFLAKE,
     REJECT_RETWEET,
+    REJECT_SHAPE,
     REJECT_SNOWFLAKE_DATE,
     SNOWFLAKE_EPOCH_MS,
     find_csv_files,
@@ -153,8 +154,8 @@ def test_old_layout_gives_raw_columns_with_exact_values(tmp_path: Path) -> None:
     frame = loaded.frame
     assert list(frame.columns) == RAW_COLUMNS
     assert frame.dtypes.astype(str).to_dict() == {
-        "tweet_id": "int64", "created_at": "datetime64[us, UTC]", "text": "object", "username": "object",
-        "is_reply": "bool", "is_quote": "bool", "lang": "object", "likes": "int64", "retweets": "int64",
+        "tweet_id": "int64", "created_at": "datetime64[us, UTC]", "text": "string", "username": "string",
+        "is_reply": "bool", "is_quote": "bool", "lang": "string", "likes": "int64", "retweets": "int64",
         "replies": "int64",
     }  # fmt: skip
     assert loaded.rows_read == 2 and loaded.rejected == {} and loaded.files == [csv_path]
@@ -418,18 +419,18 @@ def test_unknown_header_is_reported_against_the_closer_layout(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("header", "make_row", "change", "message"),
     [
-        (OLD_HEADER, old_row, {"date": "yesterday"}, "data row 2: date is 'yesterday'"),
-        (OLD_HEADER, old_row, {"created_at": "soon"}, "data row 2: created_at is 'soon'"),
-        (OLD_HEADER, old_row, {"created_at": "inf"}, "data row 2: created_at is 'inf'"),
-        (SPREADSHEET_HEADER, spreadsheet_row, {"date": "31-02-2020 00:00"}, "data row 2: date is '31-02-2020 00:00'"),
-        (NEW_HEADER, new_row, {"time": "25:61:00"}, "data row 2: date and time is '2019-03-14 25:61:00'"),
-        (NEW_HEADER, new_row, {"timezone": "Arabian Standard Time"}, "data row 2: timezone is 'Arabian Standard Time'"),
-        (OLD_HEADER, old_row, {"retweet": "maybe"}, "data row 2: retweet is 'maybe'"),
+        (OLD_HEADER, old_row, {"date": "yesterday"}, "data row 2 (line 3): date is 'yesterday'"),
+        (OLD_HEADER, old_row, {"created_at": "soon"}, "data row 2 (line 3): created_at is 'soon'"),
+        (OLD_HEADER, old_row, {"created_at": "inf"}, "data row 2 (line 3): created_at is 'inf'"),
+        (SPREADSHEET_HEADER, spreadsheet_row, {"date": "31-02-2020 00:00"}, "data row 2 (line 3): date is '31-02-2020 00:00'"),
+        (NEW_HEADER, new_row, {"time": "25:61:00"}, "data row 2 (line 3): date and time is '2019-03-14 25:61:00'"),
+        (NEW_HEADER, new_row, {"timezone": "Arabian Standard Time"}, "data row 2 (line 3): timezone is 'Arabian Standard Time'"),
+        (OLD_HEADER, old_row, {"retweet": "maybe"}, "data row 2 (line 3): retweet is 'maybe'"),
     ],
 )
 def test_unparseable_value_raises_naming_file_and_row(tmp_path, header, make_row, change, message) -> None:
     rows = [make_row(Tweet(T0)), make_row(Tweet(T0 + timedelta(hours=1)), **change)]
-    with pytest.raises(SourceError, match=r"bad\.csv, " + message.replace("(", r"\(")) as caught:
+    with pytest.raises(SourceError, match=r"bad\.csv, " + message.replace("(", r"\(").replace(")", r"\)")) as caught:
         load_kaggle([write_csv(tmp_path / "bad.csv", header, rows)])
     assert "fix or delete that row" in str(caught.value)
 
@@ -443,15 +444,18 @@ def test_bytes_that_are_not_utf8_raise_naming_file_and_offset(tmp_path: Path) ->
         load_kaggle([path])
 
 
-def test_malformed_csv_raises_naming_the_file(tmp_path: Path) -> None:
-    path = write_old(tmp_path, "2019.csv", [Tweet(T0)])
-    path.write_text(path.read_text() + "1,2,3" + "," * len(OLD_HEADER) + "\n")
-    with pytest.raises(SourceError, match=r"2019\.csv is not a well-formed CSV"):
-        load_kaggle([path])
+def test_a_row_with_another_number_of_fields_is_rejected_with_its_line(tmp_path: Path) -> None:
+    path = write_old(tmp_path, "2019.csv", [Tweet(T0), Tweet(T0 + timedelta(hours=1))])
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "1,2,3" + "," * len(OLD_HEADER) + "\n" + "".join(lines[1:]) + "7,8,9\n")
+    loaded = load_kaggle([path])
+    assert loaded.rows_read == 4 and len(loaded.frame) == 2
+    assert loaded.rejected == {REJECT_SHAPE: 2}
+    assert [issue.where for issue in loaded.issues] == [f"{path} line 2", f"{path} line 5"]
 
 
 def test_a_bad_file_anywhere_fails_the_whole_load(tmp_path: Path) -> None:
     write_old(tmp_path, "2018.csv", [Tweet(T0)])
     write_csv(tmp_path / "2019.csv", OLD_HEADER, [old_row(Tweet(T0), date="")])
-    with pytest.raises(SourceError, match=r"2019\.csv, data row 1: date is ''"):
+    with pytest.raises(SourceError, match=r"2019\.csv, data row 1 \(line 2\): date is ''"):
         load_kaggle([tmp_path])

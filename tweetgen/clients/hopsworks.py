@@ -34,19 +34,7 @@ def connect_hopsworks(settings: Settings) -> Any:
         ConfigError: HOPSWORKS_API_KEY or HOPSWORKS_PROJECT is not set (checked before any call).
         StoreError: the login failed, or did not finish within ``settings.hopsworks_timeout_s``.
     """
-    api_key = (settings.hopsworks_api_key or "").strip()  # a trailing newline once leaked the key
-    if not api_key:
-        raise ConfigError(
-            "HOPSWORKS_API_KEY is not set: create an API key in the Hopsworks UI (Account settings > "
-            "API keys) and set HOPSWORKS_API_KEY=<key> in the environment or in .env, or use "
-            "TWEETGEN_BACKEND=local."
-        )
-    project = (settings.hopsworks_project or "").strip()
-    if not project:
-        raise ConfigError(
-            "HOPSWORKS_PROJECT is not set: set it to the name of your Hopsworks project in the "
-            "environment or in .env (without it the SDK would ask in an interactive menu)."
-        )
+    api_key, project = check_credentials(settings)
     host, timeout = settings.hopsworks_host, settings.hopsworks_timeout_s
     import hopsworks
 
@@ -113,6 +101,26 @@ def bound_sdk_calls(timeout_s: float) -> None:
             return super().send(request, timeout=timeout or (min(CONNECT_TIMEOUT_S, timeout_s), timeout_s), **kwargs)
 
     client._get_instance()._session.mount("https://", DefaultTimeoutAdapter())
+def check_credentials(settings: Settings) -> tuple[str, str]:
+    """The stripped API key and project name, checked before anything is imported or called.
+
+    Raises:
+        ConfigError: HOPSWORKS_API_KEY or HOPSWORKS_PROJECT is not set.
+    """
+    api_key = (settings.hopsworks_api_key or "").strip()  # a trailing newline once leaked the key
+    if not api_key:
+        raise ConfigError(
+            "HOPSWORKS_API_KEY is not set: create an API key in the Hopsworks UI (Account settings > "
+            "API keys) and set HOPSWORKS_API_KEY=<key> in the environment or in .env, or use "
+            "TWEETGEN_BACKEND=local."
+        )
+    project = (settings.hopsworks_project or "").strip()
+    if not project:
+        raise ConfigError(
+            "HOPSWORKS_PROJECT is not set: set it to the name of your Hopsworks project in the "
+            "environment or in .env (without it the SDK would ask in an interactive menu)."
+        )
+    return api_key, project
 
 
 def _run_bounded(function: Callable[[], T], timeout: float) -> T:

@@ -1,22 +1,31 @@
 """Feature pipeline: historical tweets into the ``tweets`` feature group.
 
-Steps: load a source -> drop duplicate ids -> derive features -> validate and upsert. Every row
-read is accounted for in the report: kept, dropped as a duplicate, or rejected with a reason.
+Steps: load a source -> screen rows (``tweetgen.sources.screening``) -> drop duplicate ids ->
+derive features -> validate and upsert. Every row read is accounted for in the report: kept,
+cleaned (kept, changed) or rejected with a reason, where the source knows it with the file and
+line, or dropped as a duplicate. A large load is written in batches of ``WRITE_BATCH`` rows, one
+commit each, so memory holds one batch's features; rerunning a load that stopped half way
+writes the rest (the upsert skips what is there).
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tweetgen.features import build_tweet_features, drop_duplicate_tweets
+from tweetgen.features import INVISIBLE, build_tweet_features, drop_duplicate_tweets
 from tweetgen.schema import TWEETS
 from tweetgen.sources.factory import history_source
-from tweetgen.sources.port import TweetLoad
+from tweetgen.sources.port import RowIssue, TweetLoad
+from tweetgen.sources.screening import count_reasons, screen_tweets
 from tweetgen.store.port import FeatureStore
+
+WRITE_BATCH = 100_000  # rows per commit of a large load
+SHOWN_PLACES = 3  # rejected or cleaned rows named per reason in the report
 
 
 @dataclass
@@ -34,6 +43,9 @@ class FeatureReport:
     where: str = ""
     files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cleaned: dict[str, int] = field(default_factory=dict)
+    issues: list[RowIssue] = field(default_factory=list)
+    invisible_only: int = 0
 
     @property
     def rows_rejected(self) -> int:
@@ -44,17 +56,32 @@ class FeatureReport:
         return {"rows_read": self.rows_read, "duplicates_dropped": self.duplicates_dropped, "rows_rejected": self.rows_rejected,
                 "inserted": self.inserted, "already_present": self.already_present, "empty_clean_text": self.empty_clean_text}
 
+    @property
+    def rows_cleaned(self) -> int:
+        return sum(self.cleaned.values())
+
+    def places(self, reason: str) -> str:
+        """Where the first rows with ``reason`` are, for the report (": a.csv line 3, ...")."""
+        found = [issue.where for issue in self.issues if issue.reason == reason]
+        if not found:
+            return ""
+        more = f"; {len(found) - SHOWN_PLACES:,} more" if len(found) > SHOWN_PLACES else ""
+        return f": {', '.join(found[:SHOWN_PLACES])}{more}"
+
     def lines(self) -> list[str]:
         """The report as aligned lines for a terminal."""
         files = f" ({len(self.files)} files)" if self.files else ""
         counts = [
             ("rows read", self.rows_read, ""),
             ("duplicates dropped", self.duplicates_dropped, ""),
-            ("rows rejected", self.rows_rejected, ""),
-            *[(f"  {reason}", count, "") for reason, count in sorted(self.rejected.items())],
+            ("rows rejected", self.rows_rejected, "  (not written)"),
+            *[("", count, f"  {reason}{self.places(reason)}") for reason, count in sorted(self.rejected.items())],
+            ("rows cleaned", self.rows_cleaned, "  (written, changed)"),
+            *[("", count, f"  {reason}{self.places(reason)}") for reason, count in sorted(self.cleaned.items())],
             ("rows inserted", self.inserted, ""),
             ("already present", self.already_present, ""),
             ("empty after cleaning", self.empty_clean_text, "  (kept, not trained on)"),
+            ("", self.invisible_only, "  of them, only invisible characters (zero-width)"),
         ]
         lines = [f"{'source':<22}{self.source}{files}"]
         lines += [f"{label:<22}{count:>9,}{note}" for label, count, note in counts]
@@ -84,7 +111,7 @@ def run_feature_pipeline(
     """
     started = time.perf_counter()
     loaded = history_source(source, paths, username=username, progress=progress).read()
-    return write_tweets(store, loaded, source_label="history", now=now, started=started)
+    return write_tweets(store, loaded, source_label="history", now=now, started=started, username=username)
 
 
 def write_tweets(
@@ -93,22 +120,39 @@ def write_tweets(
     source_label: str,
     now: datetime | None = None,
     started: float | None = None,
+    username: str | None = None,
 ) -> FeatureReport:
-    """Drop duplicates, derive features and upsert ``loaded`` tweets; return the report."""
+    """Screen, drop duplicates, derive features and upsert ``loaded`` tweets; return the report.
+
+    Args:
+        now: the ingestion time written to every row (default: the clock).
+        username: the account the rows must belong to (None: any account).
+    """
     started = time.perf_counter() if started is None else started
-    raw, duplicates = drop_duplicate_tweets(loaded.frame)
-    frame = build_tweet_features(raw, source=source_label, ingested_at=now or datetime.now(UTC))
-    result = store.insert(TWEETS, frame)
+    screened = screen_tweets(loaded.frame, username)
+    raw, duplicates = drop_duplicate_tweets(screened.kept)
+    ingested_at = now or datetime.now(UTC)
+    counts: Counter[str] = Counter()
+    for start in range(0, max(len(raw), 1), WRITE_BATCH):  # one insert even when empty: it creates the group
+        frame = build_tweet_features(raw.iloc[start : start + WRITE_BATCH], source=source_label, ingested_at=ingested_at)
+        result = store.insert(TWEETS, frame)
+        empty = frame["clean_text"] == ""
+        counts.update(
+            inserted=result.inserted, already_present=result.already_present, empty=int(empty.sum()),
+            invisible=int((empty & (frame["text"].str.strip(INVISIBLE) == "") & (frame["text"] != "")).sum()),
+        )
     return FeatureReport(
         source=loaded.name,
         rows_read=loaded.rows_read,
         duplicates_dropped=duplicates,
-        rejected=dict(loaded.rejected),
-        inserted=result.inserted,
-        already_present=result.already_present,
-        empty_clean_text=int((frame["clean_text"] == "").sum()),
+        rejected=dict(Counter(loaded.rejected) + Counter(count_reasons(screened.rejected))),
+        inserted=counts["inserted"],
+        already_present=counts["already_present"],
+        empty_clean_text=counts["empty"],
         elapsed_s=time.perf_counter() - started,
         where=store.where,
         files=list(loaded.files),
+        cleaned=dict(Counter(loaded.cleaned) + Counter(count_reasons(screened.cleaned.where(screened.rejected.isna())))),
+        issues=list(loaded.issues),
+        invisible_only=counts["invisible"],
     )
-

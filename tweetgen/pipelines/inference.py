@@ -101,13 +101,24 @@ def run_batch_inference(
 
 
 def model_arms(registry: ModelRegistry, model_name: str) -> list[tuple[str, ModelVersion]]:
-    """The champion, then the challenger: the newest version after the champion, if any."""
+    """The champion, then the challenger: the newest version after the champion whose files are
+    whole, if any (``ModelRegistry.check_files``).
+
+    Raises:
+        TweetgenError: there is no champion, or its files are broken (a new version replaces it).
+    """
     champion = registry.champion(model_name)
     if champion is None:
         raise TweetgenError(
             f"There is no champion model '{model_name}' in {registry.where}; run `python -m tweetgen train` first."
         )
-    newer = [v for v in registry.versions(model_name) if v.version > champion.version]
+    problem = registry.check_files(champion)
+    if problem:
+        raise TweetgenError(
+            f"The champion, version {champion.version} of '{model_name}' in {registry.where}, cannot be loaded "
+            f"({problem}); run `python -m tweetgen train`: a new version replaces a broken champion."
+        )
+    newer = [v for v in registry.versions(model_name) if v.version > champion.version and not registry.check_files(v)]
     return [("champion", champion)] + ([("challenger", newer[-1])] if newer else [])
 
 

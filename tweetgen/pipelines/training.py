@@ -3,7 +3,10 @@
 ``run_training`` reads the ``tweets`` group, splits it by time (the newest tweets are the eval
 set), trains a tiny GPT-2 from scratch or fine-tunes a pretrained one, evaluates, samples,
 registers the version with its card, and applies the champion rule (``tweetgen.registry.champion``). Bad
-input raises a one-sentence ``TweetgenError`` before anything is written to the registry.
+input raises a one-sentence ``TweetgenError`` before anything is written to the registry, and a
+bad option or champion record before any training. The model is saved for the registry in a
+locked scratch folder (``tweetgen-model-*`` in the temporary directory, ``tweetgen.files``); the
+next run removes those a killed run left.
 """
 
 from __future__ import annotations
@@ -18,18 +21,21 @@ import pandas as pd
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from tweetgen.errors import TweetgenError
+from tweetgen.files import remove_abandoned, scratch_folder
 from tweetgen.model.build import TINY, build_tiny_model, context_length, count_parameters, load_base, train_tokenizer
 from tweetgen.model.checkpoint import remove_checkpoint
 from tweetgen.model.data import frame_texts, split_by_time
 from tweetgen.model.evaluate import eval_set_id, evaluate
 from tweetgen.model.generate import sample
 from tweetgen.model.train import TrainConfig, TrainResult, train
+from tweetgen.pipelines.preflight import check_train_options
 from tweetgen.registry.champion import ChampionDecision
 from tweetgen.registry.port import ModelRegistry, ModelVersion, check_model_name
 from tweetgen.schema import TWEETS
 from tweetgen.store.port import FeatureStore
 
 MIN_TWEETS = 10  # fewer cannot give both a training and an evaluation set worth the name
+STAGING_PREFIX = "tweetgen-model-"
 COLUMNS = ["tweet_id", "created_at", "clean_text"]
 
 
@@ -76,6 +82,9 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
             be loaded, or training diverged; the registry is left untouched in each case.
     """
     check_model_name(config.model_name)
+    check_train_options(config.max_steps, config.batch_size, config.epochs, config.max_seconds)
+    registry.champion(config.model_name)  # a champion record naming a missing version fails now, not after training
+    remove_abandoned(Path(tempfile.gettempdir()), STAGING_PREFIX)  # what a killed run left
     frame, n_read, n_empty, read_version = read_tweet_texts(store)
     data_version = data_version or read_version
     train_frame, eval_frame = split_by_time(frame, config.eval_fraction, config.eval_since)
@@ -153,8 +162,8 @@ def _card(config: TrainConfig, data_version: str | None, train_texts: list[str],
 
 
 def _register(registry: ModelRegistry, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str, metrics: dict[str, float], card: dict) -> ModelVersion:
-    with tempfile.TemporaryDirectory(prefix="tweetgen-model-") as folder:
+    with scratch_folder(Path(tempfile.gettempdir()), STAGING_PREFIX) as folder:
         model.save_pretrained(folder)  # safetensors
         tokenizer.save_pretrained(folder)
-        return registry.register(Path(folder), name, metrics, card)
+        return registry.register(folder, name, metrics, card)
 

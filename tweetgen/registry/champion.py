@@ -3,9 +3,11 @@
 The champion is never "version 1" or "the newest"; ``ModelRegistry.promote_if_better`` applies
 this rule to each new version:
 
-1. A candidate without a finite ``eval_bits_per_char`` is never promoted (a failed run never
-   registers at all: the training pipeline raises before it gets here).
-2. With no champion yet, the candidate becomes champion.
+1. A candidate without a finite ``eval_bits_per_char``, or one that cannot be loaded, is never
+   promoted (a failed run never registers at all: the training pipeline raises before it gets
+   here).
+2. With no champion yet, the candidate becomes champion. A champion that cannot be loaded is no
+   champion: the candidate replaces it, and the record says why.
 3. Otherwise both must be scored on the candidate's evaluation set. If the champion's card names
    the same ``eval_set_id``, its recorded score is used; if not, the champion is re-scored on the
    candidate's set by the ``rescore`` callback (the caller has the texts and the evaluation code).
@@ -31,7 +33,7 @@ class ChampionDecision:
     """The outcome of the champion rule for one candidate, with the reason in one sentence.
 
     ``champion_score`` is the previous champion's score on the candidate's eval set (None when
-    there was no champion)."""
+    there was no champion, or it could not be loaded)."""
 
     promoted: bool
     candidate: int
@@ -39,19 +41,39 @@ class ChampionDecision:
     reason: str
     candidate_score: float | None
     champion_score: float | None = None
+    previous_damage: str | None = None  # why the previous champion could not be loaded
 
 
 Rescore = Callable[["ModelVersion"], float]
 
 
-def decide_champion(candidate: ModelVersion, champion: ModelVersion | None, rescore: Rescore | None) -> ChampionDecision:
-    """Apply the champion rule (module docstring) without changing anything."""
+def decide_champion(
+    candidate: ModelVersion,
+    champion: ModelVersion | None,
+    rescore: Rescore | None,
+    candidate_damage: str | None = None,
+    champion_damage: str | None = None,
+) -> ChampionDecision:
+    """Apply the champion rule (module docstring) without changing anything.
+
+    Args:
+        candidate_damage, champion_damage: why that version cannot be loaded, or None if it can.
+    """
     score = candidate.score
     previous = champion.version if champion else None
     if score is None:
         return ChampionDecision(False, candidate.version, previous, f"Version {candidate.version} has no finite {CHAMPION_METRIC}.", None)
+    if candidate_damage:
+        reason = f"Version {candidate.version} cannot be loaded ({candidate_damage}), so it is not promoted."
+        return ChampionDecision(False, candidate.version, previous, reason, score)
     if champion is None:
         return ChampionDecision(True, candidate.version, None, f"Version {candidate.version} becomes the first champion ({score:.4f} bits/char).", score)
+    if champion_damage:
+        reason = (
+            f"Version {champion.version}, the champion, cannot be loaded ({champion_damage}); "
+            f"version {candidate.version} ({score:.4f} bits/char) replaces it."
+        )
+        return ChampionDecision(True, candidate.version, previous, reason, score, previous_damage=champion_damage)
     if champion.eval_set_id is not None and champion.eval_set_id == candidate.eval_set_id and champion.score is not None:
         champion_score, where = champion.score, "on the same eval set"
     elif rescore is not None:
@@ -74,6 +96,7 @@ def new_champion_record(candidate: ModelVersion, decision: ChampionDecision) -> 
         "eval_set_id": candidate.eval_set_id,
         "previous": decision.previous,
         "previous_score": decision.champion_score,
+        "previous_damage": decision.previous_damage,
         "reason": decision.reason,
         "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }

@@ -6,10 +6,12 @@ Layout::
                                 metrics.json, card.json, model_card.md, loss_curve.png
     <root>/<name>/champion.json the champion's version and the decision that made it champion
 
-A version appears whole or not at all: it is written into a hidden temporary folder beside the
-versions, then renamed to the next free number (a rename onto a taken number fails, and the
-writer tries the next one), so concurrent runs never share a number. Nothing is created until the
-first ``register``.
+A version appears whole or not at all: it is written into a hidden scratch folder beside the
+versions (``.incoming-*``, locked by its writer: ``tweetgen.files``), then renamed to the next
+free number (a rename onto a taken number fails, and the writer tries the next one), so
+concurrent runs never share a number. A scratch folder left by a killed run is removed by the
+next ``register``. Files and folders follow the permission rule of ``tweetgen.files``. Nothing is
+created until the first ``register``; transformers is imported only to load a model.
 """
 
 from __future__ import annotations
@@ -18,24 +20,25 @@ import contextlib
 import errno
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
-
+from tweetgen.files import apply_umask, remove_abandoned, scratch_folder
 from tweetgen.registry.champion import ChampionDecision, new_champion_record
+from tweetgen.registry.integrity import folder_damage
 from tweetgen.registry.model_card import render_model_card, write_json, write_version_files
 from tweetgen.registry.port import ModelRegistry, ModelVersion, RegistryError, check_model_name
 
 if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
     from tweetgen.config import Settings
 
 CHAMPION_FILE = "champion.json"
 REQUIRED_FILES = ("config.json", "metrics.json", "card.json", "tokenizer_config.json")
 RENAME_RETRIES = 100
+INCOMING_PREFIX = ".incoming-"
 
 
 class LocalModelRegistry(ModelRegistry):
@@ -56,13 +59,11 @@ class LocalModelRegistry(ModelRegistry):
     def _register(self, model_dir: Path, name: str, metrics: dict[str, float], card: dict[str, Any]) -> ModelVersion:
         name_dir = self.root / name
         name_dir.mkdir(parents=True, exist_ok=True)
-        incoming = Path(tempfile.mkdtemp(prefix=".incoming-", dir=name_dir))
-        try:
+        remove_abandoned(name_dir, INCOMING_PREFIX)  # what a killed run left
+        with scratch_folder(name_dir, INCOMING_PREFIX) as incoming:
             write_version_files(model_dir, incoming, metrics, card)
+            apply_umask(incoming)  # a temporary folder is 0700 and safetensors writes 0600
             version = self._publish(incoming, name, metrics, card)
-        except BaseException:
-            shutil.rmtree(incoming, ignore_errors=True)
-            raise
         return ModelVersion(name, version, metrics, card, str(self.folder(name, version)))
 
     def _publish(self, incoming: Path, name: str, metrics: dict[str, float], card: dict[str, Any]) -> int:
@@ -91,11 +92,9 @@ class LocalModelRegistry(ModelRegistry):
 
     def _read_version(self, name: str, version: int) -> ModelVersion:
         folder = self.folder(name, version)
-        missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
-        if not any(folder.glob("*.safetensors")):
-            missing.append("*.safetensors")
+        missing = _missing_files(folder)
         if missing:
-            raise _corrupt(folder, f"missing {', '.join(missing)}")
+            raise _corrupt(folder, missing)
         metrics, card = _read_json(folder / "metrics.json"), _read_json(folder / "card.json")
         if not isinstance(metrics, dict) or not isinstance(card, dict):
             raise _corrupt(folder, "metrics.json or card.json is not a JSON object")
@@ -117,9 +116,19 @@ class LocalModelRegistry(ModelRegistry):
         path = self.root / check_model_name(name) / CHAMPION_FILE
         return _read_json(path) if path.is_file() else None
 
+    def check_files(self, version: ModelVersion) -> str | None:
+        """Why the version's folder cannot be loaded (a missing, unreadable or cut-short file), or None."""
+        folder = self.folder(version.name, version.version)
+        return _missing_files(folder) or folder_damage(folder)
+
     def load(self, version: ModelVersion) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
         folder = self.folder(version.name, version.version)
         self._read_version(version.name, version.version)  # names a missing file before transformers does
+        problem = folder_damage(folder)
+        if problem:
+            raise _corrupt(folder, problem)
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder)
             model = AutoModelForCausalLM.from_pretrained(folder)
@@ -152,6 +161,13 @@ class LocalModelRegistry(ModelRegistry):
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+
+
+def _missing_files(folder: Path) -> str | None:
+    missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
+    if not any(folder.glob("*.safetensors")):
+        missing.append("*.safetensors")
+    return f"missing {', '.join(missing)}" if missing else None
 
 
 def _read_json(path: Path) -> Any:

@@ -2,7 +2,8 @@
 
 A registry keeps numbered versions of a named model, each with numeric metrics and a card, and
 names one version the champion: the one batch inference and the app use. It changes only by
-``promote_if_better``, which applies the rule of ``tweetgen.registry.champion``.
+``promote_if_better``, which applies the rule of ``tweetgen.registry.champion``: a version that
+cannot be loaded is never made champion, and a champion that cannot be loaded is replaced.
 
 Names and metrics follow Hopsworks' rules so the same calls work on both backends: names are
 ``[a-zA-Z0-9_]+``, metric values are finite numbers.
@@ -112,6 +113,28 @@ class ModelRegistry(abc.ABC):
     def _record_champion(self, candidate: ModelVersion, decision: ChampionDecision) -> None:
         """Make ``candidate`` the champion of its name, remembering the decision."""
 
+    def champion_record(self, name: str) -> dict[str, Any] | None:
+        """What was recorded when the champion was chosen (version, scores, reason, time), or None."""
+        return None
+
+    def check_files(self, version: ModelVersion) -> str | None:
+        """Why ``version``'s files cannot be loaded, found cheaply (without loading), or None.
+
+        The default cannot tell without downloading the version: it returns None.
+        """
+        return None
+
+    def damage(self, version: ModelVersion) -> str | None:
+        """Why ``version`` cannot be loaded, or None if it can: the cheap check, then a real load."""
+        problem = self.check_files(version)
+        if problem:
+            return problem
+        try:
+            self.load(version)
+        except RegistryError as error:
+            return str(error)
+        return None
+
     def _champion_lock(self, name: str) -> contextlib.AbstractContextManager:
         """Held while a decision is made, so two runs cannot both replace the same champion."""
         return contextlib.nullcontext()
@@ -125,24 +148,39 @@ class ModelRegistry(abc.ABC):
                 called only when the champion was scored on another set.
         """
         with self._champion_lock(candidate.name):
-            decision = decide_champion(candidate, self.champion(candidate.name), rescore)
+            champion = self.champion(candidate.name)
+            champion_damage = self.damage(champion) if champion else None
+            decision = decide_champion(
+                candidate, champion, rescore,
+                candidate_damage=self.damage(candidate), champion_damage=champion_damage,
+            )
             if decision.promoted:
                 self._record_champion(candidate, decision)
         return decision
 
 
 def format_versions(registry: ModelRegistry, name: str) -> str:
-    """A text table of the versions of ``name`` with their main metrics, marking the champion."""
+    """A text table of the versions of ``name`` with their main metrics, marking the champion and
+    every version whose files are broken (``check_files``), and why the champion was chosen when
+    it replaced a broken one."""
     versions = registry.versions(name)
     if not versions:
         return f"No versions of '{name}' in {registry.where}; run `python -m tweetgen train` to train one.\n"
     champion = registry.champion(name)
     columns = ("eval_bits_per_char", "eval_perplexity", "train_seconds", "train_tokens_per_second")
     lines = [f"{'version':>7}  {'bits/char':>9}  {'perplexity':>10}  {'train s':>8}  {'tokens/s':>9}  {'base':<10} champion"]
+    broken = []
     for v in versions:
         bpc, ppl, secs, tps = (v.metrics.get(c, math.nan) for c in columns)
         mark = "*" if champion and champion.version == v.version else ""
         base = str(v.card.get("settings", {}).get("base_model", ""))[:10]
+        problem = registry.check_files(v)
+        if problem:
+            broken.append(f"version {v.version} is broken: {problem}")
+            mark = f"{mark} broken".strip()
         lines.append(f"{v.version:>7}  {bpc:>9.3f}  {ppl:>10.1f}  {secs:>8.0f}  {tps:>9,.0f}  {base:<10} {mark}")
     lines.append(f"champion: version {champion.version}" if champion else "champion: none yet")
-    return "\n".join(lines) + "\n"
+    record = registry.champion_record(name) or {}
+    if record.get("previous_damage") and not any(line.startswith(f"version {record.get('previous')} ") for line in broken):
+        broken.append(f"version {record.get('previous')} is broken: {record['previous_damage']}")
+    return "\n".join(lines + broken) + "\n"

@@ -26,5 +26,5 @@ def history_source(name: str, paths: Sequence[str | Path] = (), username: str = 
             raise SourceError("--source kaggle needs --path: the folder or CSV files of the Kaggle Elon Musk tweets.")
         from tweetgen.sources.kaggle import KaggleHistory
 
-        return KaggleHistory(paths, progress=progress)
+        return KaggleHistory(paths, progress=progress, username=username)
     raise SourceError(f"Unknown history source {name!r}; use one of {', '.join(HISTORY_SOURCES)}.")

@@ -16,15 +16,25 @@ snowflake), checked against the row's date; a row that cannot be recovered is re
 counted, so a lossy id never becomes a key.
 
 Every cell is read as text exactly as published (``&amp;`` stays in ``text``); cleaning happens
-elsewhere. Rows are numbered from 1, counting data rows after the header.
+elsewhere. Rows are numbered from 1, counting data rows after the header; messages also give the
+line a row starts on. The files are streamed in chunks (``tweetgen.sources.csv_chunks``), so memory
+holds the accepted rows (their text in compact Arrow strings) and one chunk, not whole files.
+
+Row-level problems reject that row, counted by reason and listed with its file and line: the
+damage above, a retweet, a row with another number of fields than the header, and the rules
+every source's rows pass (``tweetgen.sources.screening``: over-long text, a time before X existed
+or after now, another account's row). NUL characters are removed from the cells, and the rows
+they were in are counted as cleaned. A value that cannot be parsed at all (a date, a flag, a
+UTC offset) still refuses the whole load, naming the file, row and line: it means the file is not
+the published layout.
 """
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +42,9 @@ from tqdm.auto import tqdm
 
 from tweetgen.errors import SourceError
 from tweetgen.schema import RAW_COLUMNS
-from tweetgen.sources.port import TweetLoad, TweetSource
+from tweetgen.sources.csv_chunks import MAX_FIELD_CHARS, Chunk, read_chunks, read_header
+from tweetgen.sources.port import RowIssue, TweetLoad, TweetSource
+from tweetgen.sources.screening import CLEAN_NUL, screen_tweets
 
 SNOWFLAKE_EPOCH_MS = 1288834974657
 # Ids before snowflakes (November 2010) were sequential and stayed below ~3e10; snowflake ids start
@@ -61,6 +73,8 @@ REJECT_PRE_SNOWFLAKE = "tweet id is damaged and predates snowflake ids (late 201
 REJECT_SNOWFLAKE_DATE = "time recovered from the tweet id is more than 2 days from the row's date"
 REJECT_CREATED_DATE = "created_at is more than 2 days from the row's date"
 REJECT_COUNT = "{column} is not a whole number"
+REJECT_SHAPE = "row has another number of fields than the header (a line cut short or a stray delimiter)"
+REJECT_FIELD = f"row has a field longer than {MAX_FIELD_CHARS:,} characters"
 
 
 @dataclass(frozen=True)
@@ -118,58 +132,105 @@ def find_csv_files(path_or_paths: Sequence[str | Path] | str | Path) -> list[Pat
     return unique
 
 
-def load_kaggle(path_or_paths: Sequence[str | Path] | str | Path, progress: bool = False) -> TweetLoad:
+def load_kaggle(
+    path_or_paths: Sequence[str | Path] | str | Path,
+    progress: bool = False,
+    username: str | None = None,
+    now: datetime | None = None,
+) -> TweetLoad:
     """Read the Kaggle year files into raw tweet rows (``RAW_COLUMNS``), rejecting what cannot be trusted.
 
     Every file is read and checked before this returns, so a caller that writes the result
     writes nothing when any file is bad.
 
+    Args:
+        username: the account the rows must belong to (None accepts any account).
+        now: the current time, for the "after now" rule (default: the clock).
+
     Raises:
         SourceError: a missing path, a folder without CSV files, an empty or malformed file, a file
             that is not UTF-8, a file missing required columns, or an unparseable date or flag
-            (naming the file and the data row).
+            (naming the file, the data row and its line).
     """
     files = find_csv_files(path_or_paths)
+    tally = _Tally()
     parts: list[pd.DataFrame] = []
-    rows_read = 0
-    rejected: Counter[str] = Counter()
     for path in tqdm(files, desc="Reading Kaggle CSVs", unit="file", disable=not progress):
-        raw = _read_csv(path)
-        part, reasons = _convert(path, raw, _detect_layout(path, raw.columns))
-        rows_read += len(raw)
-        rejected.update(reasons.dropna().tolist())
-        parts.append(part[reasons.isna()])
-    return TweetLoad(KaggleHistory.name, _order(parts), rows_read, dict(rejected), files)
+        parts += _load_file(path, tally, username, now)
+    return TweetLoad(
+        KaggleHistory.name, _order(parts), tally.rows_read, dict(tally.rejected), files,
+        cleaned=dict(tally.cleaned), issues=tally.issues,
+    )
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """Read one file with every cell as text, or raise ``SourceError`` saying why it cannot be read."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise SourceError(f"Cannot read {path} ({error.strerror}); check that it is a readable file.") from None
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # a byte-order mark, as spreadsheets write
-    try:
-        text = data[start:].decode("utf-8")
-    except UnicodeDecodeError as error:
-        offset = start + error.start
-        line = data.count(b"\n", 0, offset) + 1
-        raise SourceError(
-            f"{path} is not UTF-8: byte offset {offset} (line {line}) is {data[offset : offset + 1]!r}; "
-            "re-save the file as UTF-8 or download it again."
-        ) from None
-    if not text.strip():
-        raise SourceError(f"{path} is empty; download the year file again or remove it from the folder.")
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        message = str(error).strip().rstrip(".")
-        raise SourceError(f"{path} is not a well-formed CSV ({message}); download the year file again.") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.fillna("")  # a short last row gives missing cells; the row rules below catch them
+@dataclass
+class _Tally:
+    """Every row read, rejected and cleaned so far, with where each rejected or cleaned row is."""
+
+    rows_read: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    cleaned: Counter[str] = field(default_factory=Counter)
+    issues: list[RowIssue] = field(default_factory=list)
+
+    def add(self, counter: Counter[str], path: Path, line: int, reason: str) -> None:
+        counter[reason] += 1
+        self.issues.append(RowIssue(f"{path} line {line}", reason))
+
+    def add_all(self, counter: Counter[str], path: Path, lines: pd.Series, reasons: pd.Series) -> None:
+        for row, reason in reasons.dropna().items():
+            self.add(counter, path, int(lines[row]), reason)
 
 
-def _detect_layout(path: Path, columns: pd.Index) -> Layout:
+def _load_file(path: Path, tally: _Tally, username: str | None, now: datetime | None) -> list[pd.DataFrame]:
+    """The accepted rows of one file, in chunks; rejected and cleaned rows go to ``tally``."""
+    layout = _detect_layout(path, read_header(path))
+    parts, damaged = [], False
+    for chunk in read_chunks(path, list(layout.required)):  # the other columns are never kept in memory
+        tally.rows_read += chunk.rows_read
+        for reason, rows in ((REJECT_SHAPE, chunk.misshapen), (REJECT_FIELD, chunk.overlong)):
+            for _, line in rows:
+                tally.add(tally.rejected, path, line, reason)
+        if chunk.frame.empty:
+            continue
+        part, rejected, cleaned = _convert_chunk(path, chunk, layout, username, now)
+        tally.add_all(tally.rejected, path, chunk.lines, rejected)
+        tally.add_all(tally.cleaned, path, chunk.lines, cleaned.where(rejected.isna()))
+        damaged = damaged or bool(part["damaged"].any())
+        parts.append(_compact(part[rejected.isna()]))
+    for part in parts:  # a file with any damaged row ranks below the others for the same tweet
+        part["damaged_file"] = damaged
+    return parts
+
+
+def _convert_chunk(
+    path: Path, chunk: Chunk, layout: Layout, username: str | None, now: datetime | None
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """One chunk's rows as ``RAW_COLUMNS`` (plus ``damaged``), with a reject and a clean reason per row."""
+    part, reasons = _convert(_Place(path, chunk.lines), chunk.frame, layout)
+    screened = screen_tweets(part[RAW_COLUMNS], username, now)
+    rejected = reasons.where(reasons.notna(), screened.rejected)
+    cleaned = screened.cleaned.copy()
+    cleaned[cleaned.index.isin(chunk.nul_rows)] = CLEAN_NUL
+    return screened.frame.assign(damaged=part["damaged"]), rejected, cleaned
+
+
+def _compact(part: pd.DataFrame) -> pd.DataFrame:
+    """Store a part's text columns as Arrow strings: a few bytes of overhead a row, not ~50."""
+    return part.astype({"text": "string[pyarrow]", "username": "string[pyarrow]", "lang": "string[pyarrow]"})
+
+
+@dataclass(frozen=True)
+class _Place:
+    """A file and the line each of its data rows (by number) starts on, for messages."""
+
+    path: Path
+    lines: pd.Series
+
+    def of(self, row: int) -> str:
+        return f"{self.path}, data row {row} (line {int(self.lines[row])})"
+
+
+def _detect_layout(path: Path, columns: Sequence[str]) -> Layout:
     """Pick the layout from the header (by its count columns) and check its required columns."""
     present = set(columns)
     if "nlikes" in present:
@@ -187,16 +248,17 @@ def _detect_layout(path: Path, columns: pd.Index) -> Layout:
     return layout
 
 
-def _convert(path: Path, raw: pd.DataFrame, layout: Layout) -> tuple[pd.DataFrame, pd.Series]:
-    """Turn one file's text cells into ``RAW_COLUMNS``; return it with a reject reason per row (or None)."""
+def _convert(place: _Place, raw: pd.DataFrame, layout: Layout) -> tuple[pd.DataFrame, pd.Series]:
+    """Turn text cells into ``RAW_COLUMNS`` and ``damaged`` (the row's id was damaged); return it
+    with a reject reason per row (or None)."""
     reasons = pd.Series(None, index=raw.index, dtype=object)
 
     def reject(mask: pd.Series, sentence: str) -> None:
         reasons[mask & reasons.isna()] = sentence  # a row keeps the first reason that applies
 
-    reject(_parse_flag(path, raw["retweet"], "retweet"), REJECT_RETWEET)
+    reject(_parse_flag(place, raw["retweet"], "retweet"), REJECT_RETWEET)
     tweet_id, damaged = _tweet_ids(raw, reject)
-    created_at = _created_at(path, raw, layout, tweet_id, damaged, reject)
+    created_at = _created_at(place, raw, layout, tweet_id, damaged, reject)
     frame = pd.DataFrame(
         {
             "tweet_id": tweet_id,
@@ -210,7 +272,7 @@ def _convert(path: Path, raw: pd.DataFrame, layout: Layout) -> tuple[pd.DataFram
     )
     for column, source in layout.counts.items():
         frame[column] = _count(raw[source], column, reject)
-    frame["damaged_file"] = bool(damaged.any())
+    frame["damaged"] = damaged
     return frame, reasons
 
 
@@ -238,18 +300,18 @@ def _is_int64_text(values: pd.Series) -> pd.Series:
 
 
 def _created_at(
-    path: Path, raw: pd.DataFrame, layout: Layout, tweet_id: pd.Series, damaged: pd.Series, reject
+    place: _Place, raw: pd.DataFrame, layout: Layout, tweet_id: pd.Series, damaged: pd.Series, reject
 ) -> pd.Series:
     """UTC time of each row: from the file for undamaged rows, from the snowflake id for damaged ones."""
     if layout is OLD:
-        day = _parse_dates(path, raw["date"], "date").dt.tz_localize("UTC")  # twint wrote this column in UTC
+        day = _parse_dates(place, raw["date"], "date").dt.tz_localize("UTC")  # twint wrote this column in UTC
         ms = pd.to_numeric(raw["created_at"].str.strip().where(~damaged, "0"), errors="coerce")
         ms = ms.where(ms.between(0, LATEST_EPOCH_MS))  # also turns inf and years past 2100 into "bad"
-        _raise_first_bad(path, raw["created_at"], ms.isna(), "created_at", "epoch milliseconds like 1450760239000.0")
+        _raise_first_bad(place, raw["created_at"], ms.isna(), "created_at", "epoch milliseconds like 1450760239000.0")
         published = pd.to_datetime(ms, unit="ms", utc=True)
     else:
-        local = _parse_dates(path, raw["date"].str.strip() + " " + raw["time"].str.strip(), "date and time")
-        published = (local - _utc_offsets(path, raw["timezone"])).dt.tz_localize("UTC")
+        local = _parse_dates(place, raw["date"].str.strip() + " " + raw["time"].str.strip(), "date and time")
+        published = (local - _utc_offsets(place, raw["timezone"])).dt.tz_localize("UTC")
         day = published  # nothing else to check an undamaged row's time against
     # Snowflake: the top 41 bits are milliseconds since Twitter's epoch. Floored to whole seconds,
     # the resolution of the published created_at, so a recovered time equals the other files' one.
@@ -263,7 +325,7 @@ def _created_at(
     return created_at.dt.as_unit("us")
 
 
-def _parse_dates(path: Path, values: pd.Series, column: str) -> pd.Series:
+def _parse_dates(place: _Place, values: pd.Series, column: str) -> pd.Series:
     """Parse naive date-times in any of ``DATE_FORMATS`` (year-first or day-first); raise on the first failure."""
     text = values.str.strip()
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
@@ -272,30 +334,30 @@ def _parse_dates(path: Path, values: pd.Series, column: str) -> pd.Series:
         if not todo.any():
             break
         parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-    _raise_first_bad(path, values, parsed.isna(), column, "a date like 2019-12-31 23:59:59 or 31-12-2019 23:59")
+    _raise_first_bad(place, values, parsed.isna(), column, "a date like 2019-12-31 23:59:59 or 31-12-2019 23:59")
     return parsed
 
 
-def _utc_offsets(path: Path, values: pd.Series) -> pd.Series:
+def _utc_offsets(place: _Place, values: pd.Series) -> pd.Series:
     """Turn offsets like ``+0400`` or ``-05:30`` into timedeltas; raise on the first that is not one."""
     parts = values.str.strip().str.extract(r"^([+-])(\d{2}):?(\d{2})$")
-    _raise_first_bad(path, values, parts[0].isna(), "timezone", "a UTC offset like +0400")
+    _raise_first_bad(place, values, parts[0].isna(), "timezone", "a UTC offset like +0400")
     minutes = parts[1].astype("int64") * 60 + parts[2].astype("int64")
     return pd.to_timedelta(minutes.where(parts[0] == "+", -minutes), unit="min")
 
 
-def _parse_flag(path: Path, values: pd.Series, column: str) -> pd.Series:
+def _parse_flag(place: _Place, values: pd.Series, column: str) -> pd.Series:
     """Read True/False as twint (``False``) or a spreadsheet (``FALSE``) wrote it; empty is False."""
     lowered = values.str.strip().str.lower()
-    _raise_first_bad(path, values, ~lowered.isin(TRUE_TEXT | FALSE_TEXT), column, "True or False")
+    _raise_first_bad(place, values, ~lowered.isin(TRUE_TEXT | FALSE_TEXT), column, "True or False")
     return lowered.isin(TRUE_TEXT)
 
 
-def _raise_first_bad(path: Path, values: pd.Series, bad: pd.Series, column: str, expected: str) -> None:
+def _raise_first_bad(place: _Place, values: pd.Series, bad: pd.Series, column: str, expected: str) -> None:
     if bad.any():
         position = int(bad.to_numpy().nonzero()[0][0])
         raise SourceError(
-            f"{path}, data row {position + 1}: {column} is {values.iloc[position]!r}, not {expected}; "
+            f"{place.of(int(values.index[position]))}: {column} is {values.iloc[position]!r}, not {expected}; "
             "fix or delete that row."
         )
 
@@ -332,19 +394,22 @@ def _order(parts: list[pd.DataFrame]) -> pd.DataFrame:
     if not parts:
         return _empty_frame()
     frame = pd.concat(parts, ignore_index=True)
+    parts.clear()  # the parts are in ``frame`` now: let them go before sorting copies it
     frame["position"] = range(len(frame))  # file order, then row order, breaks remaining ties
     frame = frame.sort_values(["tweet_id", "damaged_file", "likes", "position"], ascending=[True, True, False, True])
-    return frame[RAW_COLUMNS].reset_index(drop=True).astype(_DTYPES)
+    frame.drop(columns=[c for c in frame.columns if c not in RAW_COLUMNS], inplace=True)
+    frame.reset_index(drop=True, inplace=True)  # in place: a 1M-row frame is not copied again
+    return frame[RAW_COLUMNS].astype(_DTYPES, copy=False)
 
 
 _DTYPES = {
     "tweet_id": "int64",
     "created_at": "datetime64[us, UTC]",
-    "text": object,
-    "username": object,
+    "text": "string[pyarrow]",
+    "username": "string[pyarrow]",
     "is_reply": bool,
     "is_quote": bool,
-    "lang": object,
+    "lang": "string[pyarrow]",
     "likes": "int64",
     "retweets": "int64",
     "replies": "int64",
@@ -360,8 +425,8 @@ class KaggleHistory(TweetSource):
 
     name = "kaggle csv"
 
-    def __init__(self, paths: Sequence[str | Path] | str | Path, progress: bool = False) -> None:
-        self.paths, self.progress = paths, progress
+    def __init__(self, paths: Sequence[str | Path] | str | Path, progress: bool = False, username: str | None = None) -> None:
+        self.paths, self.progress, self.username = paths, progress, username
 
     def read(self, held_ids: Collection[int] = frozenset()) -> TweetLoad:
-        return load_kaggle(self.paths, progress=self.progress)
+        return load_kaggle(self.paths, progress=self.progress, username=self.username)

@@ -1,7 +1,8 @@
 """The tweet-source port: where raw tweets come from, before any feature is derived.
 
 A source returns raw rows (``tweetgen.schema.RAW_COLUMNS``, ``created_at`` UTC-aware) and counts
-every row it read: kept, or rejected with a reason. History sources (the sample corpus, the Kaggle
+every row it read: kept as read, kept after cleaning (with a reason), or rejected with a reason;
+sources that read files also say where each rejected or cleaned row is (file and line). History sources (the sample corpus, the Kaggle
 files) return everything they hold; the upsert skips tweets the group already has. Live sources
 (the replay, the X API) return only tweets the group does not hold yet, so they are given the ids
 it holds. Sources never touch the feature store: the pipelines read and write it.
@@ -20,6 +21,14 @@ from tweetgen.errors import TweetgenError
 
 
 @dataclass(frozen=True)
+class RowIssue:
+    """One row a source rejected or cleaned: where it is (``data/2019.csv line 7313``) and why."""
+
+    where: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class TweetLoad:
     """Raw tweets read from a source, with the rows it rejected and why.
 
@@ -33,6 +42,8 @@ class TweetLoad:
         detail: how the read went, for the report ("3 requests, stopped: done").
         error: a failure that ended the read after some rows were read; the caller writes
             ``frame`` first, then raises it.
+        cleaned: reason sentence -> number of rows changed for it (in ``frame``, changed).
+        issues: every rejected or cleaned row whose place the source knows, file by file.
     """
 
     name: str
@@ -43,6 +54,8 @@ class TweetLoad:
     remaining: int | None = None
     detail: str = ""
     error: TweetgenError | None = None
+    cleaned: dict[str, int] = field(default_factory=dict)
+    issues: list[RowIssue] = field(default_factory=list)
 
 
 class TweetSource(abc.ABC):

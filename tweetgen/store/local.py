@@ -5,6 +5,12 @@ records the contract (primary key, event time, description). Writers merge on th
 one Delta commit, so readers see either the old or the new snapshot, never half a write, and are
 never blocked. Concurrent writers retry on a commit conflict. DuckDB queries the tables through
 Arrow datasets (its own ``delta_scan`` needs a download, so it is not used).
+
+Damage and leftovers: every open checks the table's log first (``tweetgen.store.delta_log``), so
+a damaged commit is named, with the way to recover, instead of rolling the table back silently
+or failing deep inside ``deltalake``. Writers hold ``_tweetgen_writers.lock`` shared; the first
+writer to find it free removes what a killed writer left (data files no commit names, temporary
+commit files) before it writes, so no file a live writer is still committing is ever touched.
 """
 
 from __future__ import annotations
@@ -15,15 +21,19 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from tweetgen.config import Settings
 from tweetgen.errors import StoreError
+from tweetgen.files import shared_lock
 from tweetgen.schema import GroupSpec
+from tweetgen.store.delta_log import check_delta_log, logged_paths, unlogged_files
 from tweetgen.store.port import FeatureStore, GroupNotFoundError, WriteResult
 
 GROUP_FILE = "_tweetgen_group.json"
+WRITERS_LOCK = "_tweetgen_writers.lock"
 COMMIT_RETRIES = 8
 
 
@@ -43,15 +53,35 @@ class LocalFeatureStore(FeatureStore):
 
     def exists(self, spec: GroupSpec) -> bool:
         path = self.path(spec)  # is_deltatable would create a missing folder: look first
-        return path.is_dir() and DeltaTable.is_deltatable(str(path))
+        if not path.is_dir():
+            return False
+        check_delta_log(path)
+        return DeltaTable.is_deltatable(str(path))
 
     def _merge_new(self, spec: GroupSpec, table: pa.Table) -> WriteResult:
-        self._ensure_table(spec)
-        predicate = " AND ".join(f"t.{key} = s.{key}" for key in spec.primary_key)
+        path = self.path(spec)
+        with shared_lock(path / WRITERS_LOCK, when_alone=lambda: self.remove_leftovers(spec)):
+            self._ensure_table(spec)
+            return self._merge_locked(spec, table)
+
+    def remove_leftovers(self, spec: GroupSpec) -> list[Path]:
+        """Remove the files of the group's table that no commit names (a killed writer's); return
+        them. Call only while no other writer can be writing (``_merge_new`` holds the lock)."""
+        path = self.path(spec)
+        if not self.exists(spec):
+            return []
+        known = logged_paths(path) | {str(p) for p in self._table(spec).get_add_actions().column("path").to_pylist()}
+        leftovers = unlogged_files(path, known)
+        for file in leftovers:
+            file.unlink(missing_ok=True)
+        return leftovers
+
+    def _merge_locked(self, spec: GroupSpec, table: pa.Table) -> WriteResult:
+        predicate = " AND ".join([*(f"t.{key} = s.{key}" for key in spec.primary_key), *_key_ranges(spec, table)])
         for attempt in range(COMMIT_RETRIES):
             try:
                 metrics = (
-                    DeltaTable(str(self.path(spec)))
+                    self._table(spec)
                     .merge(table, predicate, source_alias="s", target_alias="t")
                     .when_not_matched_insert_all()
                     .execute()
@@ -77,18 +107,32 @@ class LocalFeatureStore(FeatureStore):
         self._check_schema(spec)
 
     def _check_schema(self, spec: GroupSpec) -> None:
-        stored = pa.schema(DeltaTable(str(self.path(spec))).schema().to_arrow())
+        stored = pa.schema(self._table(spec).schema().to_arrow())
         if stored.names != spec.schema.names or not stored.equals(spec.schema, check_metadata=False):
             raise StoreError(
                 f"The table for '{spec.name}' v{spec.version} in {self.where} has another schema than the "
                 f"contract; write to a new version or remove {self.path(spec)}."
             )
 
-    def _table(self, spec: GroupSpec) -> DeltaTable:
+    def _table(self, spec: GroupSpec, version: int | None = None) -> DeltaTable:
+        """The group's Delta table (at ``version``), its log checked first.
+
+        Raises:
+            GroupNotFoundError: the group was never written.
+            StoreError: the log is damaged or cannot be read (names the file and how to recover).
+        """
+        path = self.path(spec)
+        check_delta_log(path)
         try:
-            return DeltaTable(str(self.path(spec)))
+            return DeltaTable(str(path), version=version)
         except TableNotFoundError:
             raise GroupNotFoundError(spec, self.where) from None
+        except DeltaError as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise StoreError(
+                f"The Delta table {path} cannot be read ({first_line}); restore it from a backup, "
+                f"or remove it and run `{spec.filled_by}` again."
+            ) from None
 
     def read(self, spec: GroupSpec, columns: list[str] | None = None) -> pd.DataFrame:
         return self._table(spec).to_pyarrow_table(columns=columns).to_pandas()
@@ -117,13 +161,29 @@ class LocalFeatureStore(FeatureStore):
     def read_version(self, spec: GroupSpec, version: int) -> pd.DataFrame:
         """The group's rows as they were at Delta table ``version`` (time travel)."""
         self._table(spec)  # the group exists, or GroupNotFoundError
-        return DeltaTable(str(self.path(spec)), version=version).to_pyarrow_table().to_pandas()
+        return self._table(spec, version).to_pyarrow_table().to_pandas()
 
     def read_training_data(self, spec: GroupSpec, columns: list[str]) -> tuple[pd.DataFrame, str]:
         """The group at one Delta version, and that version (so the card names the exact data)."""
         table = self._table(spec)
         frame = table.to_pyarrow_table(columns=columns).to_pandas()
         return frame, f"{spec.name} v{spec.version}, Delta table version {table.version()} in {self.where}"
+
+
+def _key_ranges(spec: GroupSpec, table: pa.Table) -> list[str]:
+    """``t.key >= lo AND t.key <= hi`` for each integer key column, the range the new rows span.
+
+    It changes no result (a matching row must lie in the range) but lets the merge skip every
+    file whose statistics lie outside it, so a large load written in key order reads only the
+    files it could match, not the whole table, for each batch.
+    """
+    ranges = []
+    for key in spec.primary_key:
+        column = table.column(key)
+        if pa.types.is_integer(column.type) and column.null_count == 0:
+            low, high = pc.min(column).as_py(), pc.max(column).as_py()
+            ranges += [f"t.{key} >= {int(low)}", f"t.{key} <= {int(high)}"]
+    return ranges
 
 
 def _group_record(spec: GroupSpec) -> dict[str, object]:

@@ -4,6 +4,12 @@ Each feature group named in the query is exposed as a table under its name (``tw
 under its name and version (``tweets_v1``). On the local backend DuckDB scans the Delta tables
 through Arrow datasets, so only the columns and rows a query needs are read; on Hopsworks the
 group is read first, then DuckDB filters it in memory.
+
+A query sees the feature groups and nothing else: once they are registered, the connection
+switches external access off and locks its configuration, so no statement can read or write a
+file (``read_text``, ``COPY ... TO``, ``ATTACH``), install or load an extension, or turn access
+back on. The text table escapes control characters, so a tweet cannot send escape sequences to
+the terminal that prints it.
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ SELECT arm, model_version, count(*) AS runs, min(generated_at) AS first_run, max
 FROM generated_tweets GROUP BY arm, model_version ORDER BY model_version, arm
 """
 MAX_CELL_CHARS = 60
+# What a terminal acts on instead of printing: C0 and C1 controls (ESC starts CSI/OSC sequences,
+# BEL ends OSC ones, 0x9b and 0x9d are their 8-bit forms) and DEL; and the bidirectional
+# overrides and isolates, which reorder what is shown around them.
+CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def run_query(store: FeatureStore, sql: str) -> pd.DataFrame:
@@ -43,18 +53,36 @@ def run_query(store: FeatureStore, sql: str) -> pd.DataFrame:
         GroupNotFoundError: the query names a group that has never been written.
         TweetgenError: the SQL is invalid (DuckDB's message, one line).
     """
-    connection = duckdb.connect()
-    for alias, spec in _referenced_groups(sql).items():
-        if not store.exists(spec):
-            raise GroupNotFoundError(spec, store.where)
-        connection.register(alias, store.scan(spec))
+    # No spilling to disk either: a query too large for memory fails as such, not as a file access.
+    connection = duckdb.connect(config={"python_enable_replacements": False, "temp_directory": ""})
     try:
+        for alias, spec in _referenced_groups(sql).items():
+            if not store.exists(spec):
+                raise GroupNotFoundError(spec, store.where)
+            connection.register(alias, store.scan(spec))
+        _seal(connection)
         return connection.execute(sql).fetch_df()
+    except duckdb.PermissionException:
+        raise TweetgenError(
+            f"The query tried to reach outside the feature groups; queries may only read {', '.join(GROUPS)}."
+        ) from None
     except duckdb.Error as error:
-        first_line = str(error).strip().splitlines()[0]
+        if _is_locked_setting(error):
+            raise TweetgenError("The query tried to change a setting; queries may only read the feature groups.") from None
+        first_line = escape_controls(str(error).strip().splitlines()[0])
         raise TweetgenError(f"The query failed: {first_line}") from None
     finally:
         connection.close()
+
+
+def _seal(connection: duckdb.DuckDBPyConnection) -> None:
+    """Switch off every way out of the registered groups (files, extensions, settings)."""
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
+
+
+def _is_locked_setting(error: duckdb.Error) -> bool:
+    return isinstance(error, duckdb.InvalidInputException) and "configuration has been locked" in str(error)
 
 
 def _referenced_groups(sql: str) -> dict[str, GroupSpec]:
@@ -77,14 +105,21 @@ def format_result(frame: pd.DataFrame, fmt: str = "table") -> str:
         return buffer.getvalue()
     if fmt != "table":
         raise TweetgenError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    frame = frame.rename(columns=lambda name: escape_controls(str(name)))
     if frame.empty:
         return "(no rows)\n" if len(frame.columns) else "(no result)\n"
-    shown = frame.map(_short) if hasattr(frame, "map") else frame
+    shown = frame.map(_short)
     return shown.to_string(index=False) + f"\n({len(frame):,} rows)\n"
 
 
+def escape_controls(text: str) -> str:
+    """``text`` with every character of ``CONTROLS`` written as a Python escape (ESC as ``\\x1b``)."""
+    return CONTROLS.sub(lambda match: repr(match.group())[1:-1], text)
+
+
 def _short(value: object) -> object:
+    """A cell as the text table shows it: one line, control characters escaped, at most ``MAX_CELL_CHARS``."""
     if isinstance(value, str):
-        value = value.replace("\n", " ")
+        value = escape_controls(value.replace("\n", " "))
         return value if len(value) <= MAX_CELL_CHARS else value[: MAX_CELL_CHARS - 1] + "…"
     return value

@@ -20,6 +20,7 @@ import gradio as gr
 
 from tweetgen.store.port import FeatureStore
 from tweetgen.ui.predictor import MAX_PROMPT_CHARS, Predictor
+from tweetgen.ui.request_limits import CACHE_SWEEP, launch_limits
 from tweetgen.ui.views import MonitorCache, RunsCache, generate_from_prompt, health_panel, measures_chart, page_view
 
 TITLE = "Tweets by a model, next to the real ones"
@@ -34,7 +35,8 @@ footer { display: none !important; }
 
 
 def launch_options() -> dict[str, Any]:
-    """Theme and CSS for ``launch()`` / ``gr.mount_gradio_app()`` (Gradio 6 takes them there).
+    """Theme, CSS and request limits for ``launch()`` / ``gr.mount_gradio_app()`` (Gradio 6 takes
+    them there).
 
     System fonts only: the page loads nothing from outside the server.
     """
@@ -45,7 +47,7 @@ def launch_options() -> dict[str, Any]:
         font=["ui-sans-serif", "system-ui", "DejaVu Sans", "sans-serif"],
         font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"],
     )
-    return {"theme": theme, "css": CSS}
+    return {"theme": theme, "css": CSS, **launch_limits()}  # no uploads, small bodies (request_limits)
 
 
 def _card(caption: str, elem_id: str) -> gr.Image:
@@ -103,7 +105,8 @@ def _layout(username: str) -> _Page:
 
 
 def build_app(
-    store: FeatureStore, predictor: Predictor, username: str = "elonmusk", theme: str = "light", display_name: str | None = None
+    store: FeatureStore, predictor: Predictor, username: str = "elonmusk", theme: str = "light", display_name: str | None = None,
+    cache_sweep: tuple[int, int] = CACHE_SWEEP,
 ) -> gr.Blocks:
     """The page, with requests queued: generations run one at a time, reads two at a time.
 
@@ -113,9 +116,10 @@ def build_app(
         username: the account shown on the cards (its @handle).
         display_name: the name shown above the handle (default: the handle).
         theme: the cards' colours, "light" or "dark".
+        cache_sweep: (every N seconds, remove the images Gradio stored more than M seconds ago).
     """
     cache, runs = MonitorCache(store, max_age_s=30), RunsCache(store, max_age_s=30)
-    with gr.Blocks(title="tweetgen", analytics_enabled=False) as demo:
+    with gr.Blocks(title="tweetgen", analytics_enabled=False, delete_cache=cache_sweep) as demo:
         page = _layout(username)
 
         def refresh() -> tuple:

@@ -1,0 +1,115 @@
+"""Concurrent writers leave no duplicates, and a run never removes what a concurrent run is still writing."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from tests.data.test_kaggle import NEW_HEADER, T0, Tweet, new_row, write_csv
+from tests.fakes.frames import tweets_frame
+from tests.fakes.saved_models import saved_fixture  # noqa: F401 - the saved fixture
+from tests.reliability.processes import PYTHON, cli_env, start_cli
+from tweetgen.files import remove_abandoned, scratch_folder, shared_lock
+from tweetgen.registry.local import INCOMING_PREFIX, LocalModelRegistry
+from tweetgen.schema import TWEETS
+from tweetgen.store.local import WRITERS_LOCK, LocalFeatureStore
+
+
+def overlapping_files(folder: Path, n_files: int = 3, per_file: int = 400, step: int = 200) -> tuple[list[Path], int]:
+    """Kaggle files whose tweets overlap (file i holds tweets i*step .. i*step + per_file); the distinct count."""
+    paths = []
+    for i in range(n_files):
+        tweets = [Tweet(T0 + timedelta(minutes=n), text=f"Tweet {n}") for n in range(i * step, i * step + per_file)]
+        paths.append(write_csv(folder / f"{2019 + i}.csv", NEW_HEADER, [new_row(t) for t in tweets]))
+    return paths, (n_files - 1) * step + per_file
+
+
+def test_concurrent_ingests_of_overlapping_files_store_each_tweet_once(tmp_path: Path) -> None:
+    paths, distinct = overlapping_files(tmp_path)
+    data_dir = tmp_path / "data"
+    processes = [start_cli(["features", "--source", "kaggle", "--path", str(p)], data_dir) for p in [*paths, paths[1]]]
+    assert [p.wait(timeout=120) for p in processes] == [0] * len(processes)
+    ids = LocalFeatureStore(data_dir / "feature_store").read(TWEETS)["tweet_id"]
+    assert len(ids) == distinct and ids.is_unique
+
+
+def test_concurrent_scrapes_release_each_tweet_once(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    processes = [start_cli(["scrape", "--count", "5"], data_dir) for _ in range(3)]
+    assert [p.wait(timeout=120) for p in processes] == [0, 0, 0]
+    ids = LocalFeatureStore(data_dir / "feature_store").read(TWEETS)["tweet_id"]
+    assert ids.is_unique and 5 <= len(ids) <= 15  # runs that read the same held ids release the same tweets once
+
+
+def test_concurrent_registrations_get_distinct_versions_and_leave_no_scratch(tmp_path: Path, saved) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    results, errors = [], []
+
+    def register(bits: float) -> None:
+        try:
+            results.append(registry.register(saved[0], "m", {"eval_bits_per_char": bits}, {"eval_set_id": "sha256:x"}))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=register, args=(2.0 + i / 10,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(v.version for v in results) == [1, 2, 3, 4]
+    assert [v.version for v in registry.versions("m")] == [1, 2, 3, 4]
+    assert list((tmp_path / "models" / "m").glob(f"{INCOMING_PREFIX}*")) == []
+
+
+def test_a_scratch_folder_in_use_is_never_removed(tmp_path: Path) -> None:
+    with scratch_folder(tmp_path, ".incoming-") as working:
+        (working / "model.safetensors").write_bytes(b"half written")
+        sweep = f"from pathlib import Path; from tweetgen.files import remove_abandoned; print(remove_abandoned(Path({str(tmp_path)!r}), '.incoming-'))"
+        sweeper = subprocess.run([PYTHON, "-c", sweep], capture_output=True, text=True, timeout=60, env=cli_env(tmp_path))  # another process
+        assert sweeper.stdout.strip() == "[]" and (working / "model.safetensors").is_file()
+    assert list(tmp_path.iterdir()) == []  # gone once its writer is done
+    abandoned = tmp_path / ".incoming-dead"
+    abandoned.mkdir()
+    (tmp_path / ".incoming-dead.lock").touch()  # its writer died: nobody holds the lock
+    assert remove_abandoned(tmp_path, ".incoming-") == [abandoned] and list(tmp_path.iterdir()) == []
+
+
+def test_files_of_a_write_in_flight_survive_another_writer(tmp_path: Path) -> None:
+    store = LocalFeatureStore(tmp_path)
+    store.insert(TWEETS, tweets_frame(range(3)))
+    table = store.path(TWEETS)
+    in_flight = table / "part-00000-in-flight-c000.snappy.parquet"  # written, not yet committed
+    in_flight.write_bytes(b"PAR1")
+    holding, release = threading.Event(), threading.Event()
+
+    def writer_in_flight() -> None:
+        with shared_lock(table / WRITERS_LOCK):
+            holding.set()
+            release.wait(timeout=60)
+
+    thread = threading.Thread(target=writer_in_flight)
+    thread.start()
+    assert holding.wait(timeout=10)
+    store.insert(TWEETS, tweets_frame(range(3, 6)))  # another writer meanwhile: not alone, removes nothing
+    assert in_flight.exists()
+    release.set()
+    thread.join(timeout=10)
+    store.insert(TWEETS, tweets_frame(range(6, 9)))  # alone now: the file no commit names is a leftover
+    assert not in_flight.exists()
+    assert sorted(store.read(TWEETS)["tweet_id"]) == list(range(9))
+
+
+def test_threads_inserting_the_same_rows_store_them_once(tmp_path: Path, n_threads: int = 4) -> None:
+    store = LocalFeatureStore(tmp_path)
+    frame = tweets_frame(range(50))
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(store.insert(TWEETS, frame))) for _ in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(r.inserted for r in results) == 50 and sum(r.already_present for r in results) == 50 * (n_threads - 1)
+    assert sorted(store.read(TWEETS)["tweet_id"]) == list(range(50))
