@@ -1,22 +1,38 @@
-"""Held-out quality on the real Kaggle tweets: the tiny GPT-2 against a PPMd order-8 compressor.
+"""Held-out quality on the real Kaggle tweets: the training pipeline against a PPMd order-8 compressor.
 
-    python bench/bench_quality.py                                    # about 4 minutes on 2 cores
-    python bench/bench_quality.py --budget-seconds 600 --n-layer 6 --n-embd 384
+    python bench/bench_quality.py                        # the offline default (LSTM), about 6 minutes on 2 cores
+    python bench/bench_quality.py --family lstm gpt2     # both families, one after the other
+    python bench/bench_quality.py --split 2021-01        # the second split (see below)
+    python bench/bench_quality.py --budget-seconds 600   # a longer budget than the default
+    python bench/bench_quality.py --base-model gpt2      # pretrained GPT-2, on a GPU with the Hub cached
     python bench/bench_quality.py --path ~/Downloads/elon-musk-tweets
 
 The Kaggle year files are cleaned as the feature pipeline does (duplicate ids dropped,
-``clean_text``, empty texts left out) and split by time: tweets before 2021-10-01 (UTC) train,
-the later ones are scored. Both rows report bits per character as ``tweetgen.model.evaluate`` defines
-it: total bits, end of each tweet included, over ``sum(len(text) + 1)``.
+``clean_text``, empty texts left out) and split by time. ``--split 2021-10`` (the default):
+tweets before 2021-10-01 (UTC) train, the later ones are scored. ``--split 2021-01``: tweets
+before 2021-01-01 train, those from 2021-01-01 to 2021-10-01 are scored (a second period, so
+that no setting is tuned to one split). Every row reports bits per character as
+``tweetgen.model.evaluate`` defines it: total bits, end of each tweet included, over
+``sum(len(text) + 1)``.
 
 - PPMd: order 8, 256 MB of model memory, primed with the training text. The eval text's cost is
   its marginal size: ``size(train + eval) - size(train)``, each tweet followed by ``"\\n"`` (the
-  newline plays the part of the end token). Its time is both compressions.
-- GPT-2: the project's tokenizer (trained on the training tweets only) and tiny model, trained by
-  ``tweetgen.training.train`` for ``--budget-seconds`` of wall time, scored by ``evaluate``.
+  newline plays the part of the end token). Its time is both compressions. PPMd codes the eval
+  tweets one after another and keeps adapting to them; the models score each tweet on its own.
+- Real tweets: 100 of the eval tweets, measured as the samples are (below): what the account's
+  own tweets score, for reference.
+- A model row: ``tweetgen.pipelines.training.run_training``, the code behind
+  ``python -m tweetgen train``, with its defaults (``--family`` picks the family; the time
+  budget is ``--budget-seconds``, 300 s by default as for ``train``), on a local feature store
+  holding the tweets up to the end of the eval period. The pipeline holds the newest 5% of the
+  training tweets out as its validation slice (early stopping), never the eval tweets. Next to
+  bits/char: distinct-1 and distinct-2 of 100 samples (distinct word n-grams over all n-grams)
+  and copying (the share of samples sharing a run of 8+ words with a training tweet, and the
+  mean longest shared run), as the model card reports them.
 
 Each row runs in a fresh process so that its peak memory (max RSS) is its own. Other processes on
-the machine make times and tokens/s noisy; bits/char of a time-bounded run moves with them.
+the machine make times and tokens/s noisy, and so bits/char of a time-bounded run: the load
+average during the run is printed under the table.
 """
 
 from __future__ import annotations
@@ -24,31 +40,45 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_KAGGLE = REPO.parent / "shared" / "data" / "kaggle-elon-musk-tweets"
-EVAL_SINCE = datetime(2021, 10, 1, tzinfo=UTC)
+SPLITS = {  # name: (eval since, eval until); training is everything before "since"
+    "2021-10": (datetime(2021, 10, 1, tzinfo=UTC), None),
+    "2021-01": (datetime(2021, 1, 1, tzinfo=UTC), datetime(2021, 10, 1, tzinfo=UTC)),
+}
 PPMD_ORDER = 8
 PPMD_MEMORY = 256 << 20
+N_REAL = 100
 
 
-def load_texts(path: Path) -> tuple[list[str], list[str]]:
-    """Training and eval ``clean_text`` of the Kaggle files, split at ``EVAL_SINCE``."""
+def load_frame(path: Path, split: str):
+    """The Kaggle tweets as the feature pipeline writes them, up to the end of the split's eval period."""
     from tweetgen.features import build_tweet_features, drop_duplicate_tweets
-    from tweetgen.model.data import split_by_time
     from tweetgen.sources.kaggle import load_kaggle
 
     raw, _ = drop_duplicate_tweets(load_kaggle(path).frame)
     frame = build_tweet_features(raw, source="history", ingested_at=datetime.now(UTC))
+    until = SPLITS[split][1]
+    return frame if until is None else frame[frame["created_at"] < until].reset_index(drop=True)
+
+
+def texts_of(frame, split: str) -> tuple[list[str], list[str], list[str]]:
+    """Training, validation and eval ``clean_text`` as the pipeline splits them (empty texts left out)."""
+    from tweetgen.model.train import TrainConfig
+    from tweetgen.pipelines.training import split_tweets
+
     frame = frame[frame["clean_text"].str.strip() != ""]
-    train_frame, eval_frame = split_by_time(frame, eval_since=EVAL_SINCE)
-    return train_frame["clean_text"].tolist(), eval_frame["clean_text"].tolist()
+    parts = split_tweets(frame, TrainConfig(eval_since=SPLITS[split][0]))
+    return parts.train, parts.val, parts.eval
 
 
 def ppmd_size(text: str) -> int:
@@ -59,9 +89,10 @@ def ppmd_size(text: str) -> int:
     return len(encoder.encode(text.encode("utf-8")) + encoder.flush())
 
 
-def run_ppmd(train_texts: list[str], eval_texts: list[str]) -> dict:
-    """The eval text's marginal compressed size after the training text, in bits per character."""
-    train_stream = "".join(text + "\n" for text in train_texts)
+def run_ppmd(frame, split: str) -> dict:
+    """The eval text's marginal compressed size after the training text (train + validation), in bits per character."""
+    train_texts, val_texts, eval_texts = texts_of(frame, split)
+    train_stream = "".join(text + "\n" for text in train_texts + val_texts)
     eval_stream = "".join(text + "\n" for text in eval_texts)
     start = time.perf_counter()
     marginal_bytes = ppmd_size(train_stream + eval_stream) - ppmd_size(train_stream)
@@ -70,28 +101,37 @@ def run_ppmd(train_texts: list[str], eval_texts: list[str]) -> dict:
     return {"method": f"PPMd order {PPMD_ORDER}, primed", "bits_per_char": marginal_bytes * 8 / chars, "seconds": seconds}
 
 
-def run_model(train_texts: list[str], eval_texts: list[str], args: argparse.Namespace) -> dict:
-    """Tokenizer + tiny GPT-2 trained within the budget, scored with the project's ``evaluate``."""
-    from tweetgen.model.build import count_parameters
-    from tweetgen.model.data import frame_texts
-    from tweetgen.model.evaluate import evaluate
-    from tweetgen.model.train import TrainConfig, train
-    from tweetgen.pipelines.training import prepare_model
+def run_real(frame, split: str) -> dict:
+    """The sample measures of 100 real eval tweets against the training tweets (what the account scores)."""
+    from tweetgen.model.measures import CopyIndex, sample_measures
 
-    config = TrainConfig(
-        vocab_size=args.vocab_size, n_layer=args.n_layer, n_embd=args.n_embd, n_head=max(1, args.n_embd // 64),
-        block_size=args.block_size, max_seconds=args.budget_seconds, max_steps=args.max_steps,
-        learning_rate=args.learning_rate, **({} if args.dropout is None else {"dropout": args.dropout}),
-    )
-    model, tokenizer = prepare_model(config, train_texts)
-    blocks = frame_texts(train_texts, tokenizer, config.block_size)
-    result = train(model, blocks, blocks[:0], config)
-    metrics = evaluate(model, tokenizer, eval_texts)
+    train_texts, _, eval_texts = texts_of(frame, split)
+    chosen = random.Random(0).sample(eval_texts, min(N_REAL, len(eval_texts)))
+    measures = sample_measures(chosen, CopyIndex(train_texts))
+    return {"method": f"{len(chosen)} real eval tweets (reference)", **measures}
+
+
+def run_model(frame, split: str, args: argparse.Namespace, family: str | None) -> dict:
+    """``run_training`` with its defaults on a local store of the tweets; its metrics."""
+    from tweetgen.model.train import TrainConfig
+    from tweetgen.pipelines.training import run_training
+    from tweetgen.registry.local import LocalModelRegistry
+    from tweetgen.schema import TWEETS
+    from tweetgen.store.local import LocalFeatureStore
+
+    config = TrainConfig(base_model=args.base_model, family=family, eval_since=SPLITS[split][0], max_seconds=args.budget_seconds)
+    with tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:
+        store = LocalFeatureStore(Path(folder) / "feature_store")
+        store.insert(TWEETS, frame)
+        report = run_training(store, LocalModelRegistry(Path(folder) / "models"), config)
+    m, result = report.metrics, report.result
     return {
-        "method": f"GPT-2 {args.n_layer}x{args.n_embd}, vocab {args.vocab_size}, {result.precision}",
-        "bits_per_char": metrics["eval_bits_per_char"], "seconds": result.seconds,
-        "tokens_per_s": result.tokens_per_second, "parameters": count_parameters(model),
-        "steps": result.steps, "epochs": result.tokens / blocks.numel(), "train_loss": result.final_train_loss,
+        "method": report.version.card["description"].split(",")[0], "bits_per_char": m["eval_bits_per_char"],
+        "seconds": m["train_seconds"], "tokens_per_s": m["train_tokens_per_second"], "parameters": int(m["n_parameters"]),
+        "steps": result.steps, "best_step": result.best_step, "stopped_by": result.stopped_by, "val_bpc": result.best_val,
+        "distinct_1": m["sample_distinct_1"], "distinct_2": m["sample_distinct_2"], "copy_rate": m["sample_copy_rate"],
+        "copy_words": m["sample_copy_words"], "mean_chars": m["sample_mean_chars"], "samples": report.samples,
+        "precision": result.precision,
     }
 
 
@@ -99,14 +139,20 @@ def worker(row: str, args: argparse.Namespace) -> None:
     """Compute one row and print it as JSON on the last line of stdout (run in a child process)."""
     from tweetgen.model.evaluate import eval_set_id
 
-    train_texts, eval_texts = load_texts(args.path)
-    figures = run_ppmd(train_texts, eval_texts) if row == "ppmd" else run_model(train_texts, eval_texts, args)
+    frame = load_frame(args.path, args.split)
+    train_texts, val_texts, eval_texts = texts_of(frame, args.split)
+    if row == "ppmd":
+        figures = run_ppmd(frame, args.split)
+    elif row == "real":
+        figures = run_real(frame, args.split)
+    else:
+        figures = run_model(frame, args.split, args, None if row == "default" else row)
     figures |= {
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # KiB on Linux
-        "n_train": len(train_texts), "n_eval": len(eval_texts),
+        "n_train": len(train_texts), "n_val": len(val_texts), "n_eval": len(eval_texts),
         "eval_chars": sum(len(text) + 1 for text in eval_texts), "eval_set_id": eval_set_id(eval_texts),
     }
-    print(json.dumps(figures))
+    print(json.dumps(figures, ensure_ascii=False))
 
 
 def main() -> None:
@@ -116,58 +162,66 @@ def main() -> None:
         return
     if not args.path.is_dir():
         sys.exit(f"{args.path} is not a folder; pass the folder holding the Kaggle year files with --path.")
-    results = [run_child(row, args) for row in ("ppmd", "model")]
-    print_table(results)
+    model_rows = ["default"] if args.base_model != "tiny" else args.family
+    load = []
+    results = [run_child(row, args, load) for row in ("ppmd", "real", *model_rows)]
+    print_table(results, args, load)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--path", type=Path, default=DEFAULT_KAGGLE, help="folder of the Kaggle year files")
-    parser.add_argument("--budget-seconds", type=float, default=180.0, help="wall time of the training loop")
-    parser.add_argument("--max-steps", type=int, default=None, help="also stop after this many steps (16 blocks each)")
-    parser.add_argument("--n-layer", type=int, default=4)
-    parser.add_argument("--n-embd", type=int, default=256, help="width; heads are 64 wide")
-    parser.add_argument("--vocab-size", type=int, default=4096)
-    parser.add_argument("--block-size", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: the pipeline's)")
-    parser.add_argument("--dropout", type=float, default=None, help="dropout (default: the pipeline's)")
-    parser.add_argument("--worker", choices=["ppmd", "model"], help=argparse.SUPPRESS)
+    parser.add_argument("--split", choices=sorted(SPLITS), default="2021-10", help="eval period (see above)")
+    parser.add_argument("--family", nargs="+", choices=["lstm", "gpt2"], default=["lstm"], help="model families to train, one row each")
+    parser.add_argument("--budget-seconds", type=float, default=300.0, help="training budget of each model row (train's default: 300)")
+    parser.add_argument("--base-model", default="tiny", help="tiny (built from scratch), or a pretrained model such as gpt2 (GPU)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
-def run_child(row: str, args: argparse.Namespace) -> dict:
+def run_child(row: str, args: argparse.Namespace, load: list[float]) -> dict:
     """Run one row in a fresh process; its progress bar passes through on stderr."""
     command = [
-        sys.executable, __file__, "--worker", row, "--path", str(args.path), "--budget-seconds", str(args.budget_seconds),
-        "--n-layer", str(args.n_layer), "--n-embd", str(args.n_embd), "--vocab-size", str(args.vocab_size),
-        "--block-size", str(args.block_size), *(["--max-steps", str(args.max_steps)] if args.max_steps else []),
-        *(["--learning-rate", str(args.learning_rate)] if args.learning_rate else []),
-        *(["--dropout", str(args.dropout)] if args.dropout is not None else []),
+        sys.executable, __file__, "--worker", row, "--path", str(args.path), "--split", args.split,
+        "--budget-seconds", str(args.budget_seconds), "--base-model", args.base_model,
     ]
     print(f"{row}: running", file=sys.stderr)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
+           "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, text=True, env=env)
+    load.append(os.getloadavg()[1])  # the 5-minute load average as the row ends
     if done.returncode != 0:
         sys.exit(f"The {row} row failed (its error is above).")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def print_table(results: list[dict]) -> None:
+def print_table(results: list[dict], args: argparse.Namespace, load: list[float]) -> None:
     first = results[0]
+    since, until = SPLITS[args.split]
+    period = f"from {since:%Y-%m-%d}" + (f" to {until:%Y-%m-%d}" if until else "")
     print(
-        f"\nKaggle tweets: {first['n_train']:,} train (before {EVAL_SINCE:%Y-%m-%d}), {first['n_eval']:,} eval, "
-        f"{first['eval_chars']:,} eval characters, eval set {first['eval_set_id']}\n"
+        f"\nKaggle tweets, split {args.split}: {first['n_train']:,} train + {first['n_val']:,} validation (before "
+        f"{since:%Y-%m-%d}), {first['n_eval']:,} eval ({period}), {first['eval_chars']:,} eval characters, "
+        f"eval set {first['eval_set_id']}\n"
     )
-    print(f"{'method':40} {'bits/char':>9} {'train s':>8} {'tokens/s':>9} {'peak RSS MB':>12} {'parameters':>11}")
+    header = f"{'method':34} {'bits/char':>9} {'train s':>8} {'steps (best)':>13} {'distinct-1':>10} {'distinct-2':>10} {'copy rate':>9} {'copy words':>10} {'peak RSS MB':>12}"
+    print(header)
     for r in results:
-        tokens = f"{r['tokens_per_s']:,.0f}" if "tokens_per_s" in r else "-"
-        params = f"{r['parameters']:,}" if "parameters" in r else "-"
-        print(f"{r['method']:40} {r['bits_per_char']:>9.3f} {r['seconds']:>8.1f} {tokens:>9} {r['peak_rss_mb']:>12,.0f} {params:>11}")
-    model = results[-1]
-    print(f"\nGPT-2: {model['steps']:,} steps, {model['epochs']:.1f} epochs, final train loss {model['train_loss']:.3f} nats/token.")
-    gap = model["bits_per_char"] - first["bits_per_char"]
-    verdict = f"beats PPMd by {-gap:.3f}" if gap < 0 else f"is {gap:.3f} behind PPMd"
-    print(f"The model {verdict} bits/char.")
+        bpc = f"{r['bits_per_char']:.3f}" if "bits_per_char" in r else "-"
+        secs = f"{r['seconds']:.1f}" if "seconds" in r else "-"
+        steps = f"{r['steps']:,} ({r['best_step'] or '-'})" if "steps" in r else "-"
+        quality = [f"{r[k]:.3f}" if k in r else "-" for k in ("distinct_1", "distinct_2")]
+        copy_rate = f"{r['copy_rate']:.0%}" if "copy_rate" in r else "-"
+        copy_words = f"{r['copy_words']:.1f}" if "copy_words" in r else "-"
+        print(f"{r['method']:34} {bpc:>9} {secs:>8} {steps:>13} {quality[0]:>10} {quality[1]:>10} {copy_rate:>9} {copy_words:>10} {r['peak_rss_mb']:>12,.0f}")
+    print(f"\nLoad average (5 min) as each row ended: {', '.join(f'{x:.1f}' for x in load)} on {os.cpu_count()} cores.")
+    for r in results[2:]:
+        gap = r["bits_per_char"] - first["bits_per_char"]
+        verdict = f"beats PPMd by {-gap:.3f}" if gap < 0 else f"is {gap:.3f} behind PPMd"
+        print(f"{r['method']}: {r['parameters']:,} parameters, {r['precision']}, {r['tokens_per_s']:,.0f} tokens/s, stopped by "
+              f"{r['stopped_by']}, best validation {r['val_bpc']:.3f} bits/char; {verdict} bits/char.")
+        for text in r["samples"]:
+            print(f"    sample: {text!r}")
 
 
 if __name__ == "__main__":

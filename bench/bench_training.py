@@ -22,7 +22,7 @@ with a gradient scaler where the GPU has no bf16) with SDPA attention; and that 
 and fused AdamW. MFU (model FLOPs utilisation) = 6 x parameters x tokens/s / the GPU's peak dense
 bf16 (fp16 on a T4) FLOPs; 6N leaves out attention's own FLOPs (about 15% more at 1,024 tokens),
 so it is a slight underestimate. A fourth row runs the project's own loop
-(``tweetgen.training.train``, ``device="cuda"``, ``precision="auto"``) on the same model and data:
+(``tweetgen.model.train.train``, ``device="cuda"``, ``precision="auto"``) on the same model and data:
 its step also reads the loss back every step and schedules the learning rate.
 """
 
@@ -61,8 +61,8 @@ def make_data(n_tweets: int, block_size: int):
 def run_tweetgen(model, blocks, steps: int, batch_size: int, precision: str) -> tuple[float, float, int]:
     from tweetgen.model.train import TrainConfig, train
 
-    config = TrainConfig(batch_size=batch_size, max_steps=steps, precision=precision, progress=False)
-    result = train(model, blocks, blocks[:0], config)
+    config = TrainConfig(batch_size=batch_size, max_steps=steps, max_seconds=None, precision=precision, progress=False)
+    result = train(model, blocks, config)
     return result.seconds, result.final_train_loss, batch_size
 
 
@@ -184,7 +184,7 @@ def gpu_measure(spec: dict, steps: int, batch: int) -> dict:
 
 
 def loop_measure(steps: int, batch: int) -> dict:
-    """The same model and data through ``tweetgen.training.train`` on the GPU (warm-up run, then timed run)."""
+    """The same model and data through ``tweetgen.model.train.train`` on the GPU (warm-up run, then timed run)."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -197,7 +197,7 @@ def loop_measure(steps: int, batch: int) -> dict:
     model = GPT2LMHeadModel._from_config(config, attn_implementation="sdpa")
     blocks = torch.randint(0, config.vocab_size, (8 * batch, GPU_BLOCK))  # on the CPU: train moves each batch
     runs = [
-        train(model, blocks, blocks[:0], TrainConfig(batch_size=batch, max_steps=n, device="cuda", progress=False))
+        train(model, blocks, TrainConfig(batch_size=batch, max_steps=n, max_seconds=None, device="cuda", progress=False))
         for n in (GPU_WARMUP_STEPS, steps)
     ]
     return {

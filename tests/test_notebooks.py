@@ -137,7 +137,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_train_model_reads_the_store_trains_and_registers_a_champion(data_dir: Path) -> None:
     nb, values = run_notebook(
         REPO / "train_model.ipynb", {**TINY, "DATA_DIR": str(data_dir), "EPOCHS": None, "N_SAMPLES": 2},
-        probe="{'n_train': report.n_train, 'n_eval': report.n_eval, 'steps': report.result.steps, "
+        probe="{'n_train': report.n_train, 'n_val': report.n_val, 'n_eval': report.n_eval, 'steps': report.result.steps, "
+        "'family': report.version.family, "
         "'bpc': report.metrics['eval_bits_per_char'], 'lzma': compressor_bits_per_char(eval_frame['clean_text'].tolist()), "
         "'samples': report.samples, 'device': check.device, 'checkpoint_dir': config.checkpoint_dir}",
     )
@@ -149,7 +150,8 @@ def test_train_model_reads_the_store_trains_and_registers_a_champion(data_dir: P
     assert [v.version for v in versions] == [1] and registry.champion("tweet_gpt2").version == 1
     assert versions[0].metrics["train_steps"] == values["steps"] == TINY["MAX_STEPS"]
     assert values["n_train"] == versions[0].metrics["train_texts"]
-    assert values["n_eval"] == round(0.1 * (values["n_train"] + values["n_eval"]))
+    assert values["n_eval"] == round(0.1 * (values["n_train"] + values["n_val"] + values["n_eval"]))
+    assert values["n_val"] == round(0.05 * (values["n_train"] + values["n_val"])) and values["family"] == "lstm"
     assert 0 < values["bpc"] < 8 and values["lzma"] > 0 and len(values["samples"]) == 2
     assert len(images(nb)) >= 1, "the loss curve was not displayed"
     text = printed(nb)

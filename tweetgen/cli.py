@@ -6,7 +6,6 @@ user can fix are printed as one sentence on stderr with exit status 1, never as 
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,28 +93,35 @@ def schedule_command(
 
 @app.command("train")
 def train_command(
-    base_model: Annotated[str, typer.Option(help="tiny (built from the data, offline), gpt2, a hub id or a local folder.")] = "tiny",
-    max_seconds: Annotated[Optional[float], typer.Option(help="Training time budget in seconds.")] = None,
-    max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps (default: one epoch).")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Family built from scratch: lstm (default) or gpt2.")] = None,
+    tokenizer: Annotated[Optional[str], typer.Option(help="byte (the LSTM's default) or bpe (GPT-2's default).")] = None,
+    base_model: Annotated[str, typer.Option(help="tiny (built from the data, offline), gpt2 (pretrained, for a GPU), a hub id or a local folder.")] = "tiny",
+    max_seconds: Annotated[
+        Optional[float], typer.Option(help="Training time budget in seconds (default: 300 when no steps or epochs are given).")
+    ] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Optimizer steps.")] = None,
     epochs: Annotated[Optional[float], typer.Option(help="Passes over the training blocks.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Blocks per step.")] = 16,
+    batch_size: Annotated[Optional[int], typer.Option(help="Blocks per step (default: the family's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the initial weights, batches and samples.")] = 0,
     checkpoint_dir: Annotated[Optional[Path], typer.Option(help="Save a checkpoint here every 10 minutes; run again to resume.")] = None,
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Train on the `tweets` group, register the model; it becomes champion only if it is better."""
+    """Train on the `tweets` group until held-out bits/char stops improving (or the budget is spent),
+    keep the best weights, register the model; it becomes champion only if it is better."""
     from tweetgen.pipelines.preflight import check_train_options
 
-    check_train_options(max_steps=max_steps, batch_size=batch_size, epochs=epochs, max_seconds=max_seconds)
+    check_train_options(max_steps=max_steps, batch_size=batch_size, epochs=epochs, max_seconds=max_seconds,
+                        family=model, tokenizer=tokenizer)
     settings = load_settings(backend, data_dir, "train")
-    from tweetgen.model.train import TrainConfig
+    from tweetgen.model.train import DEFAULT_MAX_SECONDS, TrainConfig
     from tweetgen.pipelines.jobs import train_job
 
-    config = TrainConfig(base_model=base_model, max_seconds=max_seconds, max_steps=max_steps, batch_size=batch_size, seed=seed,
+    if max_seconds is None and max_steps is None and epochs is None:
+        max_seconds = DEFAULT_MAX_SECONDS  # no horizon given: the default budget, with early stopping
+    config = TrainConfig(base_model=base_model, family=model and model.lower(), tokenizer=tokenizer and tokenizer.lower(),
+                         max_seconds=max_seconds, max_steps=max_steps, epochs=epochs, batch_size=batch_size, seed=seed,
                          checkpoint_dir=checkpoint_dir and str(checkpoint_dir))
-    if epochs is not None or (max_seconds is not None and max_steps is None):
-        config = dataclasses.replace(config, epochs=epochs)  # None: train until the time budget is spent
     typer.echo(train_job(settings, config).summary())
 
 
@@ -177,7 +183,7 @@ def app_command(port: PortOption = None, host: HostOption = None, backend: Backe
 @app.command("demo")
 def demo_command(
     serve: Annotated[bool, typer.Option(help="Serve the app when the pipeline is done.")] = True,
-    train_seconds: Annotated[float, typer.Option(help="Training budget of the small model.")] = 150.0,
+    train_seconds: Annotated[float, typer.Option(help="Training budget, shared by the two model families (LSTM, GPT-2).")] = 150.0,
     port: PortOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -197,7 +203,9 @@ def demo_command(
 def query_command(
     sql: Annotated[Optional[str], typer.Argument(help="SQL over the feature groups, e.g. \"SELECT count(*) FROM tweets\".")] = None,
     last: Annotated[Optional[int], typer.Option("--last", help="The last N batch inference runs (monitor group).")] = None,
-    arms: Annotated[bool, typer.Option("--arms", help="Per-arm summary of the monitor group: champion vs challenger.")] = False,
+    arms: Annotated[
+        bool, typer.Option("--arms", help="The A/B test of the model families: per family, arm and version, over time (monitor group).")
+    ] = False,
     runs: Annotated[bool, typer.Option("--runs", help="The last runs of each job (job_runs group): status, counts, error.")] = False,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     backend: BackendOption = None,

@@ -98,7 +98,7 @@ MAX_TWEET_CHARS = 280  # a classic tweet: the bound on every generated text
 
 GENERATED_TWEETS = GroupSpec(
     name="generated_tweets",
-    version=1,
+    version=2,  # 2 added model_family (the A/B test of model families); version 1's table is left as it was
     primary_key=("tweet_id", "model_name", "model_version"),
     event_time="generated_at",
     schema=pa.schema(
@@ -115,7 +115,8 @@ GENERATED_TWEETS = GroupSpec(
             # The model and how it sampled (enough to reproduce the row).
             ("model_name", pa.string()),
             ("model_version", pa.int64()),
-            ("arm", pa.string()),
+            ("model_family", pa.string()),  # lstm, gpt2, ... (the version's card): arms compare families
+            ("arm", pa.string()),  # champion, or challenger: the best version of another family
             ("seed", pa.int64()),
             ("temperature", pa.float64()),
             ("top_p", pa.float64()),
@@ -136,13 +137,14 @@ GENERATED_TWEETS = GroupSpec(
     ),
     # What Hopsworks shows (at most 256 characters); the columns are explained above and in README.
     description=(
-        "Monitor group: one row per batch inference run and model arm: the newest real tweet, its "
-        "two-word prompt, a prompt-seeded and a random generation, model version, sampling settings "
-        "and quality measures. Key (tweet_id, model_name, model_version)."
+        "Monitor group: one row per batch inference run and model arm (champion, best of another "
+        "family): the newest real tweet, its two-word prompt, two generations, model version and "
+        "family, sampling settings, measures. Key (tweet_id, model_name, model_version)."
     ),
     filled_by="python batch_inference.py",
 )
 ARMS = ("champion", "challenger")
+FAMILY_PATTERN = r"[a-z][a-z0-9_]{0,62}"  # model_family: lstm, gpt2, or a pretrained model's type
 
 JOB_RUNS = GroupSpec(
     name="job_runs",

@@ -183,19 +183,20 @@ def test_measures_table_and_summary_show_the_run(two_arm_store) -> None:
     assert by_measure.loc["bits per character under the model", "real"] == "2.800"
     assert by_measure.loc["sentiment (VADER, -1 to 1)", "random"] == "0.10"
     summary = day_view(frame, day_choices(frame)[2]).summary
-    assert "`tweet_gpt2` version 3 (champion)" in summary and "seed 1002" in summary and "“Working on”" in summary
+    assert "`tweet_gpt2` version 3 (lstm, champion)" in summary and "seed 1002" in summary and "“Working on”" in summary
 
 
 # ---------------------------------------------------------------------------------------------
 # The chart
 
 
-def test_chart_has_one_point_per_champion_run_in_each_series(two_arm_store) -> None:
+def test_chart_compares_the_families_and_has_one_point_per_champion_run_in_each_series(two_arm_store) -> None:
     figure = measures_chart(load_monitor(two_arm_store))
     bits, sentiment, copies = figure.axes
-    assert [len(ax.lines) for ax in figure.axes] == [1, 3, 2]
+    assert [len(ax.lines) for ax in figure.axes] == [2, 3, 2]
     assert all(len(line.get_xdata()) == 4 for ax in figure.axes for line in ax.lines)
-    assert list(bits.lines[0].get_ydata()) == pytest.approx([3.0, 2.9, 2.8, 2.7])  # oldest first
+    assert [line.get_label() for line in bits.lines] == ["gpt2", "lstm"]  # one line per model family, both arms
+    assert list(bits.lines[1].get_ydata()) == pytest.approx([3.0, 2.9, 2.8, 2.7])  # the LSTM champion, oldest first
     assert list(copies.lines[0].get_ydata()) == [0, 1, 2, 3]
     assert [line.get_label() for line in sentiment.lines] == ["real", "from prompt", "random"]
 

@@ -37,8 +37,9 @@ def test_last_runs_as_json(monitored: Path, capsys: pytest.CaptureFixture[str]) 
 def test_arm_summary(monitored: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["query", "--arms", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("arm,model_version,runs")
-    assert [line.split(",")[:3] for line in lines[1:]] == [["champion", "3", "4"], ["challenger", "4", "4"]]
+    assert lines[0].startswith("family,arm,model_version,runs,first_run,last_run,real_bpc")
+    # the A/B test: one row per family (the LSTM champion, the GPT-2 challenger), by first run, then family
+    assert [line.split(",")[:4] for line in lines[1:]] == [["gpt2", "challenger", "4", "4"], ["lstm", "champion", "3", "4"]]
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -66,7 +67,7 @@ def test_usage_errors_exit_2_without_a_traceback(args: list[str]) -> None:
 def test_a_user_error_is_one_line_with_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["query", "SELECT * FROM generated_tweets"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: The feature group 'generated_tweets' (version 1) does not exist yet")
+    assert err.startswith("error: The feature group 'generated_tweets' (version 2) does not exist yet")
     assert "python batch_inference.py" in err and len(err.strip().splitlines()) == 1
 
 

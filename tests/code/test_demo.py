@@ -18,7 +18,7 @@ from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
 
 HISTORY_ROWS = SAMPLE_TWEETS - REPLAY_HOLDOUT
-TINY = TrainConfig(n_layer=2, n_embd=64, n_head=2, vocab_size=512, max_steps=20, progress=False)
+TINY = TrainConfig(n_layer=2, n_embd=64, n_head=2, hidden_size=64, vocab_size=512, max_steps=20, n_quality_samples=10, progress=False)
 
 
 def test_demo_stages_produce_every_artefact_then_reuse_them() -> None:
@@ -31,10 +31,14 @@ def test_demo_stages_produce_every_artefact_then_reuse_them() -> None:
     assert len(tweets) == SAMPLE_TWEETS - REPLAY_HOLDOUT + REPLAY_PER_DAY * DEMO_DAYS
     assert (tweets["source"] == "live").sum() == REPLAY_PER_DAY * DEMO_DAYS
     registry = LocalModelRegistry(settings.data_dir / "models")
-    assert [v.version for v in registry.versions(settings.model_name)] == [1]
-    assert registry.champion(settings.model_name).version == 1
+    assert [(v.version, v.family) for v in registry.versions(settings.model_name)] == [(1, "lstm"), (2, "gpt2")]
+    champion = registry.champion(settings.model_name)
     monitor = store.read(GENERATED_TWEETS).sort_values("generated_at")
-    assert len(monitor) == DEMO_DAYS and monitor["tweet_id"].is_unique
+    assert len(monitor) == 2 * DEMO_DAYS  # the A/B test: the champion and the other family's model, each day
+    assert set(monitor.loc[monitor["arm"] == "champion", "model_version"]) == {champion.version}
+    assert sorted(monitor["model_family"].unique()) == ["gpt2", "lstm"]
+    monitor = monitor[monitor["arm"] == "champion"]
+    assert monitor["tweet_id"].is_unique
     run_days = monitor["generated_at"].dt.normalize()
     assert (monitor["generated_at"].dt.hour == 6).all()
     assert (run_days.diff().dropna() >= pd.Timedelta(days=1)).all()
@@ -43,16 +47,16 @@ def test_demo_stages_produce_every_artefact_then_reuse_them() -> None:
     assert [name for name, _, _ in first.stages] == ["history", "live (replay)", "training", "batch inference", "daily job"]
     assert dict((n, s) for n, s, _ in first.stages)["daily job"].startswith("0 monitor rows written for the newest tweet; already answered by champion")
     runs = store.read(JOB_RUNS).sort_values("started_at")
-    assert runs[["job", "status"]].values.tolist() == [["train", "ok"], ["inference", "ok"]]
+    assert runs[["job", "status"]].values.tolist() == [["train", "ok"], ["train", "ok"], ["inference", "ok"]]
     assert "== training" in printed
 
     second = run_demo(settings, train_config=TINY, echo=lambda line: None)
     summaries = dict((name, summary) for name, summary, _ in second.stages)
     assert "0 inserted" in summaries["history"]
     assert "already released" in summaries["live (replay)"]
-    assert summaries["training"].startswith("champion tweet_gpt2 v1 exists")
+    assert summaries["training"].startswith(f"champion tweet_gpt2 v{champion.version} exists")
     assert summaries["batch inference"].startswith("0 monitor rows written")
-    assert len(store.read(GENERATED_TWEETS)) == DEMO_DAYS
+    assert len(store.read(GENERATED_TWEETS)) == 2 * DEMO_DAYS
 
 
 @pytest.fixture

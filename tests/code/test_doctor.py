@@ -51,7 +51,7 @@ def test_a_working_project_passes_every_check_and_leaves_nothing_behind(hopswork
     assert [line.split()[0] for line in lines[:-1]] == [OK] * 6 + [SKIP] + [OK] * 7 + [SKIP, SKIP]
     assert lines[-1] == "All 16 checks passed or were skipped as shown: ready to deploy."
     assert "HOPSWORKS_API_KEY: set (not shown)" in out and hopsworks_twin.api_key not in out
-    assert "feature groups" in out and "tweets v1 not written yet; generated_tweets v1 not written yet" in out
+    assert "feature groups" in out and "tweets v1 not written yet; generated_tweets v2 not written yet" in out
     assert re.search(r"scratch group write( \(\d+\.\d s\))?: 3 rows into tweetgen_doctor_[0-9a-f]{8}, through Kafka", out)
     assert "3 rows read back through the Query Service, as written" in out
     assert "no versions of 'tweet_gpt2' yet" in out

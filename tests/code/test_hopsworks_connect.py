@@ -336,7 +336,7 @@ def test_the_monitor_group_is_written_and_read_with_its_real_contract(hopsworks_
     written = monitor_frame(n_runs=3, arms=("champion", "challenger"))
     assert opened.insert(GENERATED_TWEETS, written).inserted == 6
     assert opened.insert(GENERATED_TWEETS, written).already_present == 6
-    [group] = hopsworks_twin.backend.feature_store.find("generated_tweets", 1)
+    [group] = hopsworks_twin.backend.feature_store.find("generated_tweets", GENERATED_TWEETS.version)
     assert group.dto["description"] == GENERATED_TWEETS.description
     read = opened.read(GENERATED_TWEETS)
     assert len(read) == 6 and list(read.columns) == GENERATED_TWEETS.columns

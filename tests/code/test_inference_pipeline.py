@@ -89,15 +89,23 @@ def test_same_seed_same_tweets(store: LocalFeatureStore, registry: LocalModelReg
     assert first["seed"].tolist() == [42]
 
 
-def test_rerun_adds_nothing_and_a_new_version_adds_a_challenger_row(store: LocalFeatureStore, registry: LocalModelRegistry) -> None:
+def test_rerun_adds_nothing_and_the_other_familys_best_version_adds_a_challenger_row(
+    store: LocalFeatureStore, registry: LocalModelRegistry
+) -> None:
     run_batch_inference(store, registry, MODEL_NAME, now=NOW)
     again = run_batch_inference(store, registry, MODEL_NAME, now=NOW)
     assert again.inserted == 0 and again.skipped_arms == ["champion v1"]
-    register_tiny_model(registry, bits_per_char=5.0, seed=1)  # worse: stays a challenger
+    register_tiny_model(registry, bits_per_char=3.5, seed=1, family="gpt2")  # the champion's family: no arm of its own
+    register_tiny_model(registry, bits_per_char=5.0, family="lstm")  # v3: worse than the champion
+    register_tiny_model(registry, bits_per_char=4.0, seed=1, family="lstm")  # v4: the best LSTM, still not champion
+    register_tiny_model(registry, bits_per_char=3.9, seed=2, family="lstm", eval_set="sha256:other")  # not comparable
     third = run_batch_inference(store, registry, MODEL_NAME, now=NOW)
     rows = store.read(GENERATED_TWEETS).sort_values("model_version")
-    assert third.inserted == 1
-    assert rows[["model_version", "arm"]].values.tolist() == [[1, "champion"], [2, "challenger"]]
+    assert third.inserted == 1 and registry.champion(MODEL_NAME).version == 1
+    assert rows[["model_version", "model_family", "arm"]].values.tolist() == [[1, "gpt2", "champion"], [4, "lstm", "challenger"]]
+    lstm_row = rows.iloc[1]
+    assert lstm_row["max_new_tokens"] == 280 and rows.iloc[0]["max_new_tokens"] == 80  # a whole tweet in each tokenizer
+    assert lstm_row["prompted_text"].startswith("Launch window") and lstm_row["real_bits_per_char"] > 0
 
 
 def test_an_empty_tweet_yields_only_the_random_tweet(tmp_path: Path, registry: LocalModelRegistry) -> None:

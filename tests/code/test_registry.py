@@ -12,7 +12,7 @@ import torch
 from tests.fakes.tweet_texts import invented_tweets
 from tweetgen.errors import TweetgenError
 from tweetgen.model.build import build_tiny_model, train_tokenizer
-from tweetgen.registry.champion import decide_champion
+from tweetgen.registry.champion import challengers, decide_champion
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.registry.model_card import loss_curve_png
 from tweetgen.registry.port import ModelVersion, RegistryError
@@ -30,9 +30,9 @@ def saved_model(tmp_path_factory) -> Path:
     return folder
 
 
-def version(number: int, score: float | None, eval_set: str | None = "sha256:aaaa") -> ModelVersion:
+def version(number: int, score: float | None, eval_set: str | None = "sha256:aaaa", family: str | None = None) -> ModelVersion:
     metrics = {} if score is None else {"eval_bits_per_char": score}
-    return ModelVersion("m", number, metrics, {"eval_set_id": eval_set})
+    return ModelVersion("m", number, metrics, {"eval_set_id": eval_set} | ({"family": family} if family else {}))
 
 
 @pytest.mark.parametrize("name", ["tweet-gpt2", "", "tweet gpt2", "modèle", "a/b"])
@@ -150,3 +150,32 @@ def test_loss_curve_png_reads_the_stored_file_or_draws_it_from_the_card(tmp_path
     assert loss_curve_png(ModelVersion("m", 2, {}, card, str(tmp_path))) == b"\x89PNG stored"
     with pytest.raises(TweetgenError, match="no loss curve"):
         loss_curve_png(ModelVersion("m", 3, {}, {}, "Models/m/3"))
+
+
+def test_the_challenger_of_each_other_family_is_its_best_whole_version_on_the_champions_eval_set() -> None:
+    champion = version(2, 2.0, family="lstm")
+    versions = [
+        version(1, 2.3),  # no family recorded: a GPT-2 from before families
+        champion,
+        version(3, 2.1, family="gpt2"),  # the best GPT-2 on the champion's set...
+        version(4, 2.05, family="gpt2"),  # ...but its files are broken
+        version(5, 1.5, "sha256:other", family="gpt2"),  # scored on another set: not comparable
+        version(6, 1.9, family="lstm"),  # the champion's family: no arm
+        version(7, 9.9, "sha256:other", family="llama"),  # a family with no comparable score: its newest
+        version(8, 9.0, "sha256:other2", family="llama"),
+    ]
+    picked = challengers(versions, champion, is_whole=lambda v: v.version != 4)
+    assert [(v.family, v.version) for v in picked] == [("gpt2", 3), ("llama", 8)]
+    assert challengers([champion, version(6, 1.9, family="lstm")], champion, lambda v: True) == []
+
+
+def test_the_card_shows_the_family_early_stopping_and_the_sample_measures(tmp_path, saved_model) -> None:
+    metrics = {"eval_bits_per_char": 2.0, "sample_count": 100.0, "sample_distinct_1": 0.61, "sample_distinct_2": 0.93,
+               "sample_copy_rate": 0.04, "sample_copy_words": 3.2, "sample_mean_chars": 71.4}
+    card = {**CARD, "family": "lstm", "best_step": 400, "stopped_by": "patience", "val_bits_per_char": [[200, 2.3], [400, 2.1], [600, 2.2]]}
+    registered = LocalModelRegistry(tmp_path / "models").register(saved_model, "m", metrics, card)
+    text = (Path(registered.location) / "model_card.md").read_text()
+    assert "Model family: **lstm**." in text
+    assert "Trained to step 600 (held-out bits/char stopped improving); kept step 400, the best on the validation slice (2.1000 bits/char)." in text
+    assert "## 100 samples" in text and "| 0.610 | 0.930 | 4% | 3.2 words | 71 characters |" in text
+    assert (Path(registered.location) / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -10,8 +10,10 @@ import pytest
 import torch
 
 from tests.fakes.saved_models import (
+    forget_lstm_auto_classes,
     logits,
     saved_fixture,  # noqa: F401 - the saved fixture
+    saved_lstm_fixture,  # noqa: F401 - the saved_lstm fixture
 )
 from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
 from tweetgen.config import Settings
@@ -119,3 +121,27 @@ def test_a_registered_version_loads_with_identical_logits(registry, saved) -> No
     tokens = tokenizer("A tunnel goes really fast on Mars 🚀")["input_ids"]
     assert not model.training and tokenizer.decode(tokens) == "A tunnel goes really fast on Mars 🚀"
     assert torch.equal(logits(model, tokens), logits(original, tokens))
+
+
+def test_an_lstm_version_loads_with_identical_logits_where_nothing_registered_its_class(
+    registry, saved_lstm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, original = saved_lstm
+    version = register(registry, folder, 2.0, card={**CARD, "family": "lstm"})
+    forget_lstm_auto_classes(monkeypatch)  # as in a fresh process: loading must register the LSTM itself
+    model, tokenizer = registry.load(registry.versions("m")[0])
+    tokens = tokenizer("A tunnel goes really fast on Mars 🚀")["input_ids"]
+    assert type(model).__name__ == "TweetLSTMForCausalLM" and not model.training
+    assert registry.versions("m")[0].family == version.family == "lstm"
+    assert tokenizer.decode(tokens) == "A tunnel goes really fast on Mars 🚀" and len(tokens) == len("A tunnel goes really fast on Mars ") + 4
+    assert torch.equal(logits(model, tokens), logits(original, tokens))
+
+
+def test_the_champion_rule_compares_families_on_the_same_eval_set(registry, saved, saved_lstm) -> None:
+    gpt2 = register(registry, saved[0], 2.3)  # a card without a family: registered before families were recorded
+    assert gpt2.family == "gpt2" and registry.promote_if_better(gpt2).promoted
+    lstm = register(registry, saved_lstm[0], 2.1, card={**CARD, "family": "lstm"})
+    decision = registry.promote_if_better(lstm)
+    assert decision.promoted and decision.champion_score == 2.3 and "on the same eval set" in decision.reason
+    assert registry.champion("m").family == "lstm"
+    assert not registry.promote_if_better(register(registry, saved[0], 2.2, card={**CARD, "family": "gpt2"})).promoted

@@ -75,7 +75,7 @@ def test_register_stores_the_local_files_as_versions_1_and_2(hopsworks_twin, reg
     assert json.loads(files[f"{FILES}/1/Files/metrics.json"]) == {"eval_bits_per_char": 2.5, "steps": 10.0}
     model = twin_project.get_model_registry().get_model(NAME, version=1)
     assert model.training_metrics == {"eval_bits_per_char": 2.5, "steps": 10.0}
-    assert model.description == "A GPT-2 that writes tweets. | data_version: tweets v1 @ 3 | eval_set_id: sha256:aaaa"
+    assert model.description == "A language model that writes tweets. | data_version: tweets v1 @ 3 | eval_set_id: sha256:aaaa"
     assert [(v.version, v.metrics, v.card) for v in registry.versions(NAME)] == [
         (1, first.metrics, FULL_CARD),
         (2, score(2.4), CARD),

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
+import torch
 
 import tweetgen.pipelines.training as pipeline
 from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
 from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
 from tweetgen.errors import TweetgenError
+from tweetgen.model.evaluate import evaluate
 from tweetgen.model.train import TrainConfig
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import TWEETS
 from tweetgen.store.local import LocalFeatureStore
 from tweetgen.store.port import FeatureStore, GroupNotFoundError
 
+# The LSTM (the default family), small; and a small GPT-2.
 TINY = TrainConfig(
-    vocab_size=400, n_layer=2, n_embd=64, n_head=2, block_size=64, batch_size=8, max_steps=40, n_samples=2,
-    num_threads=1, progress=False
+    family="lstm", n_layer=1, n_embd=32, hidden_size=96, block_size=64, batch_size=8, learning_rate=1e-2, max_steps=40,
+    max_seconds=None, n_samples=2, n_quality_samples=10, num_threads=1, progress=False,
 )
+TINY_GPT2 = dataclasses.replace(TINY, family="gpt2", vocab_size=400, n_layer=2, n_embd=64, n_head=2, learning_rate=None)
 
 
 class FrameStore(FeatureStore):
@@ -51,11 +57,18 @@ def store(tmp_path) -> LocalFeatureStore:
 def test_run_training_registers_a_champion_then_keeps_it_against_a_worse_run(tmp_path, store) -> None:
     registry = LocalModelRegistry(tmp_path / "models")
     report = pipeline.run_training(store, registry, TINY, data_version="tweets v1 @ 0")
-    assert (report.n_tweets, report.n_empty, report.n_train + report.n_eval) == (300, 2, 298)
+    assert (report.n_tweets, report.n_empty, report.n_train + report.n_val + report.n_eval) == (300, 2, 298)
+    assert (report.n_eval, report.n_val) == (30, 13)  # the newest 10%, then the newest 5% of the rest
     assert report.version.version == 1 and report.decision.promoted
     assert 0 < report.metrics["eval_bits_per_char"] < 8 and report.metrics["train_steps"] == 40
     assert len(report.samples) == 2 and report.result.train_losses[-1] < report.result.train_losses[0]
-    assert report.version.card["data_version"] == "tweets v1 @ 0"
+    card = report.version.card
+    assert card["data_version"] == "tweets v1 @ 0" and card["family"] == report.version.family == "lstm"
+    assert card["description"].startswith("LSTM 1x96 over bytes, trained on 255 tweets, early-stopped on the 13 newest")
+    assert card["val_set_id"] not in (None, card["eval_set_id"], card["train_set_id"])
+    assert report.metrics["sample_count"] == 10 and 0 < report.metrics["sample_distinct_1"] <= 1
+    assert 0 <= report.metrics["sample_copy_rate"] <= 1 and report.metrics["sample_copy_words"] >= 0
+    assert "10 samples: distinct-1" in report.summary()
 
     worse = pipeline.run_training(store, registry, TrainConfig(**{**TINY.__dict__, "max_steps": 2}))
     assert worse.version.version == 2 and not worse.decision.promoted
@@ -141,3 +154,61 @@ def test_on_hopsworks_training_data_comes_from_a_feature_view(tmp_path, hopswork
     views = hopsworks_twin.backend.feature_views
     assert list(views.views) == [("tweets_training", 1)]
     assert [len(datasets) for datasets in views.training_datasets.values()] == [1]
+
+
+def test_a_run_whose_validation_turns_worse_registers_the_best_steps_weights_and_metrics(tmp_path, store, monkeypatch) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    seen: list[tuple[float, dict[str, torch.Tensor]]] = []
+    real_scorer = pipeline.validation_scorer
+
+    def scorer(tokenizer, texts):
+        real = real_scorer(tokenizer, texts)
+
+        def made_to_rise(model) -> float:  # the real score, made best at the second validation and worse after it
+            bpc = real(model) + [10.0, 0.0, 10.0, 20.0, 30.0][len(seen)]
+            seen.append((bpc, {k: v.detach().clone() for k, v in model.state_dict().items()}))
+            return bpc
+
+        return made_to_rise
+
+    monkeypatch.setattr(pipeline, "validation_scorer", scorer)
+    config = dataclasses.replace(TINY, max_steps=200, val_interval=10, patience=2)
+    report = pipeline.run_training(store, registry, config)
+    result = report.result
+    assert (result.stopped_by, result.steps, result.best_step) == ("patience", 40, 20) and len(seen) == 4
+    assert report.metrics["best_step"] == 20 and report.metrics["val_bits_per_char"] == seen[1][0] == result.best_val
+    model, tokenizer = registry.load(report.version)
+    assert all(torch.equal(model.state_dict()[k], seen[1][1][k]) for k in seen[1][1])  # step 20's weights were registered
+    eval_texts = pipeline.split_tweets(pipeline.read_tweet_texts(store)[0], config).eval
+    assert report.metrics["eval_bits_per_char"] == pytest.approx(evaluate(model, tokenizer, eval_texts)["eval_bits_per_char"])
+    assert report.version.card["best_step"] == 20 and report.version.card["stopped_by"] == "patience"
+    assert "stopped at step 40 (held-out bits/char stopped improving), keeping step 20" in report.summary()
+
+
+def test_both_families_train_from_the_same_view_and_compete_for_champion(tmp_path, store) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    lstm = pipeline.run_training(store, registry, TINY)
+    gpt2 = pipeline.run_training(store, registry, TINY_GPT2)
+    assert (lstm.version.family, gpt2.version.family) == ("lstm", "gpt2")
+    assert lstm.version.eval_set_id == gpt2.version.eval_set_id  # the same eval tweets, whatever the tokenizer
+    assert gpt2.version.card["description"].startswith("GPT-2 2x64 over BPE 400, trained on 255 tweets")
+    assert gpt2.decision.champion_score == lstm.metrics["eval_bits_per_char"] and "on the same eval set" in gpt2.decision.reason
+    winner = 2 if gpt2.metrics["eval_bits_per_char"] < lstm.metrics["eval_bits_per_char"] else 1
+    assert registry.champion(TINY.model_name).version == winner
+    model, tokenizer = registry.load(registry.versions(TINY.model_name)[0])
+    assert type(model).__name__ == "TweetLSTMForCausalLM" and len(tokenizer) == 259
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_an_lstm_is_registered_and_loaded_through_the_hopsworks_registry(store, hopsworks_twin) -> None:
+    from tweetgen.config import Settings
+    from tweetgen.registry.hopsworks import HopsworksModelRegistry
+
+    registry = HopsworksModelRegistry.from_settings(Settings.load(dotenv=None))
+    report = pipeline.run_training(store, registry, TINY)
+    assert report.decision.promoted and registry.champion(TINY.model_name).family == "lstm"
+    model, tokenizer = registry.load(report.version)
+    eval_texts = pipeline.split_tweets(pipeline.read_tweet_texts(store)[0], TINY).eval
+    assert evaluate(model, tokenizer, eval_texts)["eval_bits_per_char"] == pytest.approx(report.metrics["eval_bits_per_char"])
+    [stored] = hopsworks_twin.backend.registry.models.values()
+    assert stored["description"].startswith("LSTM 1x96 over bytes, trained on 255 tweets")

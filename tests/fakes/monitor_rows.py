@@ -24,8 +24,8 @@ def monitor_frame(n_runs: int = 3, arms: tuple[str, ...] = ("champion",), first_
 
     Run ``i`` answers tweet ``first_id + i`` with texts from ``RUNS``; its measures are derived
     from ``i`` so tests can tell the runs apart (``real_chars`` is the real text's length,
-    ``prompted_copy_words`` is ``i``, ``real_bits_per_char`` is ``3.0 - 0.1 * i``). The challenger
-    arm uses ``model_version + 1``.
+    ``prompted_copy_words`` is ``i``, ``real_bits_per_char`` is ``3.0 - 0.1 * i``). The champion
+    is an LSTM; the challenger arm, a GPT-2, uses ``model_version + 1``.
     """
     rows = []
     for i in range(n_runs):
@@ -50,6 +50,7 @@ def _row(i: int, arm: str, tweet_id: int, real: str, prompted: str, random_text:
         "random_text": random_text,
         "model_name": "tweet_gpt2",
         "model_version": version,
+        "model_family": "lstm" if arm == "champion" else "gpt2",
         "arm": arm,
         "seed": 1_000 + i,
         "temperature": 0.9,

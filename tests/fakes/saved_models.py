@@ -1,4 +1,5 @@
-"""A tiny GPT-2 and its tokenizer saved with ``save_pretrained``, for registry tests (no download)."""
+"""Tiny models of both families (a GPT-2, an LSTM) and their tokenizers saved with ``save_pretrained``,
+for registry tests (no download)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import torch
 from transformers import PreTrainedModel
 
 from tests.fakes.tweet_texts import invented_tweets
-from tweetgen.model.build import build_tiny_model, train_tokenizer
+from tweetgen.model.build import build_tiny_model, byte_tokenizer, train_tokenizer
+from tweetgen.model.lstm import TweetLSTMConfig, build_lstm
 
 
 def save_tiny_model(folder: Path, seed: int = 0) -> PreTrainedModel:
@@ -19,6 +21,25 @@ def save_tiny_model(folder: Path, seed: int = 0) -> PreTrainedModel:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return model
+
+
+def save_tiny_lstm(folder: Path, seed: int = 0) -> PreTrainedModel:
+    """Save a one-layer byte-level LSTM (32-wide embedding, 64-wide state) into ``folder``; return it in eval mode."""
+    tokenizer = byte_tokenizer()
+    model = build_lstm(tokenizer, n_embd=32, hidden_size=64, seed=seed).eval()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return model
+
+
+def forget_lstm_auto_classes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo ``register_auto_classes`` for one test, as in a fresh process that never imported the
+    LSTM: whatever loads a saved ``tweet_lstm`` must register the Auto classes itself."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+
+    monkeypatch.delitem(CONFIG_MAPPING._extra_content, "tweet_lstm", raising=False)
+    monkeypatch.delitem(MODEL_FOR_CAUSAL_LM_MAPPING._extra_content, TweetLSTMConfig, raising=False)
 
 
 def logits(model: PreTrainedModel, token_ids: list[int]) -> torch.Tensor:
@@ -32,3 +53,10 @@ def saved_fixture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PreTr
     """A tiny model saved once per test module: (its folder, the model)."""
     folder = tmp_path_factory.mktemp("saved")
     return folder, save_tiny_model(folder)
+
+
+@pytest.fixture(scope="module", name="saved_lstm")
+def saved_lstm_fixture(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PreTrainedModel]:
+    """A tiny LSTM saved once per test module: (its folder, the model)."""
+    folder = tmp_path_factory.mktemp("saved_lstm")
+    return folder, save_tiny_lstm(folder)

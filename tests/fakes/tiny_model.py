@@ -28,7 +28,7 @@ def register_tiny_champion(root: Path, name: str = MODEL_NAME, train_steps: int 
 
         blocks = frame_texts(texts, tokenizer, 64)
         config = TrainConfig(max_steps=train_steps, batch_size=16, learning_rate=5e-3, block_size=64, precision="fp32", progress=False)
-        train(model, blocks, blocks[:4], config)
+        train(model, blocks, config)
     saved = Path(root) / "saved"
     model.save_pretrained(saved)
     tokenizer.save_pretrained(saved)

@@ -24,14 +24,14 @@ from tweetgen.model.build import (
     train_tokenizer,
 )
 from tweetgen.model.data import frame_texts, split_by_time
-from tweetgen.model.evaluate import _batched_nats, _windowed_nats, compressor_bits_per_char, evaluate
+from tweetgen.model.evaluate import _batched_nats, _windowed_nats, compressor_bits_per_char, evaluate, validation_scorer
 from tweetgen.model.generate import sample
 from tweetgen.model.train import TrainConfig, learning_rate_at, resolve_precision, train
 
 TEXTS = invented_tweets(400)
 TRAIN_TEXTS, EVAL_TEXTS = TEXTS[:360], TEXTS[360:]
 SMALL = dict(n_layer=2, n_embd=64, n_head=2, n_positions=64)
-QUICK = TrainConfig(batch_size=8, block_size=64, max_steps=60, num_threads=1, progress=False)
+QUICK = TrainConfig(batch_size=8, block_size=64, max_steps=60, max_seconds=None, num_threads=1, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def trained(tokenizer):
     """A small model before and after 60 steps, with its evaluation before training."""
     model = build_tiny_model(tokenizer, **SMALL)
     before = evaluate(model, tokenizer, EVAL_TEXTS)
-    result = train(model, frame_texts(TRAIN_TEXTS, tokenizer, 64), frame_texts(EVAL_TEXTS, tokenizer, 64), QUICK)
+    result = train(model, frame_texts(TRAIN_TEXTS, tokenizer, 64), QUICK)
     return model, result, before
 
 
@@ -98,7 +98,8 @@ def test_training_is_deterministic_for_a_seed(tokenizer) -> None:
     runs = []
     for _ in range(2):
         model = build_tiny_model(tokenizer, **SMALL, seed=1)
-        runs.append((train(model, blocks, blocks[:0], TrainConfig(batch_size=8, max_steps=4, seed=5, num_threads=1, progress=False)), model))
+        config = TrainConfig(batch_size=8, max_steps=4, max_seconds=None, seed=5, num_threads=1, progress=False)
+        runs.append((train(model, blocks, config), model))
     (first, model_a), (second, model_b) = runs
     assert first.train_losses == second.train_losses
     assert all(torch.equal(a, b) for a, b in zip(model_a.parameters(), model_b.parameters(), strict=True))
@@ -180,10 +181,11 @@ def test_load_base_from_a_folder_adds_a_pad_token(tmp_path, tokenizer) -> None:
 def test_a_time_budget_alone_trains_until_it_is_spent(tokenizer) -> None:
     model = build_tiny_model(tokenizer, **SMALL)
     config = TrainConfig(batch_size=8, max_seconds=1.0, num_threads=1, progress=False)
-    result = train(model, frame_texts(TRAIN_TEXTS, tokenizer, 64), frame_texts(EVAL_TEXTS, tokenizer, 64), config)
+    validate = validation_scorer(tokenizer, EVAL_TEXTS[:10])
+    result = train(model, frame_texts(TRAIN_TEXTS, tokenizer, 64), config, validate)
     assert result.stopped_by == "time" and 1.0 <= result.seconds < 3.0
     assert result.steps == len(result.train_losses) > 5  # more than one epoch of 45 blocks / 8
-    assert result.eval_losses and result.eval_losses[-1][0] == result.steps
+    assert result.val_curve and result.val_curve[-1][0] == result.steps  # the last weights are validated too
 
 
 def test_learning_rate_warms_up_then_decays_to_the_floor() -> None:
@@ -192,7 +194,8 @@ def test_learning_rate_warms_up_then_decays_to_the_floor() -> None:
     assert learning_rate_at(0.1, config) == pytest.approx(1e-3)
     assert learning_rate_at(0.55, config) == pytest.approx(0.55e-3)
     assert learning_rate_at(1.0, config) == pytest.approx(1e-4)
-    assert TrainConfig().peak_learning_rate == 1e-3 and TrainConfig(base_model="gpt2").peak_learning_rate == 5e-5
+    assert TrainConfig().peak_learning_rate == 3e-3  # the LSTM, the default family
+    assert TrainConfig(family="gpt2").peak_learning_rate == 1e-3 and TrainConfig(base_model="gpt2").peak_learning_rate == 5e-5
 
 
 def test_compressor_bits_per_char_counts_characters_like_evaluate() -> None:
@@ -252,7 +255,7 @@ def test_fp16_steps_go_through_a_gradient_scaler_and_learn(tokenizer, tmp_path: 
     model = build_tiny_model(tokenizer, **SMALL, seed=1)
     config = TrainConfig(batch_size=8, max_steps=40, learning_rate=3e-3, precision="fp16", num_threads=1, progress=False,
                          checkpoint_dir=str(tmp_path))
-    result = train(model, blocks, blocks[:0], config)
+    result = train(model, blocks, config)
     assert result.precision == "fp16" and result.steps == 40
     assert sum(result.train_losses[-5:]) / 5 < sum(result.train_losses[:5]) / 5 - 0.5
     assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay float32
@@ -270,10 +273,10 @@ def test_a_run_cut_off_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_
     import tweetgen.model.train as training
 
     blocks = frame_texts(TRAIN_TEXTS, tokenizer, 64)
-    config = TrainConfig(batch_size=8, max_steps=12, seed=5, num_threads=1, progress=False,
+    config = TrainConfig(batch_size=8, max_steps=12, max_seconds=None, seed=5, num_threads=1, progress=False,
                          checkpoint_dir=str(tmp_path / "checkpoint"), checkpoint_minutes=0)
     whole_model = build_tiny_model(tokenizer, **SMALL, seed=1)
-    whole = train(whole_model, blocks, blocks[:0], dataclasses.replace(config, checkpoint_dir=None))
+    whole = train(whole_model, blocks, dataclasses.replace(config, checkpoint_dir=None))
 
     real_step, taken = training._step, []
 
@@ -285,12 +288,12 @@ def test_a_run_cut_off_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_
 
     monkeypatch.setattr(training, "_step", cut_off_at_step_8)
     with pytest.raises(Disconnect):
-        train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks, blocks[:0], config)
+        train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks, config)
     monkeypatch.setattr(training, "_step", real_step)
     assert torch.load(tmp_path / "checkpoint" / "checkpoint.pt", weights_only=False)["result"]["steps"] == 7
 
     resumed_model = build_tiny_model(tokenizer, **SMALL, seed=2)  # a fresh start: the checkpoint has the weights
-    resumed = train(resumed_model, blocks, blocks[:0], config)
+    resumed = train(resumed_model, blocks, config)
     assert (resumed.resumed_from, resumed.steps, len(resumed.train_losses)) == (7, 12, 12)
     assert resumed.train_losses == whole.train_losses  # the same batches, dropout masks and learning rates
     assert all(torch.equal(a, b) for a, b in zip(whole_model.parameters(), resumed_model.parameters(), strict=True))
@@ -299,8 +302,76 @@ def test_a_run_cut_off_resumes_from_its_checkpoint_and_ends_as_an_uninterrupted_
 def test_a_checkpoint_of_another_run_is_refused_with_one_sentence(tokenizer, tmp_path: Path) -> None:
     blocks = frame_texts(TRAIN_TEXTS, tokenizer, 64)
     config = TrainConfig(batch_size=8, max_steps=2, num_threads=1, progress=False, checkpoint_dir=str(tmp_path))
-    train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks, blocks[:0], config)
+    train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks, config)
     with pytest.raises(TweetgenError, match=r"was saved by a run with other settings or data; delete it"):
-        train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks[:-1], blocks[:0], config)
+        train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks[:-1], config)
     with pytest.raises(TweetgenError, match="other settings"):
-        train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks, blocks[:0], dataclasses.replace(config, seed=9))
+        train(build_tiny_model(tokenizer, **SMALL, seed=1), blocks, dataclasses.replace(config, seed=9))
+
+
+def test_training_stops_when_validation_stops_improving_and_keeps_the_best_weights(tokenizer) -> None:
+    blocks = frame_texts(TRAIN_TEXTS, tokenizer, 64)
+    model = build_tiny_model(tokenizer, **SMALL)
+    scores = iter([3.0, 2.0, 2.5, 2.6, 2.7, 1.0, 1.0])  # made to rise after the second validation
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def validate(m) -> float:
+        seen.append({k: v.detach().clone() for k, v in m.state_dict().items()})
+        return next(scores)
+
+    config = TrainConfig(batch_size=8, max_steps=100, val_interval=5, patience=3, max_seconds=None, num_threads=1, progress=False)
+    result = train(model, blocks, config, validate)
+    assert (result.stopped_by, result.steps, result.best_step, result.best_val) == ("patience", 25, 10, 2.0)
+    assert result.val_curve == [(5, 3.0), (10, 2.0), (15, 2.5), (20, 2.6), (25, 2.7)]
+    assert len(result.train_losses) == 25  # the 1.0s to come were never reached
+    weights = model.state_dict()
+    assert all(torch.equal(weights[k], seen[1][k]) for k in weights)  # step 10's weights, not the last ones
+    assert not all(torch.equal(weights[k], seen[-1][k]) for k in weights)
+
+
+def test_a_run_without_a_stop_keeps_its_last_weights_when_they_are_the_best(tokenizer) -> None:
+    blocks = frame_texts(TRAIN_TEXTS, tokenizer, 64)
+    model = build_tiny_model(tokenizer, **SMALL)
+    config = TrainConfig(batch_size=8, max_steps=12, val_interval=5, max_seconds=None, num_threads=1, progress=False)
+    result = train(model, blocks, config, validation_scorer(tokenizer, EVAL_TEXTS[:10]))
+    assert [step for step, _ in result.val_curve] == [5, 10, 12]  # and once more at the end
+    assert result.stopped_by == "steps" and result.best_step == 12
+    assert result.best_val == pytest.approx(evaluate(model, tokenizer, EVAL_TEXTS[:10])["eval_bits_per_char"])
+
+
+def test_a_resumed_run_keeps_its_validations_and_best_weights(tokenizer, tmp_path: Path) -> None:
+    blocks = frame_texts(TRAIN_TEXTS, tokenizer, 64)
+    scores = [3.0, 2.0, 2.5, 2.6, 2.7]
+    config = TrainConfig(batch_size=8, max_steps=100, val_interval=5, patience=3, max_seconds=None, num_threads=1,
+                         progress=False, checkpoint_dir=str(tmp_path), checkpoint_minutes=0)
+    first_model = build_tiny_model(tokenizer, **SMALL)
+    first = train(first_model, blocks, config, lambda m, it=iter(scores): next(it))
+    again_model = build_tiny_model(tokenizer, **SMALL, seed=3)
+    again = train(again_model, blocks, config, lambda m: pytest.fail("a finished run is not validated again"))
+    assert (again.resumed_from, again.steps, again.stopped_by, again.best_step) == (25, 25, "patience", 10)
+    assert again.val_curve == first.val_curve
+    assert all(torch.equal(a, b) for a, b in zip(first_model.parameters(), again_model.parameters(), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (TrainConfig(), {"family": "lstm", "tokenizer": "byte", "hidden_size": 768, "batch_size": 32, "learning_rate": 3e-3}),
+        (TrainConfig(family="gpt2"), {"family": "gpt2", "tokenizer": "bpe", "n_layer": 4, "n_embd": 256, "learning_rate": 1e-3}),
+        (TrainConfig(family="gpt2", tokenizer="byte", batch_size=4), {"tokenizer": "byte", "batch_size": 4, "weight_decay": 0.1}),
+        (TrainConfig(base_model="gpt2"), {"family": None, "batch_size": 16, "learning_rate": 5e-5, "n_layer": None}),
+    ],
+)
+def test_settings_left_unset_take_the_familys_defaults(config: TrainConfig, expected: dict) -> None:
+    resolved = config.resolved()
+    assert {key: getattr(resolved, key) for key in expected} == expected
+    assert resolved.resolved() == resolved and resolved.val_interval == 200 and resolved.max_seconds == 300.0
+
+
+def test_a_family_or_tokenizer_for_a_pretrained_base_is_refused() -> None:
+    with pytest.raises(TweetgenError, match="--model lstm is for a model built from scratch, but the base model is 'gpt2'"):
+        TrainConfig(base_model="gpt2", family="lstm").resolved()
+    with pytest.raises(TweetgenError, match="--tokenizer byte is for a model built from scratch"):
+        TrainConfig(base_model="gpt2", tokenizer="byte").resolved()
+    with pytest.raises(TweetgenError, match="model family is 'rnn'; use one of lstm, gpt2"):
+        TrainConfig(family="rnn").resolved()

@@ -1,4 +1,9 @@
-"""Models and tokenizers: a tiny GPT-2 built from scratch, or a pretrained one loaded from a path.
+"""Models and tokenizers: a small model built from scratch, or a pretrained one loaded from a path.
+
+Two model families are built from scratch: ``lstm`` (``tweetgen.model.lstm``, the offline default)
+and ``gpt2`` (a small GPT-2). Two tokenizers: ``byte`` (256 byte tokens, nothing to train) and
+``bpe`` (byte-level BPE trained on the training tweets). A pretrained base (``gpt2``, a hub id or
+a folder) brings its own model and tokenizer.
 
 Every tokenizer the project uses has three distinct special tokens: ``bos`` starts a tweet,
 ``eos`` ends it (generation stops there) and ``pad`` fills batches. Padding is never the end token:
@@ -22,14 +27,55 @@ from transformers import (
     GPT2Config,
     GPT2LMHeadModel,
     PreTrainedModel,
+    PreTrainedTokenizerBase,
     PreTrainedTokenizerFast,
 )
 
 from tweetgen.errors import TweetgenError
+from tweetgen.model.families import FAMILIES, TOKENIZERS, family_of_model_type
 
 BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"
-TINY = "tiny"  # base_model value meaning "train a tokenizer and build a small GPT-2 from scratch"
+TINY = "tiny"  # base_model value meaning "build a small model (and its tokenizer) from scratch"
 AUTO = "auto"  # base_model value meaning "pretrained gpt2 where there is a GPU, else tiny"
+
+
+def byte_tokenizer() -> PreTrainedTokenizerFast:
+    """A tokenizer whose tokens are the 256 bytes of UTF-8 plus ``bos``, ``eos`` and ``pad``.
+
+    Nothing is learnt, so it is the same for every data set (ids 0-2 are the special tokens),
+    any text encodes without unknown tokens, and an emoji is its 4 bytes. It is a byte-level BPE
+    without merges, so it saves, loads and decodes like the ``bpe`` tokenizer.
+    """
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())  # one printable character per byte
+    vocab = {token: i for i, token in enumerate([BOS, EOS, PAD, *alphabet])}
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tokenizer.add_special_tokens([BOS, EOS, PAD])
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token=BOS, eos_token=EOS, pad_token=PAD)
+
+
+def make_tokenizer(kind: str, texts: list[str], vocab_size: int = 4096) -> PreTrainedTokenizerFast:
+    """The ``byte`` tokenizer, or a ``bpe`` one of ``vocab_size`` trained on ``texts`` (training tweets only).
+
+    Raises:
+        TweetgenError: ``kind`` is not one of ``TOKENIZERS``.
+    """
+    if kind == "byte":
+        return byte_tokenizer()
+    if kind == "bpe":
+        return train_tokenizer(texts, vocab_size=vocab_size)
+    raise TweetgenError(f"The tokenizer is {kind!r}; use one of {', '.join(TOKENIZERS)}.")
+
+
+def is_byte_level(tokenizer: PreTrainedTokenizerBase) -> bool:
+    """Whether every token is at most one byte (the ``byte`` tokenizer): then a token is about a character."""
+    return len(tokenizer) <= 256 + len(tokenizer.all_special_ids)
+
+
+def family_of(model: PreTrainedModel) -> str:
+    """The family of a model: ``lstm``, ``gpt2``, or the ``model_type`` of another pretrained model."""
+    return family_of_model_type(str(model.config.model_type))
 
 
 def train_tokenizer(texts: list[str], vocab_size: int = 4096) -> PreTrainedTokenizerFast:
@@ -94,6 +140,36 @@ def build_tiny_model(
     return model
 
 
+def build_model(
+    family: str,
+    tokenizer: PreTrainedTokenizerFast,
+    *,
+    n_layer: int,
+    n_embd: int,
+    n_head: int | None = None,
+    hidden_size: int | None = None,
+    n_positions: int = 128,
+    dropout: float = 0.1,
+    seed: int = 0,
+) -> PreTrainedModel:
+    """A freshly initialised model of ``family`` sized for ``tokenizer``.
+
+    ``gpt2`` uses ``n_layer``, ``n_embd``, ``n_head`` and ``n_positions`` (its context);
+    ``lstm`` uses ``n_layer``, ``n_embd`` (the embedding) and ``hidden_size``.
+
+    Raises:
+        TweetgenError: ``family`` is not one of ``FAMILIES``.
+    """
+    if family == "gpt2":
+        return build_tiny_model(tokenizer, n_layer=n_layer, n_embd=n_embd, n_head=n_head or max(1, n_embd // 64),
+                                n_positions=n_positions, dropout=dropout, seed=seed)
+    if family == "lstm":
+        from tweetgen.model.lstm import build_lstm
+
+        return build_lstm(tokenizer, n_embd=n_embd, hidden_size=hidden_size or 4 * n_embd, n_layer=n_layer, dropout=dropout, seed=seed)
+    raise TweetgenError(f"The model family is {family!r}; use one of {', '.join(FAMILIES)}.")
+
+
 def context_length(model: PreTrainedModel) -> int:
     """The most tokens the model attends to (GPT-2 calls it ``n_positions``)."""
     return getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
@@ -128,6 +204,9 @@ def load_base(base_model: str) -> tuple[PreTrainedModel, PreTrainedTokenizerFast
 
 
 def _from_folder(folder: str) -> tuple[PreTrainedModel, PreTrainedTokenizerFast]:
+    from tweetgen.model.lstm import register_auto_classes
+
+    register_auto_classes()  # a folder may hold a saved tweet_lstm
     try:
         return AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
     except (OSError, ValueError) as error:

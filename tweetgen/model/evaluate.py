@@ -23,7 +23,7 @@ import hashlib
 import json
 import lzma
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -64,6 +64,12 @@ def evaluate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: 
         "eval_chars": float(chars),
         "eval_texts": float(len(texts)),
     }
+
+
+def validation_scorer(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> Callable[[PreTrainedModel], float]:
+    """A function giving a model's ``eval_bits_per_char`` on ``texts`` (e.g. the validation slice
+    ``train`` stops early on)."""
+    return lambda model: evaluate(model, tokenizer, texts)["eval_bits_per_char"]
 
 
 def _batched_nats(model: PreTrainedModel, sequences: list[list[int]], batch_size: int, pad_id: int) -> float:

@@ -6,7 +6,15 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from tweetgen.errors import TweetgenError
-from tweetgen.model.build import context_length
+from tweetgen.model.build import context_length, is_byte_level
+from tweetgen.schema import MAX_TWEET_CHARS
+
+BPE_TWEET_TOKENS = 80  # a BPE token of tweets is about 3.3 characters: 80 tokens hold a whole tweet
+
+
+def tweet_tokens(tokenizer: PreTrainedTokenizerBase) -> int:
+    """New tokens enough for a whole tweet: ``MAX_TWEET_CHARS`` for a byte tokenizer, 80 for BPE."""
+    return MAX_TWEET_CHARS if is_byte_level(tokenizer) else BPE_TWEET_TOKENS
 
 
 @torch.inference_mode()
@@ -15,7 +23,7 @@ def sample(
     tokenizer: PreTrainedTokenizerBase,
     prompt: str = "",
     n: int = 3,
-    max_new_tokens: int = 60,
+    max_new_tokens: int | None = None,
     seed: int = 0,
     temperature: float = 0.9,
     top_p: float = 0.95,
@@ -23,7 +31,8 @@ def sample(
     """Generate ``n`` tweets that start with ``prompt``.
 
     Each sequence starts as ``bos + prompt`` and ends at the first ``eos`` or after
-    ``max_new_tokens`` tokens (fewer if the model's context is shorter). The result is the same
+    ``max_new_tokens`` tokens (``None``: ``tweet_tokens``; fewer if the model's context is
+    shorter). Works for every family (GPT-2's key/value cache, the LSTM's state). The result is the same
     for the same model, prompt and ``seed``; the global torch RNG is left untouched. The model is
     left in eval mode.
 
@@ -35,7 +44,7 @@ def sample(
     """
     model.eval()
     prompt_ids = [tokenizer.bos_token_id, *tokenizer(prompt, add_special_tokens=False)["input_ids"]]
-    room = min(max_new_tokens, context_length(model) - len(prompt_ids))
+    room = min(max_new_tokens or tweet_tokens(tokenizer), context_length(model) - len(prompt_ids))
     if room <= 0:
         raise TweetgenError(f"The prompt is {len(prompt_ids) - 1} tokens long and leaves no room to generate; shorten it.")
     input_ids = torch.tensor([prompt_ids] * n, device=model.device)  # (n, P): same prompt, so no padding

@@ -13,7 +13,7 @@ import itertools
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,35 +22,60 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 
 from tweetgen.errors import TweetgenError
-from tweetgen.model.build import TINY
+from tweetgen.model.build import TINY, family_of
 from tweetgen.model.checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
+from tweetgen.model.families import FAMILIES
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+DEFAULT_MAX_SECONDS = 300.0  # the default budget: about when the offline default stops improving on two cores
 # Settings that change nothing in the weights a run makes; a checkpoint ignores them.
-NOT_IN_FINGERPRINT = ("model_name", "eval_since", "eval_interval", "device", "num_threads", "n_samples", "progress",
+NOT_IN_FINGERPRINT = ("model_name", "eval_since", "device", "num_threads", "n_samples", "n_quality_samples", "progress",
                       "checkpoint_dir", "checkpoint_minutes")
+# What a model built from scratch gets for each setting left at None, per family; and a pretrained base.
+FAMILY_DEFAULTS: dict[str, dict[str, object]] = {
+    "lstm": {"tokenizer": "byte", "n_layer": 1, "n_embd": 128, "hidden_size": 768, "dropout": 0.15,
+             "batch_size": 32, "learning_rate": 3e-3, "weight_decay": 0.0},
+    "gpt2": {"tokenizer": "bpe", "n_layer": 4, "n_embd": 256, "n_head": 4, "dropout": 0.1,
+             "batch_size": 16, "learning_rate": 1e-3, "weight_decay": 0.1},
+}
+PRETRAINED_DEFAULTS: dict[str, object] = {"batch_size": 16, "learning_rate": 5e-5, "weight_decay": 0.1}
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a training run. Same config and data, same model (see ``train``).
 
+    Settings left at ``None`` take the family's value (``FAMILY_DEFAULTS``, or
+    ``PRETRAINED_DEFAULTS`` for a pretrained base); ``resolved()`` fills them in.
+
     Attributes:
-        base_model: ``tiny`` (tokenizer and GPT-2 built from the data), a local folder, or a hub id.
-        learning_rate: peak rate; ``None`` picks 1e-3 for ``tiny`` and 5e-5 for a pretrained model.
+        base_model: ``tiny`` (a model and tokenizer built from the data), a local folder, or a hub id.
+        family: for ``tiny``, ``lstm`` (the default) or ``gpt2``; a pretrained base is its own family.
+        tokenizer: for ``tiny``, ``byte`` (the LSTM's default) or ``bpe`` (``vocab_size`` tokens,
+            GPT-2's default); a pretrained base brings its own.
+        hidden_size: the LSTM's state width (GPT-2 ignores it); ``n_head``: GPT-2's heads.
+        learning_rate: peak rate.
         max_steps: optimizer steps. Without it: ``epochs`` passes over the training blocks, or
             with only ``max_seconds`` given, as many steps as fit in the time.
-        epochs: passes over the training blocks when ``max_steps`` is not given (default 1).
-        max_seconds: wall-clock budget of the loop; training stops when it is spent, and the
-            learning-rate schedule follows elapsed time as well as steps, so it still decays.
+        epochs: passes over the training blocks when ``max_steps`` is not given.
+        max_seconds: wall-clock budget of the loop (default ``DEFAULT_MAX_SECONDS``); training stops
+            when it is spent, and the learning-rate schedule follows elapsed time as well as steps,
+            so it still decays. ``None``: no budget (then give ``max_steps`` or ``epochs``).
         warmup_fraction: share of the run spent warming the learning rate up linearly.
+        eval_fraction, eval_since: the eval set, the newest tweets (``split_by_time``); the champion
+            rule compares models on it, and training never sees it.
+        val_fraction: the validation slice, the newest share of the training tweets: training
+            stops early on it and keeps its best weights. 0: no validation slice.
+        val_interval: steps between validations; ``None``: 200 (and always at the end of the run).
+        patience: validations in a row without a new best before training stops.
         precision: ``bf16`` (autocast; master weights stay float32), ``fp16`` (autocast with a
             gradient scaler), ``fp32``, or ``auto``: bf16 where the device computes it natively
             (a GPU of compute capability 8.0 or more, a CPU with AVX512-BF16 / AMX), fp16 on an
             older GPU (a T4 only emulates bf16), else fp32.
         device: ``auto`` (the GPU when torch sees one, else the CPU), ``cuda`` or ``cpu``.
         num_threads: torch threads while training; ``None`` means one per available core.
-        eval_interval: steps between evaluations on the eval blocks; 0 evaluates only at the end.
+        n_samples: tweets the card shows; ``n_quality_samples``: tweets the sample measures
+            (distinct-n, copy rate) are computed on.
         checkpoint_dir: a folder where the run saves a checkpoint every ``checkpoint_minutes``
             and at its end; a run started again with the same settings and data resumes from it
             (``None``: no checkpoints). The training pipeline deletes it once the model is registered.
@@ -58,53 +83,83 @@ class TrainConfig:
     """
 
     base_model: str = TINY
+    family: str | None = None
+    tokenizer: str | None = None
     model_name: str = "tweet_gpt2"
     vocab_size: int = 4096
-    n_layer: int = 4
-    n_embd: int = 256
-    n_head: int = 4
+    n_layer: int | None = None
+    n_embd: int | None = None
+    n_head: int | None = None
+    hidden_size: int | None = None
     block_size: int = 128
-    dropout: float = 0.1
-    batch_size: int = 16
+    dropout: float | None = None
+    batch_size: int | None = None
     learning_rate: float | None = None
     min_lr_ratio: float = 0.1
-    weight_decay: float = 0.1
+    weight_decay: float | None = None
     warmup_fraction: float = 0.05
     grad_clip: float = 1.0
     epochs: float | None = None
     max_steps: int | None = None
-    max_seconds: float | None = None
+    max_seconds: float | None = DEFAULT_MAX_SECONDS
     eval_fraction: float = 0.1
     eval_since: datetime | None = None
-    eval_interval: int = 0
+    val_fraction: float = 0.05
+    val_interval: int | None = None
+    patience: int = 3
     seed: int = 0
     precision: str = "auto"
     device: str = "auto"
     num_threads: int | None = None
     n_samples: int = 3
+    n_quality_samples: int = 100
     progress: bool = True
     checkpoint_dir: str | None = None
     checkpoint_minutes: float = 10.0
 
+    def resolved(self) -> TrainConfig:
+        """This config with every ``None`` setting replaced by its family's value.
+
+        Raises:
+            TweetgenError: an unknown family, or a family given together with a pretrained base.
+        """
+        if self.base_model != TINY:
+            for flag, value in (("--model", self.family), ("--tokenizer", self.tokenizer)):
+                if value is not None:
+                    raise TweetgenError(
+                        f"{flag} {value} is for a model built from scratch, but the base model is {self.base_model!r}, "
+                        f"which brings its own; leave out {flag}, or use --base-model tiny."
+                    )
+            defaults = PRETRAINED_DEFAULTS
+        else:
+            family = self.family or FAMILIES[0]
+            if family not in FAMILY_DEFAULTS:
+                raise TweetgenError(f"The model family is {family!r}; use one of {', '.join(FAMILIES)}.")
+            defaults = {"family": family, **FAMILY_DEFAULTS[family]}
+        filled = {key: value for key, value in defaults.items() if getattr(self, key) is None}
+        return dataclasses.replace(self, val_interval=self.val_interval or 200, **filled)
+
     @property
     def peak_learning_rate(self) -> float:
-        if self.learning_rate is not None:
-            return self.learning_rate
-        return 1e-3 if self.base_model == TINY else 5e-5
+        """The learning rate the schedule peaks at (the family's default unless given)."""
+        return float(self.resolved().learning_rate)
 
 
 @dataclass
 class TrainResult:
-    """What a run did. ``train_losses`` holds one value per step (mean nats per token)."""
+    """What a run did. ``train_losses`` holds one value per step (mean nats per token);
+    ``val_curve`` one ``(step, bits per character)`` pair per validation, and ``best_step`` the
+    step whose weights the model was left with (None: no validation, the last weights)."""
 
     steps: int
     seconds: float
     tokens: int
-    stopped_by: str  # "steps" or "time"
+    stopped_by: str  # "steps", "time" or "patience" (validation stopped improving)
     precision: str
     resumed_from: int = 0  # the step a checkpoint resumed the run at (0: from the start)
     train_losses: list[float] = field(default_factory=list)
-    eval_losses: list[tuple[int, float]] = field(default_factory=list)  # (step, loss) pairs
+    val_curve: list[tuple[int, float]] = field(default_factory=list)
+    best_step: int | None = None
 
     @property
     def tokens_per_second(self) -> float:
@@ -116,15 +171,34 @@ class TrainResult:
         tail = self.train_losses[-max(1, len(self.train_losses) // 10):]
         return sum(tail) / len(tail) if tail else math.nan
 
+    @property
+    def best_val(self) -> float | None:
+        """Held-out bits per character at ``best_step`` (None without validation)."""
+        return min((bpc for _, bpc in self.val_curve), default=None)
 
-def train(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks: torch.Tensor, config: TrainConfig) -> TrainResult:
+    def validations_since_best(self) -> int:
+        """How many validations came after the best one (the patience count)."""
+        if self.best_step is None:
+            return 0
+        return sum(1 for step, _ in self.val_curve if step > self.best_step)
+
+
+#: Held-out bits per character of a model (e.g. ``evaluate`` on the validation slice); lower is better.
+Validate = Callable[[PreTrainedModel], float]
+
+
+def train(model: PreTrainedModel, train_blocks: torch.Tensor, config: TrainConfig, validate: Validate | None = None) -> TrainResult:
     """Train ``model`` in place with AdamW, warmup then cosine decay, and gradient clipping.
 
-    Stops after ``config.max_steps`` steps (or ``config.epochs`` passes) or when
-    ``config.max_seconds`` (the loop only) is spent, whichever comes first. With no time budget
-    the run is deterministic for ``config.seed`` on one machine and thread count: same weights,
-    same losses, also when it was cut off and resumed from a checkpoint (``config.checkpoint_dir``).
-    The global torch RNG and thread count are restored afterwards.
+    Stops after ``config.max_steps`` steps (or ``config.epochs`` passes), when ``config.max_seconds``
+    (the loop only) is spent, or when ``validate`` (held-out bits per character, checked every
+    ``config.val_interval`` steps and at the end) has not improved for ``config.patience``
+    validations in a row, whichever comes first. With ``validate`` the model is left with the
+    weights of its best validation (``TrainResult.best_step``), not its last ones.
+
+    The run is deterministic for ``config.seed`` on one machine and thread count when the time
+    budget does not bind: same weights, same losses, also when it was cut off and resumed from a
+    checkpoint (``config.checkpoint_dir``). The global torch RNG and thread count are restored afterwards.
 
     Raises:
         TweetgenError: there are no training blocks, the loss stopped being finite, or the
@@ -132,12 +206,15 @@ def train(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks: torch
     """
     if len(train_blocks) == 0:
         raise TweetgenError("There is not enough training text for one block; add tweets or lower the block size.")
+    if config.base_model == TINY and config.family is None:
+        config = dataclasses.replace(config, family=family_of(model))  # the model's family's defaults
+    config = config.resolved()
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.num_threads or _available_cores())
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)  # dropout masks
-            return _train_loop(model, train_blocks, eval_blocks, config)
+            return _train_loop(model, train_blocks, config, validate)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -151,12 +228,14 @@ class _Loop:
     scaler: torch.amp.GradScaler
     result: TrainResult
     fingerprint: dict[str, object]
+    best_weights: dict[str, torch.Tensor] | None = None  # on the CPU
 
     def state(self, seconds: float) -> dict[str, object]:
         cuda = self.model.device.type == "cuda"
         return {
             "fingerprint": self.fingerprint,
             "model": self.model.state_dict(),
+            "best_model": self.best_weights,
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             "result": {**dataclasses.asdict(self.result), "seconds": seconds},
@@ -166,15 +245,34 @@ class _Loop:
 
     def restore(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
+        self.best_weights = state["best_model"]
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
-        self.result = TrainResult(**{**state["result"], "resumed_from": state["result"]["steps"]})
+        saved = state["result"]
+        curve = [(int(step), float(bpc)) for step, bpc in saved["val_curve"]]
+        self.result = TrainResult(**{**saved, "val_curve": curve, "resumed_from": saved["steps"]})
         torch.set_rng_state(state["rng"])
         if state["cuda_rng"] is not None and self.model.device.type == "cuda":
             torch.cuda.set_rng_state(state["cuda_rng"], self.model.device)
 
+    def validate(self, validate: Validate) -> float:
+        """Score the current weights, and keep them (on the CPU) if they are the best so far."""
+        bpc = validate(self.model)
+        self.model.train()
+        best = self.result.best_val
+        self.result.val_curve.append((self.result.steps, bpc))
+        if best is None or bpc < best:
+            self.result.best_step = self.result.steps
+            self.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        return bpc
 
-def _train_loop(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks: torch.Tensor, config: TrainConfig) -> TrainResult:
+    def keep_best(self) -> None:
+        """Load the best validation's weights into the model (nothing to do if they are the last)."""
+        if self.best_weights is not None and self.result.best_step != self.result.steps:
+            self.model.load_state_dict(self.best_weights)
+
+
+def _train_loop(model: PreTrainedModel, train_blocks: torch.Tensor, config: TrainConfig, validate: Validate | None) -> TrainResult:
     horizon = _horizon(config, len(train_blocks))  # None: until max_seconds is spent
     model.to(resolve_device(config.device))
     loop = _start(model, train_blocks, config)
@@ -191,6 +289,9 @@ def _train_loop(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks:
             if config.max_seconds is not None and elapsed >= config.max_seconds:
                 result.stopped_by = "time"
                 break
+            if validate is not None and result.validations_since_best() >= config.patience:
+                result.stopped_by = "patience"  # held-out bits/char stopped improving
+                break
             done = max(step / horizon if horizon else 0.0, elapsed / config.max_seconds if config.max_seconds else 0.0)
             for group in loop.optimizer.param_groups:
                 group["lr"] = learning_rate_at(done, config)
@@ -201,18 +302,29 @@ def _train_loop(model: PreTrainedModel, train_blocks: torch.Tensor, eval_blocks:
             result.train_losses.append(loss)
             result.steps, result.tokens = step + 1, result.tokens + x.numel()
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-            if config.eval_interval and (step + 1) % config.eval_interval == 0 and step + 1 != horizon:
-                result.eval_losses.append((step + 1, block_loss(model, eval_blocks, config.batch_size)))
+            if validate is not None and result.steps % config.val_interval == 0:
+                loop.validate(validate)
+            bar.set_postfix(_postfix(loss, result), refresh=False)
             if config.checkpoint_dir and time.perf_counter() - saved_at >= 60 * config.checkpoint_minutes:
                 save_checkpoint(config.checkpoint_dir, loop.state(time.perf_counter() - start))
                 saved_at = time.perf_counter()
+        if validate is not None and (not result.val_curve or result.val_curve[-1][0] != result.steps):
+            loop.validate(validate)  # the last weights count too
+            bar.set_postfix(_postfix(result.train_losses[-1] if result.train_losses else math.nan, result), refresh=True)
     result.seconds = time.perf_counter() - start
     if config.checkpoint_dir:  # the finished run: starting it again goes straight to evaluation
         save_checkpoint(config.checkpoint_dir, loop.state(result.seconds))
-    if len(eval_blocks):
-        result.eval_losses.append((result.steps, block_loss(model, eval_blocks, config.batch_size)))
+    loop.keep_best()
     return result
+
+
+def _postfix(loss: float, result: TrainResult) -> dict[str, str]:
+    """The progress bar's figures: the step's loss, and held-out bits/char (last, best at which step)."""
+    postfix = {"loss": f"{loss:.3f}"}
+    if result.val_curve:
+        postfix["val_bpc"] = f"{result.val_curve[-1][1]:.3f}"
+        postfix["best"] = f"{result.best_val:.3f}@{result.best_step}"
+    return postfix
 
 
 def _start(model: PreTrainedModel, train_blocks: torch.Tensor, config: TrainConfig) -> _Loop:
@@ -278,20 +390,6 @@ def learning_rate_at(done: float, config: TrainConfig) -> float:
     decayed = min(1.0, (done - config.warmup_fraction) / max(1e-9, 1 - config.warmup_fraction))
     floor = peak * config.min_lr_ratio
     return floor + 0.5 * (peak - floor) * (1 + math.cos(math.pi * decayed))
-
-
-@torch.inference_mode()
-def block_loss(model: PreTrainedModel, blocks: torch.Tensor, batch_size: int) -> float:
-    """Mean loss per predicted token over packed ``blocks`` (float32, dropout off)."""
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    for start in range(0, len(blocks), batch_size):
-        x = blocks[start : start + batch_size]  # (B, T)
-        total += causal_lm_loss(model, x).item() * x[:, 1:].numel()
-        count += x[:, 1:].numel()
-    model.train(was_training)
-    return total / count if count else math.nan
 
 
 def resolve_device(device: str) -> torch.device:

@@ -1,8 +1,9 @@
 """Batch inference: the daily job that writes generated tweets next to the newest real one.
 
-Steps: find the champion (and a challenger, if the registry holds one) -> take the newest real
-tweet -> prompt with its first two words -> generate a prompt-seeded and a random tweet per arm
--> measure -> write every arm's row in one insert into ``generated_tweets``. Rows are keyed by
+Steps: find the arms (the champion, and as challenger the best version of each other model
+family: an A/B test of the LSTM against GPT-2) -> take the newest real tweet -> prompt with its
+first two words -> generate a prompt-seeded and a random tweet per arm -> measure -> write every
+arm's row, with its model family, in one insert into ``generated_tweets``. Rows are keyed by
 (tweet_id, model_name, model_version), so rerunning for the same tweet and model adds nothing,
 and a run that fails before the insert writes nothing.
 """
@@ -16,8 +17,9 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from tweetgen.errors import TweetgenError
-from tweetgen.model.generate import sample
+from tweetgen.model.generate import sample, tweet_tokens
 from tweetgen.model.measures import CopyIndex, sentiment
+from tweetgen.registry.champion import challengers
 from tweetgen.registry.port import ModelRegistry, ModelVersion
 from tweetgen.schema import GENERATED_TWEETS, MAX_TWEET_CHARS, TWEETS
 from tweetgen.store.port import FeatureStore
@@ -31,12 +33,13 @@ class Sampling:
 
     ``seed`` None derives the seed from the tweet id, so each day's tweet gets its own draw. The
     prompt-seeded tweet is drawn with ``seed``, the random one with ``seed + 1`` (with one seed
-    the two would share their random draws and look alike).
+    the two would share their random draws and look alike). ``max_new_tokens`` None is enough
+    for a whole tweet in the model's tokenizer (``tweet_tokens``: 280 bytes, or 80 BPE tokens).
     """
 
     temperature: float = 0.9
     top_p: float = 0.95
-    max_new_tokens: int = 80
+    max_new_tokens: int | None = None
     seed: int | None = None
 
     def seed_for(self, tweet_id: int) -> int:
@@ -63,8 +66,8 @@ class InferenceReport:
         prompt = repr(self.prompt) if self.prompt else "(none: the tweet has no words left after cleaning; random tweet only)"
         lines = [f"real tweet        {self.tweet_id}", f"prompt            {prompt}"]
         for row in self.rows.itertuples():
-            lines.append(f"{row.arm:<10} v{row.model_version}: prompted {row.prompted_text!r}")
-            lines.append(f"{'':<10} v{row.model_version}: random   {row.random_text!r}")
+            lines.append(f"{row.arm:<10} v{row.model_version} {row.model_family}: prompted {row.prompted_text!r}")
+            lines.append(f"{'':<10} v{row.model_version} {row.model_family}: random   {row.random_text!r}")
         lines += [f"already done      {arm}" for arm in self.skipped_arms]
         lines += [
             f"rows written      {self.inserted} to {GENERATED_TWEETS.name} v{GENERATED_TWEETS.version}",
@@ -101,8 +104,8 @@ def run_batch_inference(
 
 
 def model_arms(registry: ModelRegistry, model_name: str) -> list[tuple[str, ModelVersion]]:
-    """The champion, then the challenger: the newest version after the champion whose files are
-    whole, if any (``ModelRegistry.check_files``).
+    """The champion, then a challenger per other model family: its best version whose files are
+    whole (``tweetgen.registry.champion.challengers``, ``ModelRegistry.check_files``).
 
     Raises:
         TweetgenError: there is no champion, or its files are broken (a new version replaces it).
@@ -118,8 +121,8 @@ def model_arms(registry: ModelRegistry, model_name: str) -> list[tuple[str, Mode
             f"The champion, version {champion.version} of '{model_name}' in {registry.where}, cannot be loaded "
             f"({problem}); run `python -m tweetgen train`: a new version replaces a broken champion."
         )
-    newer = [v for v in registry.versions(model_name) if v.version > champion.version and not registry.check_files(v)]
-    return [("champion", champion)] + ([("challenger", newer[-1])] if newer else [])
+    others = challengers(registry.versions(model_name), champion, lambda v: not registry.check_files(v))
+    return [("champion", champion)] + [("challenger", version) for version in others]
 
 
 def read_tweets(store: FeatureStore) -> pd.DataFrame:
@@ -173,7 +176,8 @@ def generate_row(
 
     model, tokenizer = registry.load(version)
     seed = sampling.seed_for(int(tweet["tweet_id"]))
-    settings = dict(n=1, max_new_tokens=sampling.max_new_tokens, seed=seed, temperature=sampling.temperature, top_p=sampling.top_p)
+    max_new_tokens = sampling.max_new_tokens or tweet_tokens(tokenizer)
+    settings = dict(n=1, max_new_tokens=max_new_tokens, seed=seed, temperature=sampling.temperature, top_p=sampling.top_p)
     prompted = clip_tweet(sample(model, tokenizer, prompt, **settings)[0]) if prompt else ""
     random = clip_tweet(sample(model, tokenizer, "", **{**settings, "seed": seed + 1})[0])
     real = str(tweet["clean_text"])
@@ -181,8 +185,8 @@ def generate_row(
         "tweet_id": int(tweet["tweet_id"]), "tweet_created_at": tweet["created_at"],
         "tweet_text": str(tweet["text"]), "tweet_clean_text": real, "prompt": prompt,
         "prompted_text": prompted, "random_text": random,
-        "model_name": version.name, "model_version": version.version, "arm": arm, "seed": seed,
-        "temperature": sampling.temperature, "top_p": sampling.top_p, "max_new_tokens": sampling.max_new_tokens,
+        "model_name": version.name, "model_version": version.version, "model_family": version.family, "arm": arm, "seed": seed,
+        "temperature": sampling.temperature, "top_p": sampling.top_p, "max_new_tokens": max_new_tokens,
         "real_bits_per_char": evaluate(model, tokenizer, [real])["eval_bits_per_char"],
         "real_chars": len(real), "prompted_chars": len(prompted), "random_chars": len(random),
         "prompted_copy_words": copy_index.longest_shared_run(prompted) if prompted else 0,

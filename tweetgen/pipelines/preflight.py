@@ -16,6 +16,7 @@ from pathlib import Path
 from tweetgen.config import Settings
 from tweetgen.errors import ConfigError
 from tweetgen.files import is_writable_folder
+from tweetgen.model.families import FAMILIES, TOKENIZERS
 from tweetgen.schema import GROUPS
 from tweetgen.store.delta_log import check_delta_log
 
@@ -104,13 +105,18 @@ def check_local_champion(settings: Settings) -> None:
 
 
 def check_train_options(
-    max_steps: int | None = None, batch_size: int = 1, epochs: float | None = None, max_seconds: float | None = None
+    max_steps: int | None = None, batch_size: int | None = None, epochs: float | None = None, max_seconds: float | None = None,
+    family: str | None = None, tokenizer: str | None = None,
 ) -> None:
     """Training options that cannot work: steps or a batch size below one, epochs or a time budget
-    that is not a number above 0 (plain values, so the CLI checks its flags before importing torch)."""
+    that is not a number above 0, an unknown model family or tokenizer (plain values, so the CLI
+    checks its flags before importing torch)."""
     for name, value in {"max_steps": max_steps, "batch_size": batch_size}.items():
         if value is not None and value < 1:
             raise ConfigError(f"--{name.replace('_', '-')} is {value}; use a whole number of at least 1.")
     for name, value in {"epochs": epochs, "max_seconds": max_seconds}.items():
         if value is not None and not (value > 0 and math.isfinite(value)):
             raise ConfigError(f"--{name.replace('_', '-')} is {value}; use a number above 0.")
+    for flag, value, allowed in (("--model", family, FAMILIES), ("--tokenizer", tokenizer, TOKENIZERS)):
+        if value is not None and value.lower() not in allowed:
+            raise ConfigError(f"{flag} is {value!r}; use one of {', '.join(allowed)}.")

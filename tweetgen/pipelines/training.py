@@ -1,8 +1,12 @@
 """The training pipeline: tweets from the feature store in, a registered model version out.
 
-``run_training`` reads the ``tweets`` group, splits it by time (the newest tweets are the eval
-set), trains a tiny GPT-2 from scratch or fine-tunes a pretrained one, evaluates, samples,
-registers the version with its card, and applies the champion rule (``tweetgen.registry.champion``). Bad
+``run_training`` reads the ``tweets`` group and splits it by time: the newest tweets are the eval
+set (the champion rule compares models on it; training never sees it), and the newest few
+percent of the rest are the validation slice (training stops when held-out bits/char on it
+stops improving, and keeps its best weights). It builds a model of the configured family (an
+LSTM or a small GPT-2) from scratch or fine-tunes a pretrained one, trains, evaluates, samples a
+hundred tweets and measures them, registers the version with its card, and applies the champion
+rule (``tweetgen.registry.champion``) across families. Bad
 input raises a one-sentence ``TweetgenError`` before anything is written to the registry, and a
 bad option or champion record before any training. The model is saved for the registry in a
 locked scratch folder (``tweetgen-model-*`` in the temporary directory, ``tweetgen.files``); the
@@ -22,11 +26,20 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from tweetgen.errors import TweetgenError
 from tweetgen.files import remove_abandoned, scratch_folder
-from tweetgen.model.build import TINY, build_tiny_model, context_length, count_parameters, load_base, train_tokenizer
+from tweetgen.model.build import (
+    TINY,
+    build_model,
+    context_length,
+    count_parameters,
+    family_of,
+    load_base,
+    make_tokenizer,
+)
 from tweetgen.model.checkpoint import remove_checkpoint
 from tweetgen.model.data import frame_texts, split_by_time
-from tweetgen.model.evaluate import eval_set_id, evaluate
+from tweetgen.model.evaluate import eval_set_id, evaluate, validation_scorer
 from tweetgen.model.generate import sample
+from tweetgen.model.measures import COPIED_RUN_WORDS, CopyIndex, sample_measures
 from tweetgen.model.train import TrainConfig, TrainResult, train
 from tweetgen.pipelines.preflight import check_train_options
 from tweetgen.registry.champion import ChampionDecision
@@ -49,25 +62,47 @@ class TrainReport:
     samples: list[str]
     n_tweets: int  # rows read from the group
     n_empty: int  # rows dropped because clean_text was empty
-    n_train: int
+    n_train: int  # tweets trained on
     n_eval: int
     result: TrainResult = field(repr=False)
+    n_val: int = 0  # the validation slice: the newest training-period tweets, not trained on
 
     def counts(self) -> dict[str, int]:
         """The counts a ``job_runs`` row records (``promoted`` is 1 when the model became champion)."""
         return {"model_version": self.version.version, "tweets_read": self.n_tweets, "empty_dropped": self.n_empty,
-                "train_tweets": self.n_train, "eval_tweets": self.n_eval, "promoted": int(self.decision.promoted)}
+                "train_tweets": self.n_train, "val_tweets": self.n_val, "eval_tweets": self.n_eval,
+                "promoted": int(self.decision.promoted)}
 
     def summary(self) -> str:
         """A few lines for the command line: what was trained, how well, and what was decided."""
         m = self.metrics
         return "\n".join([
-            f"Trained {self.version.name} version {self.version.version} on {self.n_train} tweets "
-            f"({self.n_empty} empty dropped) in {m['train_seconds']:.0f} s, {m['train_tokens_per_second']:,.0f} tokens/s.",
+            f"Trained {self.version.name} version {self.version.version} ({self.version.family}) on {self.n_train} tweets "
+            f"({self.n_empty} empty dropped) in {m['train_seconds']:.0f} s, {m['train_tokens_per_second']:,.0f} tokens/s; "
+            f"{_stopping(self.result, self.n_val)}.",
             f"Eval on the {self.n_eval} newest: {m['eval_bits_per_char']:.3f} bits/char, perplexity {m['eval_perplexity']:.1f}.",
+            *_sample_line(m),
             self.decision.reason,
             f"Saved in {self.version.location}.",
         ])
+
+
+def _sample_line(m: dict[str, float]) -> list[str]:
+    if "sample_count" not in m:
+        return []
+    return [f"{int(m['sample_count'])} samples: distinct-1 {m['sample_distinct_1']:.2f}, distinct-2 {m['sample_distinct_2']:.2f}, "
+            f"{m['sample_copy_rate']:.0%} share a run of {COPIED_RUN_WORDS}+ words with a training tweet "
+            f"(longest shared run {m['sample_copy_words']:.1f} words on average)."]
+
+
+def _stopping(result: TrainResult, n_val: int) -> str:
+    """Why the run stopped and which weights it kept, in a few words."""
+    why = {"steps": "its steps were done", "time": "its time budget ran out",
+           "patience": "held-out bits/char stopped improving"}[result.stopped_by]
+    if result.best_step is None:
+        return f"stopped at step {result.steps}: {why}"
+    return (f"stopped at step {result.steps} ({why}), keeping step {result.best_step}: "
+            f"{result.best_val:.3f} bits/char on the {n_val} validation tweets")
 
 
 def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConfig, data_version: str | None = None) -> TrainReport:
@@ -83,22 +118,58 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
     """
     check_model_name(config.model_name)
     check_train_options(config.max_steps, config.batch_size, config.epochs, config.max_seconds)
+    config = config.resolved()  # an unknown family fails here, before anything is read
     registry.champion(config.model_name)  # a champion record naming a missing version fails now, not after training
     remove_abandoned(Path(tempfile.gettempdir()), STAGING_PREFIX)  # what a killed run left
     frame, n_read, n_empty, read_version = read_tweet_texts(store)
-    data_version = data_version or read_version
-    train_frame, eval_frame = split_by_time(frame, config.eval_fraction, config.eval_since)
-    train_texts, eval_texts = train_frame["clean_text"].tolist(), eval_frame["clean_text"].tolist()
-    model, tokenizer = prepare_model(config, train_texts)
+    split = split_tweets(frame, config)
+    model, tokenizer = prepare_model(config, split.train)
     block_size = min(config.block_size, context_length(model))
-    result = train(model, frame_texts(train_texts, tokenizer, block_size), frame_texts(eval_texts, tokenizer, block_size), config)
-    metrics = {**evaluate(model, tokenizer, eval_texts), **_train_metrics(result, model, len(train_texts))}
-    samples = sample(model, tokenizer, n=config.n_samples, seed=config.seed)
-    card = _card(config, data_version, train_texts, eval_texts, result, samples)
+    validate = validation_scorer(tokenizer, split.val) if split.val else None
+    result = train(model, frame_texts(split.train, tokenizer, block_size), config, validate)
+    samples, sample_metrics = sample_and_measure(model, tokenizer, config, split.train)
+    metrics = {**evaluate(model, tokenizer, split.eval), **_train_metrics(result, model, len(split.train)), **sample_metrics}
+    card = _card(config, model, data_version or read_version, split, result, samples)
     version = _register(registry, model, tokenizer, config.model_name, metrics, card)
     remove_checkpoint(config.checkpoint_dir)  # registered: a new run starts from the beginning
-    decision = registry.promote_if_better(version, rescore=lambda champion: evaluate(*registry.load(champion), eval_texts)["eval_bits_per_char"])
-    return TrainReport(version, decision, metrics, samples, n_read, n_empty, len(train_texts), len(eval_texts), result)
+    decision = registry.promote_if_better(version, rescore=lambda champion: evaluate(*registry.load(champion), split.eval)["eval_bits_per_char"])
+    return TrainReport(version, decision, metrics, samples, n_read, n_empty, len(split.train), len(split.eval), result, len(split.val))
+
+
+@dataclass(frozen=True)
+class TweetSplit:
+    """Texts split by time: ``train`` (trained on), ``val`` (the newest of the training period:
+    early stopping), ``eval`` (the newest of all: the champion rule)."""
+
+    train: list[str]
+    val: list[str]
+    eval: list[str]
+
+
+def split_tweets(frame: pd.DataFrame, config: TrainConfig) -> TweetSplit:
+    """The eval set (``config.eval_fraction`` or ``eval_since``), then the validation slice:
+    the newest ``config.val_fraction`` of the rest (none when it is 0 or leaves nothing to train on)."""
+    train_frame, eval_frame = split_by_time(frame, config.eval_fraction, config.eval_since)
+    val_frame = train_frame.iloc[:0]
+    if config.val_fraction > 0 and len(train_frame) >= 2:
+        train_frame, val_frame = split_by_time(train_frame, config.val_fraction)
+    texts = [part["clean_text"].tolist() for part in (train_frame, val_frame, eval_frame)]
+    return TweetSplit(*texts)
+
+
+def sample_and_measure(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, config: TrainConfig, train_texts: list[str]
+) -> tuple[list[str], dict[str, float]]:
+    """The card's ``n_samples`` tweets, and the measures of ``n_quality_samples`` (the first of the
+    same draw) as metrics: ``sample_distinct_1``, ``sample_distinct_2``, ``sample_copy_words``,
+    ``sample_copy_rate``, ``sample_mean_chars`` and ``sample_count`` (``sample_measures``; copying
+    is measured against ``train_texts``)."""
+    texts = sample(model, tokenizer, n=max(config.n_samples, config.n_quality_samples), seed=config.seed)
+    measured = texts[: config.n_quality_samples]
+    if not measured:
+        return texts[: config.n_samples], {}
+    quality = sample_measures(measured, CopyIndex(train_texts))
+    return texts[: config.n_samples], {f"sample_{key}": value for key, value in quality.items()} | {"sample_count": float(len(measured))}
 
 
 def read_tweet_texts(store: FeatureStore) -> tuple[pd.DataFrame, int, int, str]:
@@ -123,19 +194,21 @@ def read_tweet_texts(store: FeatureStore) -> tuple[pd.DataFrame, int, int, str]:
 
 
 def prepare_model(config: TrainConfig, train_texts: list[str]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """A fresh tiny GPT-2 with a tokenizer trained on ``train_texts``, or the pretrained base."""
+    """A fresh model of ``config.family`` with its tokenizer (a BPE one trained on ``train_texts``),
+    or the pretrained base. ``config`` is resolved first (``TrainConfig.resolved``)."""
+    config = config.resolved()
     if config.base_model != TINY:
         return load_base(config.base_model)
-    tokenizer = train_tokenizer(train_texts, vocab_size=config.vocab_size)
-    model = build_tiny_model(
-        tokenizer, n_layer=config.n_layer, n_embd=config.n_embd, n_head=config.n_head,
-        n_positions=config.block_size, dropout=config.dropout, seed=config.seed,
+    tokenizer = make_tokenizer(config.tokenizer, train_texts, vocab_size=config.vocab_size)
+    model = build_model(
+        config.family, tokenizer, n_layer=config.n_layer, n_embd=config.n_embd, n_head=config.n_head,
+        hidden_size=config.hidden_size, n_positions=config.block_size, dropout=config.dropout, seed=config.seed,
     )
     return model, tokenizer
 
 
 def _train_metrics(result: TrainResult, model: PreTrainedModel, n_train: int) -> dict[str, float]:
-    return {
+    metrics = {
         "train_loss": result.final_train_loss,
         "train_steps": float(result.steps),
         "train_seconds": result.seconds,
@@ -143,21 +216,39 @@ def _train_metrics(result: TrainResult, model: PreTrainedModel, n_train: int) ->
         "train_texts": float(n_train),
         "n_parameters": float(count_parameters(model)),
     }
+    if result.best_step is not None:
+        metrics |= {"best_step": float(result.best_step), "val_bits_per_char": result.best_val}
+    return metrics
 
 
-def _card(config: TrainConfig, data_version: str | None, train_texts: list[str], eval_texts: list[str], result: TrainResult, samples: list[str]) -> dict:
+def describe(family: str, config: TrainConfig, model: PreTrainedModel) -> str:
+    """What the model is, in a few words: "LSTM 1x768 over bytes", "GPT-2 4x256, BPE 4,096", "gpt2 (pretrained)"."""
+    if config.base_model != TINY:
+        return f"{family} fine-tuned from {config.base_model}"
+    tokens = "bytes" if config.tokenizer == "byte" else f"BPE {config.vocab_size:,}"
+    if family == "lstm":
+        return f"LSTM {config.n_layer}x{config.hidden_size} over {tokens}"
+    return f"GPT-2 {config.n_layer}x{config.n_embd} over {tokens}"
+
+
+def _card(config: TrainConfig, model: PreTrainedModel, data_version: str | None, split: TweetSplit, result: TrainResult, samples: list[str]) -> dict:
+    family = family_of(model)
     return {
-        "description": f"GPT-2 ({config.base_model}) trained on {len(train_texts)} tweets, evaluated on the {len(eval_texts)} newest.",
+        "description": (f"{describe(family, config, model)}, trained on {len(split.train)} tweets, early-stopped on the "
+                        f"{len(split.val)} newest of its period, evaluated on the {len(split.eval)} newest."),
+        "family": family,
         "data_version": data_version or f"{TWEETS.name} v{TWEETS.version} (table version not recorded)",
-        "train_set_id": eval_set_id(train_texts),
-        "eval_set_id": eval_set_id(eval_texts),
+        "train_set_id": eval_set_id(split.train),
+        "val_set_id": eval_set_id(split.val) if split.val else None,
+        "eval_set_id": eval_set_id(split.eval),
         "settings": {k: v for k, v in dataclasses.asdict(config).items() if k != "progress"}
         | {"precision": result.precision, "peak_learning_rate": config.peak_learning_rate},
         "stopped_by": result.stopped_by,
+        "best_step": result.best_step,
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "samples": samples,
         "loss_curve": [round(loss, 5) for loss in result.train_losses],
-        "eval_losses": [[step, round(loss, 5)] for step, loss in result.eval_losses],
+        "val_bits_per_char": [[step, round(bpc, 5)] for step, bpc in result.val_curve],
     }
 
 

@@ -13,6 +13,11 @@ this rule to each new version:
    candidate's set by the ``rescore`` callback (the caller has the texts and the evaluation code).
 4. The candidate is promoted only if its score is strictly lower (bits per character: lower is
    better). A tie keeps the champion.
+
+Versions of every model family (an LSTM, a GPT-2) are versions of the same model name, so the
+rule compares them with each other: bits per character counts characters, whatever the
+tokenizer. ``challengers`` picks, for the A/B arms of batch inference, the best version of each
+family other than the champion's.
 """
 
 from __future__ import annotations
@@ -100,3 +105,25 @@ def new_champion_record(candidate: ModelVersion, decision: ChampionDecision) -> 
         "reason": decision.reason,
         "decided_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def challengers(versions: list[ModelVersion], champion: ModelVersion, is_whole: Callable[[ModelVersion], bool]) -> list[ModelVersion]:
+    """The best version of each family other than the champion's, one per family (by family name).
+
+    Best: the lowest ``eval_bits_per_char`` among the family's versions scored on the champion's
+    eval set; when none was, its newest version (scores on other eval sets do not compare). Only
+    versions whose files are whole (``is_whole``) are considered.
+    """
+    by_family: dict[str, list[ModelVersion]] = {}
+    for version in versions:
+        if version.family != champion.family:
+            by_family.setdefault(version.family, []).append(version)
+    picked = []
+    for family in sorted(by_family):
+        whole = [v for v in by_family[family] if is_whole(v)]
+        comparable = [v for v in whole if v.eval_set_id == champion.eval_set_id and v.score is not None]
+        if comparable:
+            picked.append(min(comparable, key=lambda v: (v.score, -v.version)))
+        elif whole:
+            picked.append(max(whole, key=lambda v: v.version))
+    return picked

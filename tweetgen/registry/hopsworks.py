@@ -190,6 +190,9 @@ class HopsworksModelRegistry(ModelRegistry):
                 f"Version {number} of model '{name}' is not in {self.where}; list its versions and pick one that exists."
             )
         folder = Path(self._call(f"download version {number} of model '{name}'", model.download))
+        from tweetgen.model.lstm import register_auto_classes
+
+        register_auto_classes()  # the version may be a tweet_lstm
         try:
             tokenizer = AutoTokenizer.from_pretrained(folder)
             loaded = AutoModelForCausalLM.from_pretrained(folder)
@@ -307,7 +310,7 @@ def stage_version_files(
 
 def version_description(card: dict[str, Any]) -> str:
     """One line for the registry's description field: what the model is and what it was trained on."""
-    parts = [str(card.get("description") or "A GPT-2 that writes tweets.").splitlines()[0]]
+    parts = [str(card.get("description") or "A language model that writes tweets.").splitlines()[0]]
     parts += [f"{key}: {card[key]}" for key in ("data_version", "eval_set_id") if card.get(key)]
     text = " | ".join(parts)
     return text if len(text) <= DESCRIPTION_LIMIT else text[: DESCRIPTION_LIMIT - 3] + "..."

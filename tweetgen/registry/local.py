@@ -11,7 +11,8 @@ versions (``.incoming-*``, locked by its writer: ``tweetgen.files``), then renam
 free number (a rename onto a taken number fails, and the writer tries the next one), so
 concurrent runs never share a number. A scratch folder left by a killed run is removed by the
 next ``register``. Files and folders follow the permission rule of ``tweetgen.files``. Nothing is
-created until the first ``register``; transformers is imported only to load a model.
+created until the first ``register``; transformers (and the LSTM's Auto classes) are loaded only
+to load a model.
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ class LocalModelRegistry(ModelRegistry):
     def load(self, version: ModelVersion) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from tweetgen.model.lstm import register_auto_classes
+
+        register_auto_classes()  # the version may be a tweet_lstm
         folder = self.folder(version.name, version.version)
         self._read_version(version.name, version.version)  # names a missing file before transformers does
         problem = folder_damage(folder)

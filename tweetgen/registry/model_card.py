@@ -1,9 +1,12 @@
 """Model cards: a Markdown page and a loss-curve picture for each registered version.
 
 The card dict a training run hands to ``ModelRegistry.register`` may hold (all optional):
-``description``, ``data_version``, ``train_set_id``, ``eval_set_id``, ``settings`` (a dict),
-``samples`` (generated texts), ``loss_curve`` (one training loss per step) and ``eval_losses``
-(``[step, loss]`` pairs).
+``description``, ``family``, ``data_version``, ``train_set_id``, ``val_set_id``, ``eval_set_id``,
+``settings`` (a dict), ``stopped_by``, ``best_step``, ``samples`` (generated texts),
+``loss_curve`` (one training loss per step) and ``val_bits_per_char`` (``[step, bits per
+character]`` pairs on the validation slice; cards written before it have ``eval_losses``,
+``[step, loss]`` pairs). The metrics table shows every metric; the measures of samples
+(``sample_*``, ``tweetgen.model.measures.sample_measures``) also get a section of their own.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tweetgen.errors import TweetgenError
+from tweetgen.model.measures import COPIED_RUN_WORDS
 
 if TYPE_CHECKING:
     from tweetgen.registry.port import ModelVersion
@@ -32,7 +36,7 @@ def write_version_files(model_dir: Path, folder: Path, metrics: dict[str, float]
     write_json(folder / METRICS_FILE, metrics)
     write_json(folder / CARD_FILE, card)
     if card.get("loss_curve"):
-        plot_loss_curve(card["loss_curve"], card.get("eval_losses", []), folder / LOSS_CURVE_FILE)
+        plot_card_curves(card, folder / LOSS_CURVE_FILE)
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -41,14 +45,18 @@ def write_json(path: Path, value: Any) -> None:
 
 def render_model_card(name: str, version: int, metrics: dict[str, float], card: dict[str, Any]) -> str:
     """The Markdown card of one version: data, settings, metrics, loss curve and samples."""
-    lines = [f"# {name}, version {version}", "", card.get("description", "A GPT-2 that writes tweets."), ""]
+    lines = [f"# {name}, version {version}", "", card.get("description", "A language model that writes tweets."), ""]
+    if card.get("family"):
+        lines += [f"Model family: **{card['family']}**.", ""]
     lines += ["## Training data", ""]
-    for key in ("data_version", "train_set_id", "eval_set_id"):
-        lines.append(f"- {key}: `{card.get(key, 'not recorded')}`")
+    for key in ("data_version", "train_set_id", "val_set_id", "eval_set_id"):
+        lines.append(f"- {key}: `{card.get(key) or 'not recorded'}`")
     lines += ["", "## Settings", "", "```json", json.dumps(card.get("settings", {}), indent=2, default=str), "```", ""]
+    lines += _stopping_lines(card)
     lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
     lines += [f"| {key} | {value:.6g} |" for key, value in sorted(metrics.items())]
     lines += ["", "Bits per character: total nats over the eval tweets (each framed with bos/eos, eos scored)", "/ ln 2 / (characters + 1 per tweet); comparable across tokenizers and with a compressor.", ""]
+    lines += _sample_measure_lines(metrics)
     if card.get("loss_curve"):
         lines += ["## Loss curve", "", f"![training loss]({LOSS_CURVE_FILE})", ""]
     if card.get("samples"):
@@ -58,8 +66,43 @@ def render_model_card(name: str, version: int, metrics: dict[str, float], card: 
     return "\n".join(lines)
 
 
-def plot_loss_curve(losses: list[float], eval_losses: list[list[float]], path: Path) -> None:
-    """Draw training loss per step (raw and smoothed) and eval losses into a PNG at ``path``."""
+def _stopping_lines(card: dict[str, Any]) -> list[str]:
+    """Where training stopped and which step's weights were kept (cards that record it)."""
+    if card.get("best_step") is None:
+        return []
+    curve = card.get("val_bits_per_char") or []
+    best = min((bpc for _, bpc in curve), default=None)
+    last = curve[-1][0] if curve else "?"
+    why = {"patience": "held-out bits/char stopped improving", "time": "the time budget ran out", "steps": "its steps were done"}
+    return ["## Early stopping", "",
+            f"Trained to step {last} ({why.get(card.get('stopped_by'), card.get('stopped_by'))}); kept step "
+            f"{card['best_step']}, the best on the validation slice" + (f" ({best:.4f} bits/char)." if best is not None else "."), ""]
+
+
+def _sample_measure_lines(metrics: dict[str, float]) -> list[str]:
+    """The measures of samples as a reader would judge them (when the run recorded them)."""
+    if "sample_count" not in metrics:
+        return []
+    m = metrics
+    return [
+        f"## {int(m['sample_count'])} samples", "",
+        "| distinct-1 | distinct-2 | copy rate | longest shared run | length |", "|---|---|---|---|---|",
+        f"| {m['sample_distinct_1']:.3f} | {m['sample_distinct_2']:.3f} | {m['sample_copy_rate']:.0%} | "
+        f"{m['sample_copy_words']:.1f} words | {m['sample_mean_chars']:.0f} characters |", "",
+        "Distinct-n: distinct word n-grams over all n-grams of the samples (low: the same phrases again and again).",
+        f"Copy rate: the share of samples sharing a run of {COPIED_RUN_WORDS} or more words with a training tweet; the",
+        "longest shared run is the mean over samples of the longest run of words found in a training tweet.", "",
+    ]
+
+
+def plot_card_curves(card: dict[str, Any], path: Path) -> None:
+    """``plot_loss_curve`` with what the card holds: validation bits/char, or an older card's eval losses."""
+    plot_loss_curve(card["loss_curve"], card.get("eval_losses", []), path, card.get("val_bits_per_char", []))
+
+
+def plot_loss_curve(losses: list[float], eval_losses: list[list[float]], path: Path, val_bpc: list[list[float]] | None = None) -> None:
+    """Draw training loss per step (raw and smoothed), eval losses (older cards) and validation
+    bits per character (on a second axis: other units) into a PNG at ``path``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg: no display, no global backend switch
     from matplotlib.figure import Figure
 
@@ -74,7 +117,14 @@ def plot_loss_curve(losses: list[float], eval_losses: list[list[float]], path: P
     axes.set_xlabel("step")
     axes.set_ylabel("loss (nats per token)")
     axes.grid(alpha=0.3)
-    axes.legend()
+    handles, labels = axes.get_legend_handles_labels()
+    if val_bpc:
+        right = axes.twinx()
+        right.plot([s for s, _ in val_bpc], [v for _, v in val_bpc], "s-", color="tab:green", label="validation (bits/char)")
+        right.set_ylabel("held-out bits per character")
+        more_handles, more_labels = right.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    axes.legend(handles, labels)
     figure.tight_layout()
     figure.savefig(path)
 
@@ -101,5 +151,5 @@ def loss_curve_png(version: ModelVersion) -> bytes:
         raise TweetgenError(f"Version {version.version} of '{version.name}' has no loss curve in its card.")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / LOSS_CURVE_FILE
-        plot_loss_curve(version.card["loss_curve"], version.card.get("eval_losses", []), path)
+        plot_card_curves(version.card, path)
         return path.read_bytes()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tweetgen.errors import TweetgenError
+from tweetgen.model.families import LEGACY_FAMILY
 from tweetgen.registry.champion import CHAMPION_METRIC, ChampionDecision, Rescore, decide_champion
 
 if TYPE_CHECKING:  # importing transformers takes seconds: only the load paths pay for it
@@ -47,6 +48,11 @@ class ModelVersion:
     @property
     def eval_set_id(self) -> str | None:
         return self.card.get("eval_set_id")
+
+    @property
+    def family(self) -> str:
+        """The model family the card records (``lstm``, ``gpt2``, ...); ``gpt2`` for older cards."""
+        return str(self.card.get("family") or LEGACY_FAMILY)
 
     @property
     def score(self) -> float | None:
@@ -168,7 +174,7 @@ def format_versions(registry: ModelRegistry, name: str) -> str:
         return f"No versions of '{name}' in {registry.where}; run `python -m tweetgen train` to train one.\n"
     champion = registry.champion(name)
     columns = ("eval_bits_per_char", "eval_perplexity", "train_seconds", "train_tokens_per_second")
-    lines = [f"{'version':>7}  {'bits/char':>9}  {'perplexity':>10}  {'train s':>8}  {'tokens/s':>9}  {'base':<10} champion"]
+    lines = [f"{'version':>7}  {'family':<8} {'bits/char':>9}  {'perplexity':>10}  {'train s':>8}  {'tokens/s':>9}  {'base':<10} champion"]
     broken = []
     for v in versions:
         bpc, ppl, secs, tps = (v.metrics.get(c, math.nan) for c in columns)
@@ -178,7 +184,7 @@ def format_versions(registry: ModelRegistry, name: str) -> str:
         if problem:
             broken.append(f"version {v.version} is broken: {problem}")
             mark = f"{mark} broken".strip()
-        lines.append(f"{v.version:>7}  {bpc:>9.3f}  {ppl:>10.1f}  {secs:>8.0f}  {tps:>9,.0f}  {base:<10} {mark}")
+        lines.append(f"{v.version:>7}  {v.family[:8]:<8} {bpc:>9.3f}  {ppl:>10.1f}  {secs:>8.0f}  {tps:>9,.0f}  {base:<10} {mark}")
     lines.append(f"champion: version {champion.version}" if champion else "champion: none yet")
     record = registry.champion_record(name) or {}
     if record.get("previous_damage") and not any(line.startswith(f"version {record.get('previous')} ") for line in broken):

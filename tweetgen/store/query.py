@@ -28,16 +28,19 @@ FORMATS = ("table", "csv", "json")
 
 # Ready-made questions about the monitor group (the same SQL runs on both backends).
 LAST_RUNS_SQL = """
-SELECT generated_at, model_version, arm, tweet_clean_text AS real_tweet, prompt, prompted_text, random_text,
+SELECT generated_at, model_version, model_family AS family, arm, tweet_clean_text AS real_tweet, prompt, prompted_text, random_text,
        round(real_bits_per_char, 3) AS real_bpc
 FROM generated_tweets ORDER BY generated_at DESC, arm LIMIT {n}
 """
+# The A/B test of the model families: per family, arm and version, what its runs measured, in
+# the order the versions first ran (so the families can be followed over time).
 ARMS_SQL = """
-SELECT arm, model_version, count(*) AS runs, min(generated_at) AS first_run, max(generated_at) AS last_run,
+SELECT model_family AS family, arm, model_version, count(*) AS runs,
+       min(generated_at) AS first_run, max(generated_at) AS last_run,
        round(avg(real_bits_per_char), 3) AS real_bpc,
        round(avg(prompted_copy_words), 1) AS prompted_copy_words, round(avg(random_copy_words), 1) AS random_copy_words,
        round(avg(random_chars), 0) AS random_chars, round(avg(abs(prompted_sentiment - real_sentiment)), 3) AS sentiment_gap
-FROM generated_tweets GROUP BY arm, model_version ORDER BY model_version, arm
+FROM generated_tweets GROUP BY model_family, arm, model_version ORDER BY first_run, family, model_version
 """
 MAX_CELL_CHARS = 60
 # What a terminal acts on instead of printing: C0 and C1 controls (ESC starts CSI/OSC sequences,

@@ -13,7 +13,16 @@ import pandas as pd
 import pyarrow as pa
 
 from tweetgen.errors import ValidationError
-from tweetgen.schema import ARMS, MAX_TEXT_CHARS, MAX_TWEET_CHARS, RUN_STATUSES, RUNNERS, SOURCES, GroupSpec
+from tweetgen.schema import (
+    ARMS,
+    FAMILY_PATTERN,
+    MAX_TEXT_CHARS,
+    MAX_TWEET_CHARS,
+    RUN_STATUSES,
+    RUNNERS,
+    SOURCES,
+    GroupSpec,
+)
 
 
 def validate(spec: GroupSpec, frame: pd.DataFrame) -> pa.Table:
@@ -94,6 +103,11 @@ def _check_generated(frame: pd.DataFrame, where: str) -> None:
     _refuse(
         ~frame["arm"].isin(ARMS), where,
         lambda row: f"'arm' in row {row} is {frame['arm'].iloc[row]!r}, not one of {ARMS}.",
+    )
+    _first_null(frame["model_family"], "model_family", where)
+    _refuse(
+        ~frame["model_family"].str.fullmatch(FAMILY_PATTERN), where,
+        lambda row: f"'model_family' in row {row} is {frame['model_family'].iloc[row]!r}, not a family name such as lstm or gpt2.",
     )
     for column in ("prompted_text", "random_text"):
         _first_null(frame[column], column, where)

@@ -38,7 +38,7 @@ class Predictor:
         self,
         open_registry: Callable[[], ModelRegistry],
         model_name: str,
-        max_new_tokens: int = 60,
+        max_new_tokens: int | None = None,
         temperature: float = 0.9,
         top_p: float = 0.95,
         device: str = "cpu",

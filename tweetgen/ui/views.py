@@ -153,7 +153,7 @@ def cards_for(
 def model_summary(row: pd.Series) -> str:
     """One Markdown paragraph: model version, arm, sampling settings, prompt and run time."""
     return (
-        f"**Model** `{row['model_name']}` version {int(row['model_version'])} ({row['arm']}) · "
+        f"**Model** `{row['model_name']}` version {int(row['model_version'])} ({row['model_family']}, {row['arm']}) · "
         f"temperature {float(row['temperature']):g}, top-p {float(row['top_p']):g}, seed {int(row['seed'])}, "
         f"up to {int(row['max_new_tokens'])} new tokens · prompt {_quoted(row['prompt'])} · "
         f"run at {format_timestamp(_utc(row['generated_at']))} UTC"
@@ -190,8 +190,18 @@ def chart_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values("generated_at", kind="stable")
 
 
+def family_series(frame: pd.DataFrame, column: str) -> dict[str, tuple[pd.Series, pd.Series]]:
+    """``column`` over time for each model family in ``frame`` (every arm): family -> (times, values), oldest first."""
+    series = {}
+    for family, rows in frame.sort_values("generated_at", kind="stable").groupby("model_family", sort=True):
+        when = pd.to_datetime(rows["generated_at"]).dt.tz_convert(UTC).dt.tz_localize(None)
+        series[str(family)] = (when, rows[column])
+    return series
+
+
 def measures_chart(frame: pd.DataFrame) -> Figure:
-    """Measures over time, one point per run: real bits per char, sentiment (real vs generated), copied words.
+    """Measures over time, one point per run: the real tweet's bits per char under each model family
+    (the A/B test), then the champion's sentiment (real vs generated) and copied words.
 
     Built with matplotlib's object API (no pyplot, no global figure state), so it is thread-safe.
     """
@@ -207,28 +217,39 @@ def measures_chart(frame: pd.DataFrame) -> Figure:
         return figure
     rows = chart_rows(frame)
     when = pd.to_datetime(rows["generated_at"]).dt.tz_convert(UTC).dt.tz_localize(None)
-    _plot(axes[0], when, {"real tweet": rows["real_bits_per_char"]}, "Bits per character (lower: less surprised)")
+    _plot_families(axes[0], family_series(frame, "real_bits_per_char"), "Real tweet, bits per char, per model (lower: better)")
     sentiment = {"real": rows["real_sentiment"], "from prompt": rows["prompted_sentiment"], "random": rows["random_sentiment"]}
-    _plot(axes[1], when, sentiment, "Sentiment (VADER)")
+    _plot(axes[1], when, sentiment, "Champion: sentiment (VADER)")
     copies = {"from prompt": rows["prompted_copy_words"], "random": rows["random_copy_words"]}
-    _plot(axes[2], when, copies, "Longest copied run (words)")
+    _plot(axes[2], when, copies, "Champion: longest copied run (words)")
     axes[2].yaxis.set_major_locator(MaxNLocator(integer=True))  # a count of words
     return figure
 
 
-def _plot(ax, when: pd.Series, series: dict[str, pd.Series], title: str) -> None:
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+def _plot_families(ax, series: dict[str, tuple[pd.Series, pd.Series]], title: str) -> None:
+    colours = {"lstm": "#00BA7C", "gpt2": "#7856FF"}
+    for family, (when, values) in series.items():
+        ax.plot(when, values.astype(float), marker="o", markersize=4, linewidth=1.5, label=family, color=colours.get(family))
+    _style(ax, title, legend=len(series) > 1)
 
+
+def _plot(ax, when: pd.Series, series: dict[str, pd.Series], title: str) -> None:
     colours = {"real tweet": "#0F1419", "real": "#0F1419", "from prompt": "#1D9BF0", "random": "#F4212E"}
     for name, values in series.items():
         ax.plot(when, values.astype(float), marker="o", markersize=4, linewidth=1.5, label=name, color=colours[name])
+    _style(ax, title, legend=len(series) > 1)
+
+
+def _style(ax, title: str, legend: bool) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
     ax.set_title(title, fontsize=10)
     locator = AutoDateLocator(maxticks=6)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
-    if len(series) > 1:
+    if legend:
         ax.legend(fontsize=7, frameon=False)
 
 

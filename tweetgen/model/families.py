@@ -1,0 +1,18 @@
+"""Names of the model families and tokenizers, light enough for any layer (no torch here).
+
+A model built from scratch is an ``lstm`` (``tweetgen.model.lstm``, the offline default) or a
+``gpt2``; its tokenizer is ``byte`` or ``bpe`` (``tweetgen.model.build``). A pretrained base is
+the family its ``config.model_type`` names.
+"""
+
+from __future__ import annotations
+
+FAMILIES = ("lstm", "gpt2")  # the first is the default
+TOKENIZERS = ("byte", "bpe")
+MODEL_TYPE_FAMILIES = {"gpt2": "gpt2", "tweet_lstm": "lstm"}  # config.model_type -> family
+LEGACY_FAMILY = "gpt2"  # the family of versions registered before the card recorded one: all were GPT-2s
+
+
+def family_of_model_type(model_type: str) -> str:
+    """The family of a ``config.model_type``: ``lstm``, ``gpt2``, or the model type itself."""
+    return MODEL_TYPE_FAMILIES.get(model_type, model_type)

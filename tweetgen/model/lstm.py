@@ -1,0 +1,178 @@
+"""An LSTM language model that plugs into transformers the way GPT-2 does.
+
+The second model family (``family="lstm"``): an embedding, one or more LSTM layers, a LayerNorm
+and a linear head over the vocabulary. Over bytes (``tweetgen.model.build.byte_tokenizer``) it is
+the offline default: on a few thousand tweets and two CPU cores it learns more per second than
+a small transformer (bench/README.md has the figures).
+
+It is a ``PreTrainedModel`` with its own config class, so everything that serves GPT-2 serves it:
+``save_pretrained`` writes ``config.json`` (``model_type: tweet_lstm``) and safetensors, the
+registries load it with ``AutoModelForCausalLM`` once ``register_auto_classes()`` has run (the
+loaders call it; importing this module registers nothing), ``generate`` samples from it, and
+``evaluate`` scores it.
+
+The recurrent state ``(h, c)`` travels as ``past_key_values`` (a tuple, not a key/value cache):
+``generate`` is told not to build a ``DynamicCache`` and feeds only the newest token once a state
+exists. The model is causal, so right padding (what ``evaluate`` uses) changes nothing before the
+pads; ``attention_mask`` is accepted and ignored, so left padding is not supported.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import GenerationMixin, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+MODEL_TYPE = "tweet_lstm"
+
+
+class TweetLSTMConfig(PretrainedConfig):
+    """Shape of a ``TweetLSTMForCausalLM``.
+
+    Attributes:
+        n_embd: width of the token embedding fed to the first LSTM layer.
+        hidden_size: width of each LSTM layer's state.
+        n_layer: stacked LSTM layers.
+        dropout: on the embeddings, between LSTM layers and before the head.
+        max_position_embeddings: the LSTM has no context limit; this is the window ``evaluate``
+            and ``sample`` use for it (longer texts are scored in overlapping windows).
+    """
+
+    model_type = MODEL_TYPE
+
+    def __init__(
+        self,
+        vocab_size: int = 259,
+        n_embd: int = 128,
+        hidden_size: int = 768,
+        n_layer: int = 1,
+        dropout: float = 0.15,
+        max_position_embeddings: int = 1024,
+        **kwargs,
+    ) -> None:
+        self.vocab_size = vocab_size
+        self.n_embd = n_embd
+        self.hidden_size = hidden_size
+        self.n_layer = n_layer
+        self.dropout = dropout
+        self.max_position_embeddings = max_position_embeddings
+        super().__init__(**{"tie_word_embeddings": False, **kwargs})
+
+
+class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
+    """Embedding -> LSTM -> LayerNorm -> linear head; logits for every position (see the module docstring)."""
+
+    config_class = TweetLSTMConfig
+    base_model_prefix = "lstm"
+    main_input_name = "input_ids"
+
+    def __init__(self, config: TweetLSTMConfig) -> None:
+        super().__init__(config)
+        self.embed = nn.Embedding(config.vocab_size, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+        self.lstm = nn.LSTM(
+            config.n_embd, config.hidden_size, config.n_layer, batch_first=True,
+            dropout=config.dropout if config.n_layer > 1 else 0.0,
+        )
+        self.ln_f = nn.LayerNorm(config.hidden_size)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, std=1.0)  # unit-scale inputs: the LSTM's input weights are ~1/sqrt(H)
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, std=0.02)
+        elif isinstance(module, nn.LSTM):
+            _init_lstm(module)
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embed
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embed = value
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.lm_head = value
+
+    @classmethod
+    def _supports_default_dynamic_cache(cls) -> bool:
+        return False  # the state is (h, c), not keys and values
+
+    def prepare_inputs_for_generation(self, input_ids: torch.Tensor, past_key_values=None, **kwargs) -> dict:
+        """With a state, only the newest token is new: the state already holds the rest."""
+        if past_key_values is not None:
+            input_ids = input_ids[:, -1:]
+        return {"input_ids": input_ids, "past_key_values": past_key_values, "use_cache": True}
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        past_key_values: tuple[torch.Tensor, torch.Tensor] | None = None,
+        use_cache: bool | None = None,
+        labels: torch.Tensor | None = None,
+        **kwargs,
+    ) -> CausalLMOutputWithPast:
+        """Logits (B, T, V) for ``input_ids`` (B, T), continuing from ``past_key_values`` = (h, c),
+        each (n_layer, B, hidden_size). With ``labels`` (B, T), the loss of predicting ``labels[:, 1:]``."""
+        x = self.drop(self.embed(input_ids))  # (B, T, n_embd)
+        out, state = self.lstm(x, past_key_values)  # (B, T, H); state: ((L, B, H), (L, B, H))
+        logits = self.lm_head(self.ln_f(self.drop(out)))  # (B, T, V)
+        loss = None
+        if labels is not None:
+            shifted = logits[:, :-1].reshape(-1, logits.shape[-1]).float()
+            loss = nn.functional.cross_entropy(shifted, labels[:, 1:].reshape(-1))
+        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=state if use_cache else None)
+
+
+def _init_lstm(module: nn.LSTM) -> None:
+    """PyTorch's uniform init, zero biases, and a forget-gate bias of 1 (the two biases add up),
+    so the cell remembers by default at the start of training."""
+    bound = module.hidden_size**-0.5
+    for name, parameter in module.named_parameters():
+        if "weight" in name:
+            nn.init.uniform_(parameter, -bound, bound)
+        else:
+            nn.init.zeros_(parameter)
+            with torch.no_grad():  # gates are stacked input, forget, cell, output
+                parameter[module.hidden_size : 2 * module.hidden_size].fill_(0.5)
+
+
+def register_auto_classes() -> None:
+    """Let ``AutoConfig`` / ``AutoModelForCausalLM`` load a saved ``tweet_lstm`` (idempotent)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    AutoConfig.register(MODEL_TYPE, TweetLSTMConfig, exist_ok=True)
+    AutoModelForCausalLM.register(TweetLSTMConfig, TweetLSTMForCausalLM, exist_ok=True)
+
+
+def build_lstm(
+    tokenizer: PreTrainedTokenizerBase,
+    n_embd: int = 128,
+    hidden_size: int = 768,
+    n_layer: int = 1,
+    dropout: float = 0.15,
+    seed: int = 0,
+) -> TweetLSTMForCausalLM:
+    """A freshly initialised LSTM sized for ``tokenizer``; the weights depend only on ``seed``
+    (the global torch RNG is left untouched)."""
+    config = TweetLSTMConfig(
+        vocab_size=len(tokenizer), n_embd=n_embd, hidden_size=hidden_size, n_layer=n_layer, dropout=dropout,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = TweetLSTMForCausalLM(config)
+    for generation in (model.config, model.generation_config):
+        generation.bos_token_id = tokenizer.bos_token_id
+        generation.eos_token_id = tokenizer.eos_token_id
+        generation.pad_token_id = tokenizer.pad_token_id
+    return model
