@@ -3,20 +3,21 @@
     python bench/bench_inference.py --quick      # about a minute: 3 repeats of each case
     python bench/bench_inference.py              # 7 repeats
     python bench/bench_inference.py --train-steps 40    # a briefly trained champion instead
+    python bench/bench_inference.py --family lstm       # the byte-level LSTM (the offline default) as champion
 
 Setup, once, in a temp folder: the bundled invented corpus goes into a local feature store
 (``run_feature_pipeline(source="sample")``), and a champion goes into a local registry. By default
-the champion is the tiny GPT-2 *untrained*: ``prepare_model`` (tokenizer trained on the training
-split, ``build_tiny_model`` with the training defaults), scored on the eval split, registered and
-promoted. It costs the same per token as a trained one and takes seconds instead of minutes to
+the champion is the tiny GPT-2 *untrained* (``--family lstm``: the LSTM): ``prepare_model``
+(the family's tokenizer, trained on the training split for BPE, and model, with the training
+defaults), scored on the eval split, registered and promoted. It costs the same per token as a trained one and takes seconds instead of minutes to
 make; and as its next-token distribution is near uniform, it almost never draws ``<|eos|>``, so
 every generation runs its full ``max_new_tokens``: the job's worst case. A briefly trained model
 (``--train-steps``) learns to end tweets after a few words, which flatters the job's time; the
 tokens generated are printed either way. The job is then run once for the day before, so the
 ``generated_tweets`` table exists and each measured run merges into it, as on any later day.
 
-1. The job: ``run_batch_inference`` (``Sampling()`` defaults, seed 0: 80 new tokens at most, for
-   the prompted and the random tweet) for the newest tweet, each repeat in a fresh process on a
+1. The job: ``run_batch_inference`` (``Sampling()`` defaults, seed 0: a whole tweet at most, 80
+   BPE tokens or 280 bytes, for the prompted and the random tweet) for the newest tweet, each repeat in a fresh process on a
    fresh copy of the store, so its peak memory (max RSS) is its own. Its wall time is split into
    process start + imports, reading (champion, tweets, copy index), model load, generation,
    measures (bits/char of the real tweet, copy runs, sentiment), write (the Delta merge) and
@@ -70,12 +71,13 @@ GENERATORS = {
 # ----------------------------------------------------------------------------------- setup
 
 
-def prepare(folder: Path, train_steps: int, threads: int) -> dict:
+def prepare(folder: Path, train_steps: int, threads: int, family: str) -> dict:
     """Feature store and registry with a champion under ``folder``; returns what the workers need."""
     import pandas as pd
     import torch
     from transformers.utils import logging
 
+    from tweetgen.model.build import context_length
     from tweetgen.model.train import TrainConfig
     from tweetgen.pipelines.features import run_feature_pipeline
     from tweetgen.pipelines.inference import Sampling, run_batch_inference
@@ -87,15 +89,17 @@ def prepare(folder: Path, train_steps: int, threads: int) -> dict:
     logging.disable_progress_bar()
     store, registry = LocalFeatureStore(folder / "store"), LocalModelRegistry(folder / "models")
     run_feature_pipeline(store, source="sample")
-    config = TrainConfig(model_name=MODEL_NAME, max_steps=train_steps or None, num_threads=threads, progress=False)
+    config = TrainConfig(family=family, model_name=MODEL_NAME, max_steps=train_steps or None, max_seconds=None,
+                         num_threads=threads, progress=False).resolved()
+    name = {"gpt2": "tiny GPT-2", "lstm": "byte-level LSTM"}[family]
     if train_steps:
         from tweetgen.pipelines.training import run_training
 
         run_training(store, registry, config)
-        champion = f"tiny GPT-2 trained for {train_steps} steps"
+        champion = f"{name} trained for {train_steps} steps"
     else:
         register_untrained(store, registry, config)
-        champion = "tiny GPT-2, untrained"
+        champion = f"{name}, untrained"
     days = sorted(pd.to_datetime(store.read(TWEETS, columns=["created_at"])["created_at"]).unique())
     newest, day_before = days[-1].to_pydatetime(), days[-2].to_pydatetime()
     run_batch_inference(store, registry, MODEL_NAME, Sampling(seed=0), as_of=day_before, now=day_before + timedelta(hours=1))
@@ -104,12 +108,12 @@ def prepare(folder: Path, train_steps: int, threads: int) -> dict:
     return {
         "store": str(store.root), "registry": str(registry.root), "as_of": newest.isoformat(),
         "now": (newest + timedelta(hours=1)).isoformat(), "threads": threads,
-        "champion": f"{champion} ({parameters / 1e6:.2f}M parameters, vocabulary {model.config.vocab_size:,}, context {model.config.n_positions})",
+        "champion": f"{champion} ({parameters / 1e6:.2f}M parameters, vocabulary {model.config.vocab_size:,}, context {context_length(model)})",
     }
 
 
 def register_untrained(store, registry, config) -> None:
-    """Register a freshly initialised tiny GPT-2 as version 1 and promote it (scored on the eval split)."""
+    """Register a freshly initialised model of ``config.family`` as version 1 and promote it (scored on the eval split)."""
     from tweetgen.model.data import split_by_time
     from tweetgen.model.evaluate import eval_set_id, evaluate
     from tweetgen.pipelines.training import prepare_model, read_tweet_texts
@@ -119,7 +123,7 @@ def register_untrained(store, registry, config) -> None:
     eval_texts = eval_frame["clean_text"].tolist()
     model, tokenizer = prepare_model(config, train_frame["clean_text"].tolist())
     metrics = evaluate(model, tokenizer, eval_texts)
-    card = {"description": "Untrained tiny GPT-2 (benchmark).", "eval_set_id": eval_set_id(eval_texts)}
+    card = {"description": f"Untrained {config.family} (benchmark).", "family": config.family, "eval_set_id": eval_set_id(eval_texts)}
     with tempfile.TemporaryDirectory() as saved:
         model.save_pretrained(saved)
         tokenizer.save_pretrained(saved)
@@ -322,6 +326,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16, help="sequences generated at once in the batched rows (default 16)")
     parser.add_argument("--new-tokens", type=int, default=64, help="new tokens per sequence in the throughput rows (default 64)")
     parser.add_argument("--train-steps", type=int, default=0, help="train the champion this many steps (default 0: untrained)")
+    parser.add_argument("--family", choices=["gpt2", "lstm"], default="gpt2", help="the champion's model family (default gpt2)")
     parser.add_argument("--worker", choices=["job", "throughput"], help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -332,7 +337,7 @@ def main() -> None:
     repeats = args.repeats or (3 if args.quick else 7)
     with tempfile.TemporaryDirectory(prefix="bench-inference-") as folder:
         print("preparing the store and the champion ...", file=sys.stderr, flush=True)
-        spec = prepare(Path(folder), args.train_steps, args.threads)
+        spec = prepare(Path(folder), args.train_steps, args.threads, args.family)
         print(f"running the job {repeats} times ...", file=sys.stderr, flush=True)
         runs = measure_job(spec, repeats, Path(folder))
         print("measuring generation throughput ...", file=sys.stderr, flush=True)

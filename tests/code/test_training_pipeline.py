@@ -212,3 +212,17 @@ def test_an_lstm_is_registered_and_loaded_through_the_hopsworks_registry(store, 
     assert evaluate(model, tokenizer, eval_texts)["eval_bits_per_char"] == pytest.approx(report.metrics["eval_bits_per_char"])
     [stored] = hopsworks_twin.backend.registry.models.values()
     assert stored["description"].startswith("LSTM 1x96 over bytes, trained on 255 tweets")
+
+
+def test_a_pretrained_base_brings_its_own_family_and_tokenizer(tmp_path, store) -> None:
+    from tests.fakes.saved_models import save_tiny_model
+
+    save_tiny_model(tmp_path / "base")  # what `--base-model gpt2` is, offline: a saved pretrained GPT-2
+    config = dataclasses.replace(TINY, base_model=str(tmp_path / "base"), family=None, n_layer=None, n_embd=None,
+                                 hidden_size=None, learning_rate=None)
+    report = pipeline.run_training(store, LocalModelRegistry(tmp_path / "models"), config)
+    card = report.version.card
+    assert report.version.family == "gpt2" and card["settings"]["learning_rate"] == 5e-5
+    assert card["description"].startswith(f"gpt2 fine-tuned from {tmp_path / 'base'}, trained on 255 tweets")
+    with pytest.raises(TweetgenError, match="--model lstm is for a model built from scratch"):
+        pipeline.run_training(store, LocalModelRegistry(tmp_path / "models"), dataclasses.replace(config, family="lstm"))
