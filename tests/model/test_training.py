@@ -23,7 +23,7 @@ from tweetgen.model.build import (
     load_base,
     train_tokenizer,
 )
-from tweetgen.model.data import frame_texts, split_by_time
+from tweetgen.model.data import TweetBlocks, frame_texts, split_by_time
 from tweetgen.model.evaluate import _batched_nats, _windowed_nats, compressor_bits_per_char, evaluate, validation_scorer
 from tweetgen.model.generate import sample
 from tweetgen.model.train import TrainConfig, learning_rate_at, resolve_precision, train
@@ -375,3 +375,27 @@ def test_a_family_or_tokenizer_for_a_pretrained_base_is_refused() -> None:
         TrainConfig(base_model="gpt2", tokenizer="byte").resolved()
     with pytest.raises(TweetgenError, match="model family is 'rnn'; use one of lstm, gpt2"):
         TrainConfig(family="rnn").resolved()
+
+
+def test_tweet_blocks_pack_the_same_tweets_anew_each_epoch(tokenizer) -> None:
+    texts = TRAIN_TEXTS[:50]
+    blocks = TweetBlocks(texts, tokenizer, 16)
+    first, second = blocks.epoch(0, seed=3), blocks.epoch(1, seed=3)
+    assert torch.equal(first, blocks.epoch(0, seed=3)) and not torch.equal(first[: len(second)], second[: len(first)])
+    assert first.shape[1] == 16 and len(blocks) <= min(len(first), len(second)) <= len(blocks) + 1
+    framed = sum(len(tokenizer(t)["input_ids"]) + 2 for t in texts)
+    assert len(blocks.tokens) == framed and framed - 2 * 16 < first.numel() <= framed  # less than a block dropped at each end
+    assert sorted(first.flatten().tolist()) != sorted(blocks.tokens[: first.numel()].tolist())  # another order, not a prefix
+    n_bos = int((blocks.tokens == tokenizer.bos_token_id).sum())
+    assert n_bos - 2 <= int((first == tokenizer.bos_token_id).sum()) <= n_bos  # every tweet framed, all but the cut ones
+
+
+def test_training_on_tweet_blocks_is_deterministic_and_learns(tokenizer) -> None:
+    blocks = TweetBlocks(TRAIN_TEXTS, tokenizer, 64)
+    runs = []
+    for _ in range(2):
+        model = build_tiny_model(tokenizer, **SMALL, seed=1)
+        config = TrainConfig(batch_size=8, max_steps=30, max_seconds=None, seed=5, num_threads=1, progress=False)
+        runs.append(train(model, blocks, config))
+    assert runs[0].train_losses == runs[1].train_losses and runs[0].steps == 30  # 30 steps: several epochs of 5-6 batches
+    assert sum(runs[0].train_losses[-5:]) / 5 < sum(runs[0].train_losses[:5]) / 5 - 1.0

@@ -21,7 +21,7 @@ CHECKPOINT_FILE = "checkpoint.pt"
 
 
 def data_fingerprint(settings: dict[str, Any], train_blocks: torch.Tensor) -> dict[str, Any]:
-    """What decides a run's weights: the settings given, and a digest of the training blocks."""
+    """What decides a run's weights: the settings given, and a digest of the training tokens (blocks)."""
     digest = hashlib.sha256(train_blocks.contiguous().numpy().tobytes()).hexdigest()
     return {**settings, "train_blocks": list(train_blocks.shape), "train_blocks_sha256": digest}
 

@@ -3,7 +3,10 @@
 The recipe is ``run_clm``'s: every tweet is framed as ``<|bos|> text <|eos|>``, the framed
 tweets are concatenated and cut into blocks of ``block_size`` tokens, and the labels are the
 inputs (the model shifts them). Packed blocks waste nothing on padding, which matters most on a
-CPU.
+CPU. ``frame_texts`` packs once, in the given order; ``TweetBlocks`` packs again for every
+epoch, in a new order of the tweets and from a new offset, so a model that sees the data many
+times never sees the same blocks twice (the tweets are the same, their neighbours and the
+block boundaries are not).
 """
 
 from __future__ import annotations
@@ -65,3 +68,30 @@ def frame_texts(texts: list[str], tokenizer: PreTrainedTokenizerBase, block_size
     if n_full and len(stream) % block_size:
         blocks = torch.cat([blocks, torch.tensor([stream[-block_size:]], dtype=torch.long)])
     return blocks
+
+
+class TweetBlocks:
+    """Framed tweets that pack into blocks of ``block_size`` tokens in a new way for every epoch.
+
+    Epoch ``e`` (with ``seed``) shuffles the tweets, drops a random number of leading tokens
+    (fewer than a block) and cuts the rest into whole blocks; the same ``seed`` and ``e`` give
+    the same blocks. ``len()`` is the number of blocks of an epoch (they differ by at most one).
+    """
+
+    def __init__(self, texts: list[str], tokenizer: PreTrainedTokenizerBase, block_size: int) -> None:
+        encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        self.tweets = [torch.tensor([tokenizer.bos_token_id, *ids, tokenizer.eos_token_id], dtype=torch.long) for ids in encoded]
+        self.block_size = block_size
+        self.tokens = torch.cat(self.tweets) if self.tweets else torch.empty(0, dtype=torch.long)  # in the given order
+
+    def __len__(self) -> int:
+        return max(0, (len(self.tokens) - self.block_size + 1) // self.block_size)
+
+    def epoch(self, index: int, seed: int = 0) -> torch.Tensor:
+        """The blocks of epoch ``index``: token ids of shape (n_blocks, block_size), dtype int64."""
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + index)
+        order = torch.randperm(len(self.tweets), generator=generator).tolist()
+        offset = int(torch.randint(0, self.block_size, (1,), generator=generator))
+        stream = torch.cat([self.tweets[i] for i in order])[offset:]
+        n_blocks = len(stream) // self.block_size
+        return stream[: n_blocks * self.block_size].view(n_blocks, self.block_size)

@@ -1,7 +1,8 @@
 """Training a causal LM on packed blocks of tweets: a plain PyTorch loop, fast on a CPU.
 
-The recipe is ``run_clm``'s: tweets packed into blocks (``tweetgen.model.data.frame_texts``), and
-the labels are the inputs, shifted by one. Evaluation and sampling live in
+The recipe is ``run_clm``'s: tweets packed into blocks, and the labels are the inputs, shifted by
+one. The blocks are fixed (``tweetgen.model.data.frame_texts``) or packed anew for every epoch
+(``tweetgen.model.data.TweetBlocks``, what the training pipeline uses). Evaluation and sampling live in
 ``tweetgen.model.evaluate`` and ``tweetgen.model.generate``.
 """
 
@@ -24,6 +25,7 @@ from transformers import PreTrainedModel
 from tweetgen.errors import TweetgenError
 from tweetgen.model.build import TINY, family_of
 from tweetgen.model.checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
+from tweetgen.model.data import TweetBlocks
 from tweetgen.model.families import FAMILIES
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -185,10 +187,15 @@ class TrainResult:
 
 #: Held-out bits per character of a model (e.g. ``evaluate`` on the validation slice); lower is better.
 Validate = Callable[[PreTrainedModel], float]
+#: Training data: fixed blocks (n_blocks, block_size), or tweets packed anew every epoch.
+Blocks = torch.Tensor | TweetBlocks
 
 
-def train(model: PreTrainedModel, train_blocks: torch.Tensor, config: TrainConfig, validate: Validate | None = None) -> TrainResult:
+def train(model: PreTrainedModel, train_blocks: Blocks, config: TrainConfig, validate: Validate | None = None) -> TrainResult:
     """Train ``model`` in place with AdamW, warmup then cosine decay, and gradient clipping.
+
+    ``train_blocks`` is a tensor of blocks (n_blocks, block_size), shuffled anew every epoch, or
+    ``TweetBlocks``, packed anew every epoch; an epoch is ``len(train_blocks)`` blocks.
 
     Stops after ``config.max_steps`` steps (or ``config.epochs`` passes), when ``config.max_seconds``
     (the loop only) is spent, or when ``validate`` (held-out bits per character, checked every
@@ -272,12 +279,12 @@ class _Loop:
             self.model.load_state_dict(self.best_weights)
 
 
-def _train_loop(model: PreTrainedModel, train_blocks: torch.Tensor, config: TrainConfig, validate: Validate | None) -> TrainResult:
+def _train_loop(model: PreTrainedModel, train_blocks: Blocks, config: TrainConfig, validate: Validate | None) -> TrainResult:
     horizon = _horizon(config, len(train_blocks))  # None: until max_seconds is spent
     model.to(resolve_device(config.device))
     loop = _start(model, train_blocks, config)
     result = loop.result
-    batches = _batches(len(train_blocks), config.batch_size, config.seed)
+    batches = _batches(train_blocks, config.batch_size, config.seed)
     for _ in range(result.steps):  # the batches the resumed steps already took
         next(batches)
     model.train()
@@ -295,7 +302,7 @@ def _train_loop(model: PreTrainedModel, train_blocks: torch.Tensor, config: Trai
             done = max(step / horizon if horizon else 0.0, elapsed / config.max_seconds if config.max_seconds else 0.0)
             for group in loop.optimizer.param_groups:
                 group["lr"] = learning_rate_at(done, config)
-            x = train_blocks[next(batches)]  # (B, T) token ids; labels are the inputs
+            x = next(batches)  # (B, T) token ids; labels are the inputs
             loss = _step(model, loop.optimizer, loop.scaler, x, result.precision, config.grad_clip)
             if not math.isfinite(loss):
                 raise TweetgenError(f"Training diverged at step {step} (loss {loss}); lower the learning rate.")
@@ -327,7 +334,7 @@ def _postfix(loss: float, result: TrainResult) -> dict[str, str]:
     return postfix
 
 
-def _start(model: PreTrainedModel, train_blocks: torch.Tensor, config: TrainConfig) -> _Loop:
+def _start(model: PreTrainedModel, train_blocks: Blocks, config: TrainConfig) -> _Loop:
     """The optimizer and gradient scaler of a new run, or of the run a checkpoint saved."""
     precision = resolve_precision(config.precision, model.device)
     settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in NOT_IN_FINGERPRINT}
@@ -336,7 +343,7 @@ def _start(model: PreTrainedModel, train_blocks: torch.Tensor, config: TrainConf
         _make_optimizer(model, config),
         torch.amp.GradScaler(model.device.type, enabled=precision == "fp16"),
         TrainResult(steps=0, seconds=0.0, tokens=0, stopped_by="steps", precision=precision),
-        data_fingerprint({**settings, "precision": precision}, train_blocks),
+        data_fingerprint({**settings, "precision": precision, "repacked": isinstance(train_blocks, TweetBlocks)}, _tokens(train_blocks)),
     )
     state = load_checkpoint(config.checkpoint_dir, loop.fingerprint) if config.checkpoint_dir else None
     if state is not None:
@@ -438,15 +445,22 @@ def _make_optimizer(model: PreTrainedModel, config: TrainConfig) -> torch.optim.
     return torch.optim.AdamW(groups, lr=config.peak_learning_rate, betas=(0.9, 0.95))
 
 
-def _batches(n_blocks: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
-    """Endless batches of block indices: one seeded permutation per epoch, batches cross epochs."""
+def _batches(train_blocks: Blocks, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+    """Endless batches (B, T): every epoch's blocks in a seeded random order; batches cross epochs."""
     generator = torch.Generator().manual_seed(seed)
-    pending = torch.empty(0, dtype=torch.long)
-    while True:
-        while len(pending) < batch_size:
-            pending = torch.cat([pending, torch.randperm(n_blocks, generator=generator)])
-        yield pending[:batch_size]
-        pending = pending[batch_size:]
+    pending = None
+    for epoch in itertools.count():
+        blocks = train_blocks.epoch(epoch, seed) if isinstance(train_blocks, TweetBlocks) else train_blocks
+        shuffled = blocks[torch.randperm(len(blocks), generator=generator)]
+        pending = shuffled if pending is None else torch.cat([pending, shuffled])
+        while len(pending) >= batch_size:
+            yield pending[:batch_size]
+            pending = pending[batch_size:]
+
+
+def _tokens(train_blocks: Blocks) -> torch.Tensor:
+    """What the training data is made of, for the checkpoint's fingerprint."""
+    return train_blocks.tokens if isinstance(train_blocks, TweetBlocks) else train_blocks
 
 
 def _available_cores() -> int:

@@ -36,7 +36,7 @@ from tweetgen.model.build import (
     make_tokenizer,
 )
 from tweetgen.model.checkpoint import remove_checkpoint
-from tweetgen.model.data import frame_texts, split_by_time
+from tweetgen.model.data import TweetBlocks, split_by_time
 from tweetgen.model.evaluate import eval_set_id, evaluate, validation_scorer
 from tweetgen.model.generate import sample
 from tweetgen.model.measures import COPIED_RUN_WORDS, CopyIndex, sample_measures
@@ -126,7 +126,7 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
     model, tokenizer = prepare_model(config, split.train)
     block_size = min(config.block_size, context_length(model))
     validate = validation_scorer(tokenizer, split.val) if split.val else None
-    result = train(model, frame_texts(split.train, tokenizer, block_size), config, validate)
+    result = train(model, TweetBlocks(split.train, tokenizer, block_size), config, validate)
     samples, sample_metrics = sample_and_measure(model, tokenizer, config, split.train)
     metrics = {**evaluate(model, tokenizer, split.eval), **_train_metrics(result, model, len(split.train)), **sample_metrics}
     card = _card(config, model, data_version or read_version, split, result, samples)
