@@ -72,7 +72,7 @@ def train_job(settings: Settings, config: TrainConfig | None = None, runner: str
 
 
 def inference_job(settings: Settings, as_of: datetime | None = None, seed: int | None = None, runner: str = "local") -> InferenceReport:
-    """The daily batch inference: champion (and challenger) generate next to the newest tweet."""
+    """The daily batch inference: the champion and the best model of each other family generate next to the newest tweet."""
     from tweetgen.pipelines.inference import Sampling, run_batch_inference
 
     def work(store: FeatureStore) -> InferenceReport:

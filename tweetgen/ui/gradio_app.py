@@ -89,7 +89,7 @@ def _layout(username: str) -> _Page:
             day = gr.Dropdown(label="Run", choices=[], allow_custom_value=True, elem_id="day")
             summary = gr.Markdown(elem_id="summary")
         measures = gr.Dataframe(label="Measures of this run", interactive=False, wrap=True, scale=3, elem_id="measures")
-    gr.Markdown("### Measures over time (champion model, one point per run)", elem_classes="caption")
+    gr.Markdown("### Measures over time: the real tweet under each model family (the A/B test), the champion's generations", elem_classes="caption")
     chart = gr.Plot(show_label=False, format="png", elem_id="chart")
     gr.Markdown("## Write the start of a tweet")
     with gr.Row(equal_height=False):
