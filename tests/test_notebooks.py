@@ -26,7 +26,8 @@ from nbclient import NotebookClient
 
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
-from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
+from tweetgen.sources.replay import REPLAY_HOLDOUT
+from tweetgen.sources.sample import SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
 
 REPO = Path(__file__).resolve().parents[1]
