@@ -91,7 +91,7 @@ def _layout() -> _Page:
         elem_id="intro",
     )
     with gr.Row(equal_height=False):
-        cards = [_card("The real tweet", "card-real"), _card("Generated from its first two words", "card-prompted"),
+        cards = [_card("The account's tweet", "card-real"), _card("Generated from its first two words", "card-prompted"),
                  _card("Generated from nothing", "card-random")]
     with gr.Row():
         with gr.Column(scale=2, min_width=320):

@@ -51,7 +51,7 @@ SAMPLE_NOTICE = (
 UNKNOWN_NOTICE = (
     "**Whose tweet this was is unknown:** the `tweets` group no longer holds it, so no account is named."
 )
-NO_PROMPT_MESSAGE = "The real tweet had no words to start from (only links or emoji), so this run generated only a random tweet."
+NO_PROMPT_MESSAGE = "The account's tweet had no words to start from (only links or emoji), so this run generated only a random tweet."
 EMPTY_MONITOR_MESSAGE = (
     "**No generated tweets yet.** The page shows what the daily batch inference writes into the "
     f"`{GENERATED_TWEETS.name}` feature group. Run `make demo` (the whole pipeline, offline) or "
