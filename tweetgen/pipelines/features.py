@@ -109,7 +109,7 @@ def run_feature_pipeline(
     store: FeatureStore,
     source: str = "sample",
     paths: Sequence[str | Path] = (),
-    username: str = "elonmusk",
+    username: str | None = "elonmusk",
     progress: bool = False,
     now: datetime | None = None,
     holdout: int = REPLAY_HOLDOUT,
@@ -119,7 +119,8 @@ def run_feature_pipeline(
     into the ``tweets`` group.
 
     Args:
-        username: the account of the Kaggle files (the sample corpus is its own invented account's).
+        username: the account of the Kaggle files (None accepts any); the sample corpus is its own
+            invented account's.
         holdout: how many of the newest tweets go to ``held_out_tweets`` instead (at most a tenth).
         download: fetch the Kaggle files with kagglehub instead of reading ``paths``.
 

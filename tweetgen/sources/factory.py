@@ -12,12 +12,13 @@ HISTORY_SOURCES = ("sample", "kaggle")
 
 
 def history_source(
-    name: str, paths: Sequence[str | Path] = (), username: str = "elonmusk", progress: bool = False, download: bool = False
+    name: str, paths: Sequence[str | Path] = (), username: str | None = "elonmusk", progress: bool = False, download: bool = False
 ) -> TweetSource:
     """The history source ``name`` (one of ``HISTORY_SOURCES``), its module imported on first use.
 
     Args:
-        username: the account of the Kaggle files (the sample corpus has its own invented one).
+        username: the account of the Kaggle files (None accepts any); the sample corpus has its own
+            invented one.
         download: fetch the Kaggle files with kagglehub (``tweetgen.sources.kaggle_download``)
             instead of reading ``paths``.
 
