@@ -10,7 +10,7 @@ import pytest
 
 from tests.fakes.kaggle_files import write_kaggle_years
 from tests.fakes.x_cassettes import replay
-from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
+from tests.twin.fixtures import any_store_fixture, hopsworks_twin_fixture  # noqa: F401 - the any_store and hopsworks_twin fixtures
 from tweetgen.cli import main
 from tweetgen.config import Settings
 from tweetgen.errors import ValidationError
@@ -22,7 +22,6 @@ from tweetgen.sources.port import TweetLoad
 from tweetgen.sources.replay import REPLAY_HOLDOUT, holdout_size, split_holdout
 from tweetgen.sources.sample import SAMPLE_SEED, SAMPLE_TWEETS
 from tweetgen.sources.x_api import make_client
-from tweetgen.store.hopsworks import HopsworksFeatureStore
 from tweetgen.store.local import LocalFeatureStore
 from tweetgen.store.port import FeatureStore
 
@@ -65,14 +64,6 @@ def test_a_kaggle_ingest_holds_its_newest_tweets_back_and_the_replay_releases_th
     assert set(live["username"]) == {"elonmusk"} and live["text"].str.startswith("Invented tweet number").all()
     assert SAMPLE_USERNAME not in set(tweets["username"]), "no invented tweet reached a group of real ones"
     assert scrape_replay(store, count=4).inserted == 0
-
-
-@pytest.fixture(params=["local", "hopsworks"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> FeatureStore:
-    if request.param == "local":
-        return LocalFeatureStore(tmp_path / "store")
-    request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
-    return HopsworksFeatureStore.from_settings(Settings.load(dotenv=None).with_overrides(backend="hopsworks"))
 
 
 def test_the_held_out_group_and_the_replay_work_on_both_backends(any_store: FeatureStore, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import REPO
 from tests.fakes.frames import tweets_frame
 from tests.fakes.x_cassettes import replay
-from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
+from tests.twin.fixtures import any_store_fixture, hopsworks_twin_fixture  # noqa: F401 - the any_store and hopsworks_twin fixtures
 from tweetgen.cli import main
 from tweetgen.config import Settings
 from tweetgen.errors import SourceError
@@ -20,7 +20,6 @@ from tweetgen.pipelines.live import read_x_cursor, scrape_replay, scrape_x
 from tweetgen.schema import HELD_OUT_TWEETS, TWEETS, X_CURSOR
 from tweetgen.sources.replay import REPLAY_HOLDOUT
 from tweetgen.sources.x_api import make_client
-from tweetgen.store.hopsworks import HopsworksFeatureStore
 from tweetgen.store.local import LocalFeatureStore
 from tweetgen.store.port import FeatureStore
 
@@ -98,14 +97,6 @@ def test_x_source_asks_since_the_newest_stored_tweet_and_keeps_the_user_id_in_th
     assert [r.path for r in cassette.requests] == [f"/2/users/{USER_ID}/tweets"]
     assert again.inserted == 0 and "1 requests, stopped: no new tweets" in again.lines()[-1]
     assert len(store.read(X_CURSOR)) == 1  # nothing changed, nothing written
-
-
-@pytest.fixture(params=["local", "hopsworks"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> FeatureStore:
-    if request.param == "local":
-        return LocalFeatureStore(tmp_path / "store")
-    request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
-    return HopsworksFeatureStore.from_settings(Settings.load(dotenv=None).with_overrides(backend="hopsworks"))
 
 
 def test_a_capped_run_writes_every_paid_post_and_the_next_run_reads_what_it_left(any_store: FeatureStore) -> None:
