@@ -21,15 +21,11 @@ from tweetgen.schema import GENERATED_TWEETS, SAMPLE_DISPLAY_NAME, SAMPLE_USERNA
 from tweetgen.sources.x_api import make_client
 from tweetgen.store.local import LocalFeatureStore
 from tweetgen.ui import views
+from tweetgen.ui.accounts import SAMPLE_ACCOUNT, SAMPLE_NOTICE, UNKNOWN_ACCOUNT, UNKNOWN_NOTICE, Account
 from tweetgen.ui.render import TweetCard, render_tweet
 from tweetgen.ui.views import (
     CARD_SCALE,
     CARD_WIDTH,
-    SAMPLE_ACCOUNT,
-    SAMPLE_NOTICE,
-    UNKNOWN_ACCOUNT,
-    UNKNOWN_NOTICE,
-    Account,
     AuthorCache,
     cards_for,
     day_view,

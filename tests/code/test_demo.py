@@ -19,7 +19,8 @@ from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, SAMPLE_USERNAME, TWEETS
 from tweetgen.sources.replay import REPLAY_HOLDOUT
 from tweetgen.sources.sample import SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
-from tweetgen.ui.views import SAMPLE_NOTICE, day_view, load_monitor
+from tweetgen.ui.accounts import SAMPLE_NOTICE
+from tweetgen.ui.views import day_view, load_monitor
 
 HISTORY_ROWS = SAMPLE_TWEETS - REPLAY_HOLDOUT
 TINY = TrainConfig(n_layer=2, n_embd=64, n_head=2, vocab_size=512, max_steps=20, progress=False)

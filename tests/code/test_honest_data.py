@@ -19,7 +19,7 @@ from tweetgen.pipelines.live import scrape_replay, scrape_x
 from tweetgen.schema import HELD_OUT_TWEETS, SAMPLE_USERNAME, TWEETS, X_CURSOR
 from tweetgen.sources.corpus import generate_corpus
 from tweetgen.sources.port import TweetLoad
-from tweetgen.sources.replay import REPLAY_HOLDOUT, holdout_size, split_holdout
+from tweetgen.sources.replay import REPLAY_HOLDOUT, holdout_size, newest_tweets
 from tweetgen.sources.sample import SAMPLE_SEED, SAMPLE_TWEETS
 from tweetgen.sources.x_api import make_client
 from tweetgen.store.local import LocalFeatureStore
@@ -105,15 +105,14 @@ def test_a_rerun_holds_back_the_same_tweets_and_the_holdout_can_be_turned_off(tm
     assert len(whole.read(TWEETS)) == N_KAGGLE and not whole.exists(HELD_OUT_TWEETS)
 
 
-def test_split_holdout_keeps_the_history_order_and_ties_break_by_id() -> None:
+def test_the_newest_tweets_are_held_out_oldest_first_with_ties_broken_by_id() -> None:
     when = pd.Timestamp("2021-01-01", tz="UTC")
     raw = pd.DataFrame({"tweet_id": [5, 3, 9, 1, 7], "created_at": [when, when + pd.Timedelta(hours=1), when, when, when]})
-    history, held = split_holdout(pd.concat([raw] * 2, ignore_index=True).drop_duplicates("tweet_id"), holdout=2)
-    assert held.empty  # 5 tweets: a tenth of them is no whole tweet
+    assert newest_tweets(raw, holdout=2).empty  # 5 tweets: a tenth of them is no whole tweet
     raw = pd.concat([raw.assign(tweet_id=raw["tweet_id"] + 100 * k) for k in range(4)], ignore_index=True)  # 20 tweets
-    history, held = split_holdout(raw, holdout=2)
-    assert held["tweet_id"].tolist() == [203, 303] and len(history) == 18
-    assert history["tweet_id"].tolist() == [i for i in raw["tweet_id"] if i not in (203, 303)]
+    assert newest_tweets(raw, holdout=2)["tweet_id"].tolist() == [203, 303]
+    assert newest_tweets(raw, holdout=200)["tweet_id"].tolist() == [203, 303]  # at most a tenth
+    assert newest_tweets(raw, holdout=0).empty and len(raw) == 20
 
 
 def test_the_replay_before_any_history_names_the_command(tmp_path: Path) -> None:

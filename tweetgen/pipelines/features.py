@@ -26,7 +26,7 @@ from tweetgen.pipelines.provenance import check_provenance
 from tweetgen.schema import HELD_OUT_TWEETS, TWEETS
 from tweetgen.sources.factory import history_source
 from tweetgen.sources.port import RowIssue, TweetLoad
-from tweetgen.sources.replay import REPLAY_HOLDOUT, split_holdout
+from tweetgen.sources.replay import REPLAY_HOLDOUT, newest_tweets
 from tweetgen.sources.screening import count_reasons, screen_tweets
 from tweetgen.store.port import FeatureStore
 
@@ -133,7 +133,8 @@ def run_feature_pipeline(
     if history.account:  # refuse before reading: the source's account says if its tweets are invented
         check_provenance(store, [pd.DataFrame({"username": [history.account]})], [TWEETS, HELD_OUT_TWEETS])
     loaded = history.read()
-    return write_tweets(store, loaded, source_label="history", now=now, started=started, username=history.account, holdout=holdout)
+    return write_tweets(store, loaded, source_label="history", now=now, started=started, username=history.account, holdout=holdout,
+                        checked=bool(history.account))
 
 
 def write_tweets(
@@ -144,6 +145,7 @@ def write_tweets(
     started: float | None = None,
     username: str | None = None,
     holdout: int = 0,
+    checked: bool = False,
 ) -> FeatureReport:
     """Screen, drop duplicates, hold out the newest ``holdout``, derive features and upsert ``loaded``
     tweets; return the report.
@@ -152,7 +154,9 @@ def write_tweets(
         now: the ingestion time written to every row (default: the clock).
         username: the account the rows must belong to (None: any account).
         holdout: how many of the newest tweets to write into ``held_out_tweets`` instead of
-            ``tweets`` (``tweetgen.sources.replay.split_holdout``); 0 for live tweets.
+            ``tweets`` (``tweetgen.sources.replay.newest_tweets``); 0 for live tweets.
+        checked: the caller already ran ``check_provenance`` for ``username`` (every row kept
+            belongs to it), so the groups are not read again.
 
     Raises:
         ValidationError: invented and real tweets would share a group (``check_provenance``), or a
@@ -161,15 +165,19 @@ def write_tweets(
     started = time.perf_counter() if started is None else started
     screened = screen_tweets(loaded.frame, username)
     raw, duplicates = drop_duplicate_tweets(screened.kept)
-    raw, held = split_holdout(raw, holdout)
-    check_provenance(store, [raw, held], [TWEETS, *([HELD_OUT_TWEETS] if len(held) else [])])
+    held = newest_tweets(raw, holdout)
+    held_ids = set(held["tweet_id"].tolist())  # a few hundred: each batch leaves them out, raw is not copied
+    if not checked:
+        check_provenance(store, [raw], [TWEETS, *([HELD_OUT_TWEETS] if len(held) else [])])
     ingested_at = now or datetime.now(UTC)
     if len(held):  # first: a run that stops after it holds the same tweets back when run again
         store.insert(HELD_OUT_TWEETS, held.assign(ingested_at=pd.Series(pd.Timestamp(ingested_at).tz_convert(UTC), index=held.index)
                                                   .astype("datetime64[us, UTC]")))
     counts: Counter[str] = Counter()
     for start in range(0, max(len(raw), 1), WRITE_BATCH):  # one insert even when empty: it creates the group
-        frame = build_tweet_features(raw.iloc[start : start + WRITE_BATCH], source=source_label, ingested_at=ingested_at)
+        batch = raw.iloc[start : start + WRITE_BATCH]
+        batch = batch[~batch["tweet_id"].isin(held_ids)] if held_ids else batch
+        frame = build_tweet_features(batch, source=source_label, ingested_at=ingested_at)
         result = store.insert(TWEETS, frame)
         empty = frame["clean_text"] == ""
         counts.update(

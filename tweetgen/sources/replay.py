@@ -1,7 +1,7 @@
 """Replay: the offline stand-in for the X API, releasing tweets of the history the user ingested.
 
 At ingest the feature pipeline holds back the newest ``REPLAY_HOLDOUT`` tweets of the history
-(``split_holdout``: never more than ``MAX_HOLDOUT_SHARE`` of it) and writes them into the
+(``newest_tweets``: never more than ``MAX_HOLDOUT_SHARE`` of it) and writes them into the
 ``held_out_tweets`` group instead of ``tweets``: the newest Kaggle tweets when the history came
 from the Kaggle files, the newest invented ones when it came from the sample corpus. Each replay
 run releases the next few of them, oldest first, as live tweets.
@@ -31,17 +31,15 @@ def holdout_size(n_tweets: int, holdout: int = REPLAY_HOLDOUT) -> int:
     return max(0, min(holdout, int(n_tweets * MAX_HOLDOUT_SHARE)))
 
 
-def split_holdout(raw: pd.DataFrame, holdout: int = REPLAY_HOLDOUT) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split deduplicated raw rows into (history, held out): the newest ``holdout_size`` rows by
-    ``created_at`` (then ``tweet_id``) are held out, oldest first; the history keeps its order.
-
-    The split is the same for the same rows, so a rerun of an ingest holds back the same tweets.
+def newest_tweets(raw: pd.DataFrame, holdout: int = REPLAY_HOLDOUT) -> pd.DataFrame:
+    """The tweets of deduplicated raw rows that are held out: the newest ``holdout_size`` by
+    ``created_at`` (then ``tweet_id``), oldest first. The same rows give the same tweets, so a
+    rerun of an ingest holds back the same ones; ``raw`` itself is neither sorted nor copied.
     """
     size = holdout_size(len(raw), holdout)
     if size == 0:
-        return raw, raw.iloc[:0]
-    held = raw.nlargest(size, ["created_at", "tweet_id"]).iloc[::-1]  # the whole frame is never sorted
-    return raw.drop(index=held.index).reset_index(drop=True), held.reset_index(drop=True)
+        return raw.iloc[:0]
+    return raw.nlargest(size, ["created_at", "tweet_id"]).iloc[::-1].reset_index(drop=True)
 
 
 def next_replay_batch(pool: pd.DataFrame, held_ids: Collection[int], count: int = DEFAULT_BATCH) -> tuple[pd.DataFrame, int]:

@@ -31,8 +31,14 @@ from PIL import Image
 
 from tweetgen.errors import TweetgenError
 from tweetgen.pipelines.runs import JobHealth, format_age, job_health, read_runs
-from tweetgen.schema import GENERATED_TWEETS, SAMPLE_DISPLAY_NAME, SAMPLE_USERNAME, TWEETS
+from tweetgen.schema import GENERATED_TWEETS, TWEETS
 from tweetgen.store.port import FeatureStore
+from tweetgen.ui.accounts import (
+    Account,
+    account_for,
+    account_notice,
+    most_common_account,
+)
 from tweetgen.ui.predictor import Predictor, clean_prompt
 from tweetgen.ui.render import TweetCard, format_timestamp, render_tweet
 
@@ -43,14 +49,6 @@ CARD_WIDTH = 550  # CSS pixels, X's embed width; images are CARD_WIDTH * CARD_SC
 CARD_SCALE = 2
 COUNT_COLUMNS = ("likes", "retweets", "replies")
 TWEET_COLUMNS = ("tweet_username", *COUNT_COLUMNS)  # joined from the ``tweets`` group by tweet_id
-SAMPLE_NOTICE = (
-    f"**These tweets are invented.** They come from the project's sample corpus, written by the made-up account "
-    f"@{SAMPLE_USERNAME} so that everything runs offline; no real person wrote them. For real tweets, run "
-    "`python feature_engineering.py --source kaggle --download` into an empty store."
-)
-UNKNOWN_NOTICE = (
-    "**Whose tweet this was is unknown:** the `tweets` group no longer holds it, so no account is named."
-)
 NO_PROMPT_MESSAGE = "The account's tweet had no words to start from (only links or emoji), so this run generated only a random tweet."
 EMPTY_MONITOR_MESSAGE = (
     "**No generated tweets yet.** The page shows what the daily batch inference writes into the "
@@ -126,48 +124,12 @@ def row_for(frame: pd.DataFrame, choice: str | None) -> pd.Series | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Whose tweets: the account a card names
-
-
-@dataclass(frozen=True)
-class Account:
-    """The author a tweet card names: display name, @handle, and whether the verified badge is drawn."""
-
-    display_name: str
-    handle: str
-    verified: bool
-
-
-SAMPLE_ACCOUNT = Account(SAMPLE_DISPLAY_NAME, SAMPLE_USERNAME, verified=False)
-UNKNOWN_ACCOUNT = Account("Unknown account", "unknown", verified=False)
-
-
-def account_for(username: object, real_username: str = "elonmusk", real_display_name: str | None = None) -> Account:
-    """The account a tweet written by ``username`` (a row's ``username``) is shown under.
-
-    The invented sample account shows as itself, unverified. A real account shows as itself with
-    the badge; when it is the configured one (``TWEETGEN_USERNAME``), under its display name
-    (``TWEETGEN_DISPLAY_NAME``). An unknown author (None) shows as ``UNKNOWN_ACCOUNT``.
-    """
-    handle = "" if username is None or pd.isna(username) else str(username).strip().removeprefix("@")
-    if not handle:
-        return UNKNOWN_ACCOUNT
-    if handle.lower() == SAMPLE_USERNAME:
-        return SAMPLE_ACCOUNT
-    if handle.lower() == real_username.strip().removeprefix("@").lower():
-        return Account(real_display_name or real_username, real_username, verified=True)
-    return Account(handle, handle, verified=True)
+# Whose tweets: the account a card names (``tweetgen.ui.accounts``)
 
 
 def row_account(row: pd.Series, username: str = "elonmusk", display_name: str | None = None) -> Account:
     """The account of a monitor row's real tweet (its ``tweet_username``; unknown when it has none)."""
     return account_for(row.get("tweet_username"), username, display_name)
-
-
-def account_notice(account: Account) -> str:
-    """What the page says about an account before a run's summary: a sentence for the sample and
-    for an unknown author, nothing for a real account."""
-    return {SAMPLE_ACCOUNT: SAMPLE_NOTICE, UNKNOWN_ACCOUNT: UNKNOWN_NOTICE}.get(account, "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,12 +367,6 @@ class AuthorCache(FrameCache):
 def tweets_account(store: FeatureStore, username: str = "elonmusk", display_name: str | None = None) -> Account:
     """The account of the ``tweets`` group's tweets (``most_common_account``), read now."""
     return most_common_account(_usernames(store)["username"], username, display_name)
-
-
-def most_common_account(usernames: pd.Series, username: str = "elonmusk", display_name: str | None = None) -> Account:
-    """``account_for`` the most frequent of ``usernames``; the configured account when there are none."""
-    most = usernames.dropna().mode()
-    return account_for(most.iloc[0] if len(most) else username, username, display_name)
 
 
 def _usernames(store: FeatureStore) -> pd.DataFrame:
