@@ -31,7 +31,7 @@ from tweetgen.ui.views import (
     page_view,
 )
 
-TITLE = "Tweets by a model, next to the real ones"
+TITLE = "Tweets by a model, next to the account's own"
 CSS = """
 .gradio-container { max-width: 1320px !important; margin: 0 auto !important; }
 #intro p { font-size: 1.05rem; color: #536471; margin-top: -0.4rem; }
