@@ -67,7 +67,9 @@ def worker(impl: str, data: list[str], store: str) -> dict[str, float]:
             from tweetgen.pipelines.features import run_feature_pipeline
             from tweetgen.store.local import LocalFeatureStore
 
-            report = run_feature_pipeline(LocalFeatureStore(Path(store)), source="kaggle", paths=files)
+            # Like the naive pipeline: any account (the generated files hold the invented sample
+            # account's tweets), nothing held back for the replay, so both insert the same rows.
+            report = run_feature_pipeline(LocalFeatureStore(Path(store)), source="kaggle", paths=files, username=None, holdout=0)
             counts = {"rows_read": report.rows_read, "inserted": report.inserted}
         else:
             from bench.naive_features import run_naive

@@ -25,8 +25,9 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from tweetgen.registry.local import LocalModelRegistry
-from tweetgen.schema import GENERATED_TWEETS, TWEETS
-from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
+from tweetgen.schema import GENERATED_TWEETS, SAMPLE_USERNAME, TWEETS
+from tweetgen.sources.replay import REPLAY_HOLDOUT
+from tweetgen.sources.sample import SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -189,7 +190,7 @@ def test_explore_history_plots_the_sample_corpus(data_dir: Path) -> None:
         probe="{'rows': len(tweets), 'per_month': int(per_month.sum()), 'cases': examples['case'].tolist(), "
         "'langs': int(languages.sum()), 'years': shares.index.tolist()}",
     )
-    assert values["rows"] == values["per_month"] == values["langs"] == HISTORY_ROWS
+    assert values["rows"] == values["per_month"] == values["langs"] == SAMPLE_TWEETS  # all it holds: nothing is held back here
     assert "link removed" in values["cases"] and "HTML entity decoded" in values["cases"]
     assert values["years"][0] == 2015 and values["years"][-1] == 2026
     assert len(images(nb)) >= 4, "expected the monthly, length, reply-share and language plots"
@@ -216,7 +217,7 @@ def test_live_and_schedules_notebook_releases_replay_tweets_and_runs_the_schedul
         probe="{'runs': runs, 'log': log_lines, 'first': first.inserted, 'second': second.inserted}",
     )
     live = LocalFeatureStore(data_dir / "feature_store").read(TWEETS).query("source == 'live'")
-    assert values["first"] == values["second"] == 3
+    assert values["first"] == values["second"] == 3 and set(live["username"]) == {SAMPLE_USERNAME}
     assert len(live) == 3 + 3 + 4, "two replay runs of 3 and one scheduled scrape of 4"
     assert values["runs"] == 2
     log = "\n".join(values["log"])

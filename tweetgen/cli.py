@@ -45,15 +45,24 @@ def load_settings(backend: str | None = None, data_dir: Path | None = None, comm
 
 @app.command("features")
 def features_command(
-    source: Annotated[str, typer.Option(help="History source: sample (bundled, offline) or kaggle.")] = "sample",
+    source: Annotated[str, typer.Option(help="History source: sample (invented, bundled, offline) or kaggle.")] = "sample",
     path: Annotated[Optional[list[Path]], typer.Option("--path", help="Kaggle CSV files or a folder of them.")] = None,
+    download: Annotated[
+        bool, typer.Option("--download", help="Kaggle: fetch the files with kagglehub (cached; needs the network) instead of --path.")
+    ] = False,
+    holdout: Annotated[
+        Optional[int],
+        typer.Option(help="Newest tweets held back for the replay (default 200, at most a tenth of the history); 0 holds none.", min=0),
+    ] = None,
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Build the `tweets` feature group from historical tweets (idempotent: upsert on tweet_id)."""
+    """Build the `tweets` feature group from historical tweets (idempotent: upsert on tweet_id); the
+    newest go to `held_out_tweets`, for the replay to release as live tweets."""
     from tweetgen.pipelines.jobs import features_job
 
-    for line in features_job(load_settings(backend, data_dir, "features"), source, path or []).lines():
+    settings = load_settings(backend, data_dir, "features")
+    for line in features_job(settings, source, path or [], holdout=holdout, download=download).lines():
         typer.echo(line)
 
 

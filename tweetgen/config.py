@@ -54,7 +54,8 @@ class Settings:
         data_dir: root of the embedded feature store, model registry and caches.
         username: the account whose tweets the pipeline learns from.
         display_name: the name shown on its tweet images (``TWEETGEN_DISPLAY_NAME``; the default
-            belongs to the default account, any other account shows its handle).
+            belongs to the default account, any other account shows its handle), only on its real
+            tweets: the invented sample corpus shows its own invented account.
         hopsworks_api_key: ``HOPSWORKS_API_KEY``; required for the hopsworks backend.
         hopsworks_project: ``HOPSWORKS_PROJECT``; required for the hopsworks backend.
         hopsworks_host: ``HOPSWORKS_HOST``.

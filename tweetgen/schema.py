@@ -93,8 +93,27 @@ TWEETS = GroupSpec(
 )
 
 SOURCES = ("history", "live")
+#: The invented account of the sample corpus (``tweetgen.sources.corpus``). A row with this username
+#: is invented, never a real tweet: the app never shows it under a real account's name, and a group
+#: never holds invented and real tweets together (``tweetgen.pipelines.provenance``).
+SAMPLE_USERNAME = "tweetgen_sample"
+SAMPLE_DISPLAY_NAME = "Sample Founder (invented)"
 MAX_TEXT_CHARS = 25_000  # X long posts (what real tweets may hold)
 MAX_TWEET_CHARS = 280  # a classic tweet: the bound on every generated text
+
+HELD_OUT_TWEETS = GroupSpec(
+    name="held_out_tweets",
+    version=1,
+    primary_key=("tweet_id",),
+    event_time="created_at",
+    schema=pa.schema([*RAW_SCHEMA, ("ingested_at", UTC_TIMESTAMP)]),
+    description=(
+        "The newest tweets of the history, held back at ingest: the replay releases them into tweets "
+        "a few per run, oldest first, as if new. Raw columns as a source reads them. Primary key "
+        "tweet_id, event time created_at (UTC)."
+    ),
+    filled_by="python feature_engineering.py",
+)
 
 GENERATED_TWEETS = GroupSpec(
     name="generated_tweets",
@@ -202,4 +221,4 @@ X_CURSOR = GroupSpec(
 
 
 #: Every feature group the project defines, by name (``query`` exposes them as SQL tables).
-GROUPS: dict[str, GroupSpec] = {spec.name: spec for spec in (TWEETS, GENERATED_TWEETS, JOB_RUNS, X_CURSOR)}
+GROUPS: dict[str, GroupSpec] = {spec.name: spec for spec in (TWEETS, HELD_OUT_TWEETS, GENERATED_TWEETS, JOB_RUNS, X_CURSOR)}

@@ -58,7 +58,9 @@ def test_the_three_cards_and_the_chart_are_shown(page) -> None:
     chart = natural_widths(page, "#chart img")
     assert len(chart) == 1 and chart[0] > 0
     assert "Tweets by a model" in page.locator("h1").inner_text()
-    assert "version 3 (lstm, champion)" in page.locator("#summary").inner_text()
+    summary = page.locator("#summary").inner_text()
+    assert "version 3 (lstm, champion)" in summary
+    assert "These tweets are invented." in summary and "@tweetgen_sample" in summary  # the demo store holds the sample
     assert page.locator("#measures").get_by_text("bits per character under the model").count() == 1
     health = page.locator("#health").inner_text()  # the demo store holds no job runs
     assert "Pipeline health" in health and "No job runs recorded yet." in health and "has no successful run" in health

@@ -6,16 +6,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.fakes.kaggle_files import write_kaggle_years
 from tests.fakes.models import MODEL_NAME, register_tiny_model
 from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
 from tweetgen.config import Settings
 from tweetgen.errors import TweetgenError
 from tweetgen.model.train import TrainConfig
 from tweetgen.pipelines.demo import DEMO_DAYS, REPLAY_PER_DAY, ensure_champion, ensure_history, run_demo
+from tweetgen.pipelines.features import run_feature_pipeline
 from tweetgen.registry.local import LocalModelRegistry
-from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, TWEETS
-from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
+from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, SAMPLE_USERNAME, TWEETS
+from tweetgen.sources.replay import REPLAY_HOLDOUT
+from tweetgen.sources.sample import SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
+from tweetgen.ui.accounts import SAMPLE_NOTICE
+from tweetgen.ui.views import day_view, load_monitor
 
 HISTORY_ROWS = SAMPLE_TWEETS - REPLAY_HOLDOUT
 TINY = TrainConfig(n_layer=2, n_embd=64, n_head=2, hidden_size=64, vocab_size=512, max_steps=20, n_quality_samples=10, progress=False)
@@ -49,6 +54,12 @@ def test_demo_stages_produce_every_artefact_then_reuse_them() -> None:
     runs = store.read(JOB_RUNS).sort_values("started_at")
     assert runs[["job", "status"]].values.tolist() == [["train", "ok"], ["train", "ok"], ["inference", "ok"]]
     assert "== training" in printed
+    # Everything the demo shows is the invented sample account's, and the page says so.
+    assert dict((n, s) for n, s, _ in first.stages)["history"].startswith(
+        f"{SAMPLE_TWEETS:,} invented tweets of the sample account @{SAMPLE_USERNAME} read, {HISTORY_ROWS:,} inserted")
+    assert set(tweets["username"]) == {SAMPLE_USERNAME}
+    view = day_view(load_monitor(store), username=settings.username, display_name=settings.display_name)
+    assert view.summary.startswith(SAMPLE_NOTICE)
 
     second = run_demo(settings, train_config=TINY, echo=lambda line: None)
     summaries = dict((name, summary) for name, summary, _ in second.stages)
@@ -95,3 +106,18 @@ def test_ensure_champion_trains_when_there_is_none(store: LocalFeatureStore, tmp
     version = ensure_champion(store, registry, config)
     assert version.version == 1 and registry.champion(MODEL_NAME).version == 1
     assert version.metrics["train_steps"] == 2
+
+
+def test_the_demo_runs_on_real_tweets_when_the_store_holds_them(tmp_path: Path) -> None:
+    settings = Settings.load()
+    tweets = write_kaggle_years(tmp_path / "kaggle", 60)
+    store = LocalFeatureStore(settings.feature_store_dir)
+    run_feature_pipeline(store, source="kaggle", paths=[tmp_path / "kaggle"], username=settings.username)
+    report = run_demo(settings, days=2, train_config=TINY, echo=lambda line: None)
+    stages = dict((name, summary) for name, summary, _ in report.stages)
+    assert stages["history"] == "the tweets group holds 54 real tweets of @elonmusk: the demo runs on them"
+    assert stages["live (replay)"] == "6 new tweets released by the replay; 0 left to release."
+    stored = store.read(TWEETS)
+    assert SAMPLE_USERNAME not in set(stored["username"]) and sorted(stored["tweet_id"]) == [t.id for t in tweets]
+    view = day_view(load_monitor(store), username=settings.username, display_name=settings.display_name)
+    assert view.summary.startswith("**Model**")  # real tweets: no notice, the real account on the cards

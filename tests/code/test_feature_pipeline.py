@@ -13,7 +13,8 @@ from tests.conftest import REPO
 from tweetgen.errors import SourceError
 from tweetgen.pipelines.features import run_feature_pipeline
 from tweetgen.schema import JOB_RUNS, TWEETS
-from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
+from tweetgen.sources.replay import REPLAY_HOLDOUT
+from tweetgen.sources.sample import SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
 
 HISTORY = SAMPLE_TWEETS - REPLAY_HOLDOUT
@@ -28,7 +29,8 @@ def run_script(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
 def test_script_builds_the_group_then_adds_nothing() -> None:
     first = run_script("feature_engineering.py")
     assert first.returncode == 0, first.stderr
-    assert re.search(rf"rows read\s+{HISTORY:,}\n", first.stdout)
+    assert re.search(rf"rows read\s+{SAMPLE_TWEETS:,}\n", first.stdout)
+    assert re.search(rf"held out\s+{REPLAY_HOLDOUT}  \(the newest, into held_out_tweets", first.stdout)
     assert re.search(rf"rows inserted\s+{HISTORY:,}\n", first.stdout)
     second = run_script("feature_engineering.py")
     assert second.returncode == 0, second.stderr
@@ -82,7 +84,8 @@ def test_bad_kaggle_files_write_nothing(tmp_path: Path, content: bytes, message:
 def test_sample_history_in_process_reports_every_row(tmp_path: Path) -> None:
     store = LocalFeatureStore(tmp_path)
     report = run_feature_pipeline(store, source="sample")
-    assert report.rows_read == HISTORY
-    assert report.inserted + report.already_present + report.duplicates_dropped + report.rows_rejected == report.rows_read
+    assert report.rows_read == SAMPLE_TWEETS and report.held_out == REPLAY_HOLDOUT and report.inserted == HISTORY
+    parts = (report.inserted, report.already_present, report.duplicates_dropped, report.rows_rejected, report.held_out)
+    assert sum(parts) == report.rows_read
     assert report.empty_clean_text == (store.read(TWEETS)["clean_text"] == "").sum()
     assert 0 < report.empty_clean_text < HISTORY * 0.1

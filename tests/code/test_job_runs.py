@@ -20,6 +20,7 @@ from tweetgen.cli import main
 from tweetgen.clients.notify import Notification, send_notification
 from tweetgen.config import Settings
 from tweetgen.errors import StoreError, ValidationError
+from tweetgen.pipelines.features import run_feature_pipeline
 from tweetgen.pipelines.jobs import scheduled_jobs
 from tweetgen.pipelines.runs import JobRun, StoreOnce, read_runs, run_recorded
 from tweetgen.pipelines.scheduler import run_forever, simulated_clock
@@ -29,6 +30,11 @@ from tweetgen.store.local import LocalFeatureStore
 
 FAKE_TOKEN = "x-bearer-token-do-not-print-0123456789"
 START = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+
+
+def ingest_sample_history() -> None:
+    """The history a scrape's replay releases from, written without a job run of its own."""
+    run_feature_pipeline(LocalFeatureStore(Settings.load().feature_store_dir), source="sample")
 
 
 def local_runs() -> pd.DataFrame:
@@ -75,11 +81,12 @@ def test_a_failing_job_leaves_a_failed_row_one_email_and_one_webhook_call(receiv
 
 def test_a_successful_run_is_recorded_with_its_counts_and_notified_only_when_asked(receivers, monkeypatch) -> None:
     mail, hook = receivers
+    ingest_sample_history()
     assert main(["scrape"]) == 0
     (row,) = local_runs().to_dict("records")
     assert row["status"] == "ok" and row["error"] == ""
     assert json.loads(row["counts"]) == {"rows_read": 4, "inserted": 4, "already_present": 0, "duplicates_dropped": 0,
-                                         "rows_rejected": 0, "empty_clean_text": 0}
+                                         "rows_rejected": 0, "empty_clean_text": 0, "held_out": 0}
     assert mail.received == [] and hook.received == []
 
     monkeypatch.setenv("TWEETGEN_NOTIFY_ON", "always")
@@ -155,6 +162,7 @@ def test_an_untrusted_certificate_or_no_tls_never_gets_the_password(tmp_path, ca
 
 def test_the_scheduler_records_its_runs_as_the_scheduler() -> None:
     clock, sleep = simulated_clock(START - timedelta(hours=1))
+    ingest_sample_history()
     run_forever(scheduled_jobs(Settings.load()), clock=clock, sleep=sleep, max_runs=2, log=lambda line: None)
     runs = local_runs().sort_values("started_at")
     assert runs[["job", "status", "runner"]].values.tolist() == [["scrape", "ok", "scheduler"], ["inference", "failed", "scheduler"]]

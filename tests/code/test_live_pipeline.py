@@ -10,18 +10,16 @@ import pytest
 from tests.conftest import REPO
 from tests.fakes.frames import tweets_frame
 from tests.fakes.x_cassettes import replay
-from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
+from tests.twin.fixtures import any_store_fixture, hopsworks_twin_fixture  # noqa: F401 - the any_store and hopsworks_twin fixtures
 from tweetgen.cli import main
 from tweetgen.config import Settings
 from tweetgen.errors import SourceError
 from tweetgen.pipelines.features import run_feature_pipeline
 from tweetgen.pipelines.jobs import scrape_job
 from tweetgen.pipelines.live import read_x_cursor, scrape_replay, scrape_x
-from tweetgen.schema import TWEETS, X_CURSOR
-from tweetgen.sources.replay import replay_pool
-from tweetgen.sources.sample import REPLAY_HOLDOUT
+from tweetgen.schema import HELD_OUT_TWEETS, TWEETS, X_CURSOR
+from tweetgen.sources.replay import REPLAY_HOLDOUT
 from tweetgen.sources.x_api import make_client
-from tweetgen.store.hopsworks import HopsworksFeatureStore
 from tweetgen.store.local import LocalFeatureStore
 from tweetgen.store.port import FeatureStore
 
@@ -34,10 +32,20 @@ def live_rows(store: FeatureStore):
     return frame[frame["source"] == "live"].sort_values("created_at")
 
 
-def test_replay_releases_each_held_out_tweet_once_in_time_order(tmp_path: Path) -> None:
-    store = LocalFeatureStore(tmp_path)
+def held_out_pool(store: FeatureStore):
+    return store.read(HELD_OUT_TWEETS).sort_values(["created_at", "tweet_id"])
+
+
+def sample_store(path: Path) -> LocalFeatureStore:
+    store = LocalFeatureStore(path)
     run_feature_pipeline(store, source="sample")
-    pool = replay_pool()
+    return store
+
+
+def test_replay_releases_each_held_out_tweet_once_in_time_order(tmp_path: Path) -> None:
+    store = sample_store(tmp_path)
+    pool = held_out_pool(store)
+    assert len(pool) == REPLAY_HOLDOUT
     released = []
     for _ in range(REPLAY_HOLDOUT // 8 + 2):  # more runs than needed: the last ones release nothing
         report = scrape_replay(store, count=8)
@@ -51,19 +59,19 @@ def test_replay_releases_each_held_out_tweet_once_in_time_order(tmp_path: Path) 
 
 
 def test_replay_runs_at_once_neither_skip_nor_duplicate(tmp_path: Path) -> None:
-    store = LocalFeatureStore(tmp_path)
+    store = sample_store(tmp_path)
     with ThreadPoolExecutor(max_workers=3) as pool:
         list(pool.map(lambda _: scrape_replay(store, count=4), range(3)))
     scrape_replay(store, count=4)
     ids = live_rows(store)["tweet_id"]
     assert ids.is_unique
     # Parallel runs release the same first batch; the next run continues right after it.
-    assert ids.tolist() == replay_pool()["tweet_id"].head(len(ids)).tolist()
+    assert ids.tolist() == held_out_pool(store)["tweet_id"].head(len(ids)).tolist()
     assert len(ids) == 8
 
 
 def test_replay_report_says_how_many_are_left(tmp_path: Path) -> None:
-    report = scrape_replay(LocalFeatureStore(tmp_path), count=4)
+    report = scrape_replay(sample_store(tmp_path), count=4)
     assert report.inserted == 4
     assert f"4 new tweets released by the replay; {REPLAY_HOLDOUT - 4} left to release." in report.lines()
 
@@ -89,14 +97,6 @@ def test_x_source_asks_since_the_newest_stored_tweet_and_keeps_the_user_id_in_th
     assert [r.path for r in cassette.requests] == [f"/2/users/{USER_ID}/tweets"]
     assert again.inserted == 0 and "1 requests, stopped: no new tweets" in again.lines()[-1]
     assert len(store.read(X_CURSOR)) == 1  # nothing changed, nothing written
-
-
-@pytest.fixture(params=["local", "hopsworks"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> FeatureStore:
-    if request.param == "local":
-        return LocalFeatureStore(tmp_path / "store")
-    request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
-    return HopsworksFeatureStore.from_settings(Settings.load(dotenv=None).with_overrides(backend="hopsworks"))
 
 
 def test_a_capped_run_writes_every_paid_post_and_the_next_run_reads_what_it_left(any_store: FeatureStore) -> None:
@@ -167,6 +167,11 @@ def test_an_account_x_will_not_show_ends_the_scrape_with_one_sentence_and_status
 
 
 def test_scrape_script_with_no_credentials_runs_the_replay() -> None:
+    before = subprocess.run([sys.executable, "scrape_live.py"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert before.returncode == 1 and before.stdout == ""
+    assert "held_out_tweets' does not exist yet" in before.stderr and "python feature_engineering.py" in before.stderr
+    history = subprocess.run([sys.executable, "feature_engineering.py"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert history.returncode == 0, history.stderr
     result = subprocess.run([sys.executable, "scrape_live.py"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert f"4 new tweets released by the replay; {REPLAY_HOLDOUT - 4} left to release." in result.stdout

@@ -15,7 +15,7 @@ from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
 from tweetgen.errors import ConfigError
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, TWEETS
-from tweetgen.sources.sample import REPLAY_HOLDOUT
+from tweetgen.sources.replay import REPLAY_HOLDOUT
 from tweetgen.sources.x_api import MODAL_TIME_BUDGET_S
 from tweetgen.store.local import LocalFeatureStore
 
@@ -148,9 +148,13 @@ def modal_app():
 
 
 def test_scrape_body_runs_locally_on_the_replay(modal_app) -> None:
+    from tweetgen.pipelines.features import run_feature_pipeline
+
+    store = LocalFeatureStore(Settings.load().feature_store_dir)
+    history = run_feature_pipeline(store, source="sample").inserted  # what the replay releases from: held_out_tweets
     lines = modal_app.scrape.local()
     assert f"4 new tweets released by the replay; {REPLAY_HOLDOUT - 4} left to release." in lines
-    assert len(LocalFeatureStore(Settings.load().feature_store_dir).read(TWEETS)) == 4
+    assert len(store.read(TWEETS)) == history + 4
 
 
 def test_train_then_daily_inference_bodies_run_locally(modal_app) -> None:

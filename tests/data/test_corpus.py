@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tweetgen.schema import RAW_COLUMNS, RAW_SCHEMA
+from tweetgen.schema import RAW_COLUMNS, RAW_SCHEMA, SAMPLE_USERNAME
 from tweetgen.sources.corpus import generate_corpus
 
 SNOWFLAKE_EPOCH_MS = 1288834974657  # written out here so the test checks the module's constant too
@@ -164,7 +164,7 @@ SHARES = {
     "one_word": (lambda row: is_one_word(row.text), 0.07, 0.20),
     "multi_line": (lambda row: "\n" in row.text, 0.03, 0.10),
     "quote": (lambda row: row.is_quote, 0.03, 0.08),
-    "self_reply": (lambda row: row.text.startswith("@elonmusk "), 0.01, 0.08),
+    "self_reply": (lambda row: row.text.startswith(f"@{SAMPLE_USERNAME} "), 0.01, 0.08),
     "accent": (lambda row: bool(re.search("[éèàüöäßñçãí]", row.text)), 0.01, 0.10),
     "dash": (lambda row: "—" in row.text or "–" in row.text, 0.01, 0.10),
     "curly_quote": (lambda row: bool(re.search("[’“”]", row.text)), 0.02, 0.15),
@@ -241,3 +241,9 @@ def test_a_hundred_thousand_tweets_have_unique_ids() -> None:
     assert len(frame) == 100_000
     assert frame["tweet_id"].is_unique and frame["tweet_id"].is_monotonic_increasing
     assert frame["text"].str.len().max() <= 280
+
+
+def test_the_default_corpus_is_written_by_the_invented_account() -> None:
+    frame = generate_corpus(200, seed=2)
+    assert set(frame["username"]) == {SAMPLE_USERNAME}
+    assert not frame["text"].str.contains("elonmusk", case=False).any()

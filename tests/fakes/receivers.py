@@ -152,11 +152,18 @@ def http_receiver(status: int = 200, path: str = "/hooks/T0/B0/secret-token") ->
         def log_message(self, *args: object) -> None:  # keep the test output clean
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    with serving(ThreadingHTTPServer(("127.0.0.1", port), Handler)):
+        yield receiver
+
+
+@contextlib.contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[ThreadingHTTPServer]:
+    """Serve ``server`` from a thread until the block ends, then close it."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield receiver
+        yield server
     finally:
         server.shutdown()
         server.server_close()
+        thread.join()

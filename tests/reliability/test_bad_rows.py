@@ -78,7 +78,7 @@ def bad_csv(tmp_path: Path) -> tuple[Path, dict[str, int]]:
 def test_every_bad_row_is_counted_with_its_place_and_the_rest_is_ingested(tmp_path, bad_csv) -> None:
     path, lines = bad_csv
     store = LocalFeatureStore(tmp_path / "store")
-    report = run_feature_pipeline(store, source="kaggle", paths=[path])
+    report = run_feature_pipeline(store, source="kaggle", paths=[path], holdout=0)  # every kept row into tweets
     expected_rejects = {reason for _, _, _, reason in ROWS if reason != "kept"} | {REJECT_SHAPE}
     assert report.rejected == {reason: 1 for reason in expected_rejects}
     assert report.cleaned == {CLEAN_NUL: 1}
@@ -102,7 +102,7 @@ def test_every_bad_row_is_counted_with_its_place_and_the_rest_is_ingested(tmp_pa
 
 def test_the_report_says_which_rows_were_rejected_and_which_cleaned(tmp_path, bad_csv) -> None:
     path, lines = bad_csv
-    result = run_cli(["features", "--source", "kaggle", "--path", str(path)], tmp_path / "data")
+    result = run_cli(["features", "--source", "kaggle", "--path", str(path), "--holdout", "0"], tmp_path / "data")
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
     assert "rows rejected                 5  (not written)" in out

@@ -22,7 +22,8 @@ from tweetgen.pipelines.inference import Sampling, run_batch_inference
 from tweetgen.pipelines.training import STAGING_PREFIX, run_training
 from tweetgen.registry.local import INCOMING_PREFIX, LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
-from tweetgen.sources.sample import REPLAY_HOLDOUT, SAMPLE_TWEETS
+from tweetgen.sources.replay import REPLAY_HOLDOUT
+from tweetgen.sources.sample import SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
 
 HISTORY = SAMPLE_TWEETS - REPLAY_HOLDOUT

@@ -10,6 +10,8 @@ tests then ask for ``hopsworks_twin`` and ``twin_project``.
   ``hopsworks.login(host=..., project=..., api_key_value=...)`` itself reaches it.
 - ``hopsworks_twin_without_query_service``: the same, on a cluster whose Query Service is off.
 - ``twin_project``: ``hopsworks.login(...)`` done against ``hopsworks_twin``; the Project.
+- ``any_store``: parametrized, a ``LocalFeatureStore`` and a ``HopsworksFeatureStore`` on the twin,
+  so one test runs against both backends.
 
 At teardown: logout, stop, and fail the test if the SDK called an endpoint the twin does not
 know (a new SDK call must be added to the twin, not answered by chance).
@@ -89,3 +91,15 @@ def twin_project_fixture(hopsworks_twin: HopsworksTwin, tmp_path: Path):
     import hopsworks
 
     return hopsworks.login(**hopsworks_twin.login_kwargs(tmp_path / "hopsworks-certs"))
+
+
+@pytest.fixture(name="any_store", params=["local", "hopsworks"])
+def any_store_fixture(request: pytest.FixtureRequest, tmp_path: Path):
+    from tweetgen.config import Settings
+    from tweetgen.store.hopsworks import HopsworksFeatureStore
+    from tweetgen.store.local import LocalFeatureStore
+
+    if request.param == "local":
+        return LocalFeatureStore(tmp_path / "store")
+    request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
+    return HopsworksFeatureStore.from_settings(Settings.load(dotenv=None).with_overrides(backend="hopsworks"))

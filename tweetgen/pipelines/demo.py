@@ -3,8 +3,9 @@
 ``ensure_history`` and ``ensure_champion`` give the notebooks the same reuse: they fill what is
 missing and keep what exists.
 
-Stages: history (sample corpus) -> live tweets (replay) -> training (both model families on the
-CPU, an LSTM and a small GPT-2, only when there is no champion yet) -> batch inference for the last few days that have tweets, as if
+Stages: history (the invented sample corpus, unless the store already holds real tweets: then the
+demo runs on those) -> live tweets (replay of the tweets the history ingest held back) -> training (both model families on the CPU, an LSTM and a
+small GPT-2, only when there is no champion yet) -> batch inference for the last few days that have tweets, as if
 the daily job had run on each of them -> the daily job itself, once, recorded like any run. Each
 stage reuses what exists, so a second run is fast.
 """
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 from tweetgen.config import Settings
 from tweetgen.errors import TweetgenError
 from tweetgen.registry.factory import open_model_registry
-from tweetgen.schema import TWEETS
+from tweetgen.schema import SAMPLE_USERNAME, TWEETS
 from tweetgen.store.factory import open_feature_store
 from tweetgen.store.port import FeatureStore
 
@@ -66,28 +67,37 @@ def run_demo(
         report.stages.append((name, summary, time.perf_counter() - started))
         echo(f"   {summary}")
 
-    stage("history", lambda: _history(store, settings))
-    stage("live (replay)", lambda: _replay(store, settings, days))
+    stage("history", lambda: _history(store))
+    stage("live (replay)", lambda: _replay(store, days))
     stage("training", lambda: _train(settings, registry, train_seconds, train_config))
     stage("batch inference", lambda: _backfill(store, registry, settings, days))
     stage("daily job", lambda: _daily_job(settings))
     return report
 
 
-def _history(store: FeatureStore, settings: Settings) -> str:
+def _history(store: FeatureStore) -> str:
+    """The sample corpus into the store, unless the ``tweets`` group holds real tweets (the demo then uses them)."""
     from tweetgen.pipelines.features import run_feature_pipeline
+    from tweetgen.pipelines.provenance import REAL, kinds
 
-    report = run_feature_pipeline(store, source="sample", username=settings.username)
-    return f"{report.rows_read:,} tweets read, {report.inserted:,} inserted, {report.already_present:,} already present"
+    if store.exists(TWEETS):
+        usernames = store.read(TWEETS, columns=["username"])["username"]
+        if kinds(usernames) == {REAL}:
+            return f"the tweets group holds {len(usernames):,} real tweets of @{usernames.iloc[0]}: the demo runs on them"
+    report = run_feature_pipeline(store, source="sample")
+    return (
+        f"{report.rows_read:,} invented tweets of the sample account @{SAMPLE_USERNAME} read, {report.inserted:,} inserted, "
+        f"{report.already_present:,} already present, {report.held_out:,} held out for the replay"
+    )
 
 
-def _replay(store: FeatureStore, settings: Settings, days: int) -> str:
+def _replay(store: FeatureStore, days: int) -> str:
     """Release a few days' worth of held-out tweets (only on the first run: later runs keep them)."""
     from tweetgen.pipelines.live import scrape_replay
 
     if (store.read(TWEETS, columns=["source"])["source"] == "live").any():
         return "live tweets already released (python scrape_live.py releases more)"
-    report = scrape_replay(store, count=REPLAY_PER_DAY * days, username=settings.username)
+    report = scrape_replay(store, count=REPLAY_PER_DAY * days)
     return report.notes[-1]
 
 

@@ -36,13 +36,17 @@ def run_job(name: str, settings: Settings, runner: str, work: Callable[[FeatureS
 
 
 def features_job(
-    settings: Settings, source: str = "sample", paths: Sequence[str | Path] = (), progress: bool = True, runner: str = "local"
+    settings: Settings, source: str = "sample", paths: Sequence[str | Path] = (), progress: bool = True, runner: str = "local",
+    holdout: int | None = None, download: bool = False,
 ) -> FeatureReport:
-    """Historical tweets from ``source`` (sample or kaggle) into the ``tweets`` group."""
+    """Historical tweets from ``source`` (sample or kaggle, ``download``-ed with kagglehub or read from
+    ``paths``) into the ``tweets`` group, the newest ``holdout`` into ``held_out_tweets`` for the replay."""
     from tweetgen.pipelines.features import run_feature_pipeline
+    from tweetgen.sources.replay import REPLAY_HOLDOUT
 
     def work(store: FeatureStore) -> FeatureReport:
-        return run_feature_pipeline(store, source=source, paths=paths, username=settings.username, progress=progress)
+        return run_feature_pipeline(store, source=source, paths=paths, username=settings.username, progress=progress,
+                                    holdout=REPLAY_HOLDOUT if holdout is None else holdout, download=download)
 
     return run_job("features", settings, runner, work)
 
@@ -53,7 +57,7 @@ def scrape_job(settings: Settings, count: int = 4, max_tweets: int = 20, runner:
 
     def work(store: FeatureStore) -> FeatureReport:
         if settings.live_source == "replay":
-            return scrape_replay(store, count=count, username=settings.username)
+            return scrape_replay(store, count=count)
         from tweetgen.sources.x_api import make_client
 
         client = make_client(settings.x_bearer_token)

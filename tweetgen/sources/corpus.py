@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from tweetgen.schema import RAW_COLUMNS
+from tweetgen.schema import RAW_COLUMNS, SAMPLE_USERNAME
 
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TWITTER_EPOCH_MS = 1288834974657  # 2010-11-04T01:42:54.657Z, the snowflake epoch
@@ -465,7 +465,7 @@ class _Slots(dict):
 def generate_corpus(
     n_tweets: int = 3600,
     seed: int = 7,
-    username: str = "elonmusk",
+    username: str = SAMPLE_USERNAME,
     start: datetime = datetime(2015, 1, 1, tzinfo=UTC),
     end: datetime = datetime(2026, 6, 30, tzinfo=UTC),
 ) -> pd.DataFrame:
@@ -474,7 +474,9 @@ def generate_corpus(
     Args:
         n_tweets: number of rows (0 gives an empty frame with the right columns).
         seed: the same seed gives an identical frame; another seed a different one.
-        username: the account written into every row (and into self-replies of threads).
+        username: the account written into every row (and into self-replies of threads); the
+            default is the invented ``SAMPLE_USERNAME``, so invented tweets never carry a real
+            account's name.
         start: first possible ``created_at``, timezone-aware, not before the snowflake epoch (2010-11-04).
         end: ``created_at`` is strictly before this, timezone-aware.
 

@@ -427,6 +427,7 @@ class KaggleHistory(TweetSource):
 
     def __init__(self, paths: Sequence[str | Path] | str | Path, progress: bool = False, username: str | None = None) -> None:
         self.paths, self.progress, self.username = paths, progress, username
+        self.account = username
 
     def read(self, held_ids: Collection[int] = frozenset()) -> TweetLoad:
         return load_kaggle(self.paths, progress=self.progress, username=self.username)

@@ -63,6 +63,9 @@ class TweetSource(abc.ABC):
 
     #: How reports name the source.
     name: str = ""
+    #: The account whose tweets the source returns; the pipeline rejects rows of any other
+    #: (None: the source's rows are not checked, e.g. the replay's, checked when they were held out).
+    account: str | None = None
 
     @abc.abstractmethod
     def read(self, held_ids: Collection[int] = frozenset()) -> TweetLoad:

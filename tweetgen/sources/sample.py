@@ -1,7 +1,9 @@
 """The sample history: the project's own invented corpus (``tweetgen.sources.corpus``).
 
-Its newest ``REPLAY_HOLDOUT`` tweets are never part of the history ingest: the replay source
-releases them later, a few per run, as if they were new.
+Every row belongs to the invented account ``SAMPLE_USERNAME`` (shown as ``SAMPLE_DISPLAY_NAME``),
+whatever account the settings name: the sample is nobody's real tweets. Like every history source
+it returns all it holds; the feature pipeline holds the newest back for the replay
+(``tweetgen.sources.replay``).
 """
 
 from __future__ import annotations
@@ -10,34 +12,26 @@ from collections.abc import Collection
 
 import pandas as pd
 
+from tweetgen.schema import SAMPLE_USERNAME
 from tweetgen.sources.port import TweetLoad, TweetSource
 
 SAMPLE_TWEETS = 3600
 SAMPLE_SEED = 7
-REPLAY_HOLDOUT = 200
 
 
-def sample_corpus(username: str = "elonmusk") -> pd.DataFrame:
-    """The whole invented corpus, oldest first (history followed by the replay holdout)."""
+def sample_corpus() -> pd.DataFrame:
+    """The whole invented corpus of ``SAMPLE_USERNAME``, oldest first."""
     from tweetgen.sources.corpus import generate_corpus
 
-    return generate_corpus(n_tweets=SAMPLE_TWEETS, seed=SAMPLE_SEED, username=username)
-
-
-def split_sample(corpus: pd.DataFrame, holdout: int = REPLAY_HOLDOUT) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split the corpus by time into (history, replay holdout = the newest ``holdout`` tweets)."""
-    corpus = corpus.sort_values(["created_at", "tweet_id"], kind="stable").reset_index(drop=True)
-    return corpus.iloc[:-holdout].reset_index(drop=True), corpus.iloc[-holdout:].reset_index(drop=True)
+    return generate_corpus(n_tweets=SAMPLE_TWEETS, seed=SAMPLE_SEED, username=SAMPLE_USERNAME)
 
 
 class SampleHistory(TweetSource):
-    """The invented corpus minus its replay holdout."""
+    """The invented corpus, all ``SAMPLE_TWEETS`` of it."""
 
     name = "sample corpus"
-
-    def __init__(self, username: str = "elonmusk") -> None:
-        self.username = username
+    account = SAMPLE_USERNAME
 
     def read(self, held_ids: Collection[int] = frozenset()) -> TweetLoad:
-        history, _ = split_sample(sample_corpus(self.username))
-        return TweetLoad(name=self.name, frame=history, rows_read=len(history))
+        corpus = sample_corpus()
+        return TweetLoad(name=self.name, frame=corpus, rows_read=len(corpus))

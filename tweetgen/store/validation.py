@@ -97,6 +97,14 @@ def _check_tweets(frame: pd.DataFrame, where: str) -> None:
         _refuse(frame[column] < 0, where, lambda row, column=column: f"'{column}' in row {row} is negative.")
 
 
+def _check_held_out(frame: pd.DataFrame, where: str) -> None:
+    if frame.empty:
+        return
+    _first_null(frame["text"], "text", where)
+    for column in ("likes", "retweets", "replies"):
+        _refuse(frame[column] < 0, where, lambda row, column=column: f"'{column}' in row {row} is negative.")
+
+
 def _check_generated(frame: pd.DataFrame, where: str) -> None:
     if frame.empty:
         return
@@ -145,6 +153,7 @@ def _is_count_object(text: object) -> bool:
 
 EXTRA_CHECKS: dict[str, tuple[Callable[[pd.DataFrame, str], None], ...]] = {
     "tweets": (_check_tweets,),
+    "held_out_tweets": (_check_held_out,),
     "generated_tweets": (_check_generated,),
     "job_runs": (_check_job_runs,),
 }

@@ -21,9 +21,17 @@ import gradio as gr
 from tweetgen.store.port import FeatureStore
 from tweetgen.ui.predictor import MAX_PROMPT_CHARS, Predictor
 from tweetgen.ui.request_limits import CACHE_SWEEP, launch_limits
-from tweetgen.ui.views import MonitorCache, RunsCache, generate_from_prompt, health_panel, measures_chart, page_view
+from tweetgen.ui.views import (
+    AuthorCache,
+    MonitorCache,
+    RunsCache,
+    generate_from_prompt,
+    health_panel,
+    measures_chart,
+    page_view,
+)
 
-TITLE = "Tweets by a model, next to the real ones"
+TITLE = "Tweets by a model, next to the account's own"
 CSS = """
 .gradio-container { max-width: 1320px !important; margin: 0 auto !important; }
 #intro p { font-size: 1.05rem; color: #536471; margin-top: -0.4rem; }
@@ -73,16 +81,17 @@ class _Page:
     health: gr.Markdown
 
 
-def _layout(username: str) -> _Page:
+def _layout() -> _Page:
     """Title, explanation, the three cards, the run picker with its measures, the chart, the prompt box."""
     gr.Markdown(f"# {TITLE}")
     gr.Markdown(
-        f"Each day a small GPT-2 trained on @{username}'s tweets answers the newest one, "
-        "from its first two words and from nothing. Generated tweets are labelled parody.",
+        "Each day a small GPT-2 trained on one account's tweets answers its newest tweet, "
+        "from its first two words and from nothing. Generated tweets are labelled parody; "
+        "the summary under the cards says when the tweets are the invented sample corpus.",
         elem_id="intro",
     )
     with gr.Row(equal_height=False):
-        cards = [_card("The real tweet", "card-real"), _card("Generated from its first two words", "card-prompted"),
+        cards = [_card("The account's tweet", "card-real"), _card("Generated from its first two words", "card-prompted"),
                  _card("Generated from nothing", "card-random")]
     with gr.Row():
         with gr.Column(scale=2, min_width=320):
@@ -113,14 +122,15 @@ def build_app(
     Args:
         store: where the monitor group is read (on page load, then at most every 30 s).
         predictor: the model behind the prompt box.
-        username: the account shown on the cards (its @handle).
-        display_name: the name shown above the handle (default: the handle).
+        username: the configured account (``TWEETGEN_USERNAME``); each card names the account its
+            tweet belongs to (``tweetgen.ui.views.account_for``), this one only for its own tweets.
+        display_name: the configured account's name (default: the handle).
         theme: the cards' colours, "light" or "dark".
         cache_sweep: (every N seconds, remove the images Gradio stored more than M seconds ago).
     """
-    cache, runs = MonitorCache(store, max_age_s=30), RunsCache(store, max_age_s=30)
+    cache, runs, authors = MonitorCache(store, max_age_s=30), RunsCache(store, max_age_s=30), AuthorCache(store)
     with gr.Blocks(title="tweetgen", analytics_enabled=False, delete_cache=cache_sweep) as demo:
-        page = _layout(username)
+        page = _layout()
 
         def refresh() -> tuple:
             view, frame = page_view(cache, theme=theme, username=username, display_name=display_name)
@@ -132,7 +142,8 @@ def build_app(
             return (*view.images, view.summary, view.measures)
 
         def generate(prompt_text: str | None) -> Any:
-            return generate_from_prompt(prompt_text, predictor, theme=theme, username=username, display_name=display_name)
+            return generate_from_prompt(prompt_text, predictor, theme=theme, username=username, display_name=display_name,
+                                        account=authors.account(username, display_name))
 
         shown = [*page.cards, page.summary, page.measures]
         demo.load(refresh, outputs=[page.day, *shown, page.chart, page.health], api_name="refresh", api_visibility="undocumented",

@@ -5,6 +5,12 @@ arm), shows the real tweet and the two generations of a run as tweet images, the
 and a chart of the measures over time. A prompt box asks the champion model for a fresh tweet.
 Under it, the pipeline's health: the last run of each job (``job_runs``) and the daily job's warning.
 
+Whose tweets a card shows is read from the data, never assumed (``account_for``): a tweet of the
+invented sample account shows that account, without the verified badge, and the run's summary says
+that the sample corpus is invented; only tweets from the Kaggle files or the X API show the real
+account's name and badge. Generated tweets show the account whose tweets the model learned from,
+labelled with the model and never with the badge.
+
 Nothing here imports gradio, and nothing runs at import: the monitor is read when a handler is
 called, and the model is loaded by ``tweetgen.ui.predictor.Predictor`` on its first use, once.
 """
@@ -27,6 +33,12 @@ from tweetgen.errors import TweetgenError
 from tweetgen.pipelines.runs import JobHealth, format_age, job_health, read_runs
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
 from tweetgen.store.port import FeatureStore
+from tweetgen.ui.accounts import (
+    Account,
+    account_for,
+    account_notice,
+    most_common_account,
+)
 from tweetgen.ui.predictor import Predictor, clean_prompt
 from tweetgen.ui.render import TweetCard, format_timestamp, render_tweet
 
@@ -36,7 +48,8 @@ if TYPE_CHECKING:
 CARD_WIDTH = 550  # CSS pixels, X's embed width; images are CARD_WIDTH * CARD_SCALE pixels wide
 CARD_SCALE = 2
 COUNT_COLUMNS = ("likes", "retweets", "replies")
-NO_PROMPT_MESSAGE = "The real tweet had no words to start from (only links or emoji), so this run generated only a random tweet."
+TWEET_COLUMNS = ("tweet_username", *COUNT_COLUMNS)  # joined from the ``tweets`` group by tweet_id
+NO_PROMPT_MESSAGE = "The account's tweet had no words to start from (only links or emoji), so this run generated only a random tweet."
 EMPTY_MONITOR_MESSAGE = (
     "**No generated tweets yet.** The page shows what the daily batch inference writes into the "
     f"`{GENERATED_TWEETS.name}` feature group. Run `make demo` (the whole pipeline, offline) or "
@@ -51,29 +64,33 @@ EMPTY_MONITOR_MESSAGE = (
 def load_monitor(store: FeatureStore) -> pd.DataFrame:
     """All rows of the monitor group, newest run first (champion before challenger in a run).
 
-    The real tweet's counts (``likes``, ``retweets``, ``replies``) are joined from the ``tweets``
-    group when it holds the tweet, and are 0 otherwise.
+    The real tweet's account (``tweet_username``) and counts (``likes``, ``retweets``,
+    ``replies``) are joined from the ``tweets`` group when it holds the tweet; otherwise the
+    account is None and the counts are 0.
 
     Returns:
-        The group's columns plus the counts; an empty frame with those columns when the group
-        was never written.
+        The group's columns plus ``TWEET_COLUMNS``; an empty frame with those columns when the
+        group was never written.
     """
     if not store.exists(GENERATED_TWEETS):
-        return pd.DataFrame(columns=[*GENERATED_TWEETS.columns, *COUNT_COLUMNS])
+        return pd.DataFrame(columns=[*GENERATED_TWEETS.columns, *TWEET_COLUMNS])
     frame = store.read(GENERATED_TWEETS)
-    frame = _with_counts(store, frame)
+    frame = _with_tweet_columns(store, frame)
     frame = frame.assign(_arm_order=(frame["arm"] != "champion").astype(int))
     frame = frame.sort_values(["generated_at", "_arm_order", "model_version"], ascending=[False, True, False], kind="stable")
     return frame.drop(columns="_arm_order").reset_index(drop=True)
 
 
-def _with_counts(store: FeatureStore, frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with the real tweets' counts from the ``tweets`` group (0 where unknown)."""
-    counts = pd.DataFrame({name: pd.Series(dtype="int64") for name in ("tweet_id", *COUNT_COLUMNS)})
+def _with_tweet_columns(store: FeatureStore, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the real tweets' account and counts from the ``tweets`` group (None and 0 where unknown)."""
+    tweets = pd.DataFrame({"tweet_id": pd.Series(dtype="int64"), "username": pd.Series(dtype="object"),
+                           **{name: pd.Series(dtype="int64") for name in COUNT_COLUMNS}})
     if store.exists(TWEETS):
-        counts = store.read(TWEETS, columns=["tweet_id", *COUNT_COLUMNS])
-        counts = counts[counts["tweet_id"].isin(frame["tweet_id"])]
-    merged = frame.merge(counts.drop_duplicates("tweet_id"), on="tweet_id", how="left")
+        tweets = store.read(TWEETS, columns=["tweet_id", "username", *COUNT_COLUMNS])
+        tweets = tweets[tweets["tweet_id"].isin(frame["tweet_id"])]
+    tweets = tweets.drop_duplicates("tweet_id").rename(columns={"username": "tweet_username"})
+    merged = frame.merge(tweets, on="tweet_id", how="left")
+    merged["tweet_username"] = merged["tweet_username"].astype(object).where(merged["tweet_username"].notna(), None)
     for column in COUNT_COLUMNS:
         merged[column] = merged[column].fillna(0).astype("int64")
     return merged
@@ -107,6 +124,15 @@ def row_for(frame: pd.DataFrame, choice: str | None) -> pd.Series | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Whose tweets: the account a card names (``tweetgen.ui.accounts``)
+
+
+def row_account(row: pd.Series, username: str = "elonmusk", display_name: str | None = None) -> Account:
+    """The account of a monitor row's real tweet (its ``tweet_username``; unknown when it has none)."""
+    return account_for(row.get("tweet_username"), username, display_name)
+
+
+# ---------------------------------------------------------------------------------------------
 # One run: cards, model and measures
 
 
@@ -115,14 +141,23 @@ def _generated_label(row: pd.Series) -> str:
 
 
 def real_tweet_card(row: pd.Series, username: str = "elonmusk", display_name: str | None = None) -> TweetCard:
-    """The real tweet of a run as a card: its text as people read it, its time and counts."""
+    """The real tweet of a run as a card: its text as people read it, its time and counts, under its
+    own account (``row_account``; ``username`` and ``display_name`` are the configured account's)."""
+    author = row_account(row, username, display_name)
     return TweetCard(
         text=html.unescape(str(row["tweet_text"])),  # as published: X escapes &, < and >
-        display_name=display_name or username,
-        handle=username,
+        display_name=author.display_name,
+        handle=author.handle,
+        verified=author.verified,
         created_at=_utc(row["tweet_created_at"]),
         **{name: int(row.get(name, 0) or 0) for name in COUNT_COLUMNS},
     )
+
+
+def generated_card(text: str, account: Account, created_at: datetime, label: str) -> TweetCard:
+    """A generated tweet as a card: in the style of ``account``, labelled, never with the verified badge."""
+    return TweetCard(text=str(text), display_name=account.display_name, handle=account.handle, created_at=created_at,
+                     generated=True, label=label, verified=False)
 
 
 def cards_for(
@@ -135,12 +170,10 @@ def cards_for(
     with, the middle image says so. Each image is ``CARD_WIDTH * CARD_SCALE`` wide.
     """
     real = real_tweet_card(row, username, display_name)
-    label, generated_at = _generated_label(row), _utc(row["generated_at"])
+    label, generated_at, author = _generated_label(row), _utc(row["generated_at"]), row_account(row, username, display_name)
 
     def generated(text: str) -> TweetCard:
-        return TweetCard(
-            text=str(text), display_name=display_name or username, handle=username, created_at=generated_at, generated=True, label=label
-        )
+        return generated_card(text, author, generated_at, label)
 
     def draw(card: TweetCard) -> Image.Image:
         return render_tweet(card, theme=theme, scale=CARD_SCALE, width=CARD_WIDTH)
@@ -285,7 +318,9 @@ def day_view(
         return DayView((None, None, None), EMPTY_MONITOR_MESSAGE, _empty_measures())
     choices = day_choices(frame)
     shown = choice if choice in choices else choices[0]
-    return DayView(cards_for(row, theme, username, display_name), model_summary(row), measures_table(row), choices, shown)
+    notice = account_notice(row_account(row, username, display_name))
+    summary = f"{notice}\n\n{model_summary(row)}" if notice else model_summary(row)
+    return DayView(cards_for(row, theme, username, display_name), summary, measures_table(row), choices, shown)
 
 
 def _empty_measures() -> pd.DataFrame:
@@ -335,6 +370,32 @@ class FrameCache:
             return self._frame
 
 
+class AuthorCache(FrameCache):
+    """The usernames of the ``tweets`` group, cached (see ``FrameCache``): whose tweets the models learn from."""
+
+    def __init__(self, store: FeatureStore, max_age_s: float = 60.0) -> None:
+        super().__init__(lambda: _usernames(store), max_age_s)
+
+    def account(self, username: str = "elonmusk", display_name: str | None = None) -> Account:
+        """``most_common_account`` of the cached usernames; the configured account when they cannot be read."""
+        try:
+            usernames = self.frame()["username"]
+        except TweetgenError:
+            usernames = pd.Series(dtype=object)
+        return most_common_account(usernames, username, display_name)
+
+
+def tweets_account(store: FeatureStore, username: str = "elonmusk", display_name: str | None = None) -> Account:
+    """The account of the ``tweets`` group's tweets (``most_common_account``), read now."""
+    return most_common_account(_usernames(store)["username"], username, display_name)
+
+
+def _usernames(store: FeatureStore) -> pd.DataFrame:
+    if not store.exists(TWEETS):
+        return pd.DataFrame({"username": pd.Series(dtype=object)})
+    return store.read(TWEETS, columns=["username"])
+
+
 class MonitorCache(FrameCache):
     """The monitor rows (``load_monitor``), cached (see ``FrameCache``)."""
 
@@ -360,6 +421,7 @@ def generate_from_prompt(
     theme: str = "light",
     username: str = "elonmusk",
     display_name: str | None = None,
+    account: Account | None = None,
 ) -> Image.Image:
     """A freshly generated tweet image starting with ``prompt`` (cut to ``MAX_PROMPT_CHARS``).
 
@@ -371,16 +433,16 @@ def generate_from_prompt(
         prompt: the start of the tweet; None or blank for a random one.
         predictor: the model behind the box.
         seed: sampling seed; None draws a new one, so each click gives a new tweet.
+        account: whose tweets the model learned from (``AuthorCache``); None: the configured
+            account ``username``.
     """
     seed = secrets.randbelow(2**31) if seed is None else seed
     try:
         text, version = predictor.generate(clean_prompt(prompt), seed)
     except TweetgenError as error:
         return message_image(str(error), theme)
-    label = f"Generated by {version.name} v{version.version}"
-    card = TweetCard(
-        text=text, display_name=display_name or username, handle=username, created_at=datetime.now(UTC), generated=True, label=label
-    )
+    author = account or account_for(username, username, display_name)
+    card = generated_card(text, author, datetime.now(UTC), f"Generated by {version.name} v{version.version}")
     return render_tweet(card, theme=theme, scale=CARD_SCALE, width=CARD_WIDTH)
 
 
