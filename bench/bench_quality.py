@@ -123,16 +123,29 @@ def run_model(frame, split: str, args: argparse.Namespace, family: str | None) -
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:
         store = LocalFeatureStore(Path(folder) / "feature_store")
         store.insert(TWEETS, frame)
-        report = run_training(store, LocalModelRegistry(Path(folder) / "models"), config)
+        registry = LocalModelRegistry(Path(folder) / "models")
+        report = run_training(store, registry, config)
+        alone = network_alone_bpc(registry, report.version, report.metrics, frame, split)
     m, result = report.metrics, report.result
     return {
-        "method": report.version.card["description"].split(",")[0], "bits_per_char": m["eval_bits_per_char"],
+        "method": report.version.card["description"].split(", trained")[0], "bits_per_char": m["eval_bits_per_char"],
         "seconds": m["train_seconds"], "tokens_per_s": m["train_tokens_per_second"], "parameters": int(m["n_parameters"]),
         "steps": result.steps, "best_step": result.best_step, "stopped_by": result.stopped_by, "val_bpc": result.best_val,
         "distinct_1": m["sample_distinct_1"], "distinct_2": m["sample_distinct_2"], "copy_rate": m["sample_copy_rate"],
         "copy_words": m["sample_copy_words"], "mean_chars": m["sample_mean_chars"], "samples": report.samples,
-        "precision": result.precision,
+        "precision": result.precision, "ngram_weight": m.get("ngram_weight"), "network_alone_bpc": alone,
     }
+
+
+def network_alone_bpc(registry, version, metrics: dict, frame, split: str) -> float | None:
+    """Eval bits/char of the trained network without the n-gram it mixes in (None: it has none)."""
+    from tweetgen.model.evaluate import evaluate
+
+    if not metrics.get("ngram_weight"):
+        return None
+    model, tokenizer = registry.load(version)
+    model.config.ngram_weight = 0.0
+    return evaluate(model, tokenizer, texts_of(frame, split)[2])["eval_bits_per_char"]
 
 
 def worker(row: str, args: argparse.Namespace) -> None:
@@ -204,7 +217,7 @@ def print_table(results: list[dict], args: argparse.Namespace, load: list[float]
         f"{since:%Y-%m-%d}), {first['n_eval']:,} eval ({period}), {first['eval_chars']:,} eval characters, "
         f"eval set {first['eval_set_id']}\n"
     )
-    header = f"{'method':34} {'bits/char':>9} {'train s':>8} {'steps (best)':>13} {'distinct-1':>10} {'distinct-2':>10} {'copy rate':>9} {'copy words':>10} {'peak RSS MB':>12}"
+    header = f"{'method':58} {'bits/char':>9} {'train s':>8} {'steps (best)':>13} {'distinct-1':>10} {'distinct-2':>10} {'copy rate':>9} {'copy words':>10} {'peak RSS MB':>12}"
     print(header)
     for r in results:
         bpc = f"{r['bits_per_char']:.3f}" if "bits_per_char" in r else "-"
@@ -213,13 +226,14 @@ def print_table(results: list[dict], args: argparse.Namespace, load: list[float]
         quality = [f"{r[k]:.3f}" if k in r else "-" for k in ("distinct_1", "distinct_2")]
         copy_rate = f"{r['copy_rate']:.0%}" if "copy_rate" in r else "-"
         copy_words = f"{r['copy_words']:.1f}" if "copy_words" in r else "-"
-        print(f"{r['method']:34} {bpc:>9} {secs:>8} {steps:>13} {quality[0]:>10} {quality[1]:>10} {copy_rate:>9} {copy_words:>10} {r['peak_rss_mb']:>12,.0f}")
+        print(f"{r['method']:58} {bpc:>9} {secs:>8} {steps:>13} {quality[0]:>10} {quality[1]:>10} {copy_rate:>9} {copy_words:>10} {r['peak_rss_mb']:>12,.0f}")
     print(f"\nLoad average (5 min) as each row ended: {', '.join(f'{x:.1f}' for x in load)} on {os.cpu_count()} cores.")
     for r in results[2:]:
         gap = r["bits_per_char"] - first["bits_per_char"]
         verdict = f"beats PPMd by {-gap:.3f}" if gap < 0 else f"is {gap:.3f} behind PPMd"
+        alone = f" The network alone: {r['network_alone_bpc']:.3f} bits/char." if r.get("network_alone_bpc") else ""
         print(f"{r['method']}: {r['parameters']:,} parameters, {r['precision']}, {r['tokens_per_s']:,.0f} tokens/s, stopped by "
-              f"{r['stopped_by']}, best validation {r['val_bpc']:.3f} bits/char; {verdict} bits/char.")
+              f"{r['stopped_by']}, best validation {r['val_bpc']:.3f} bits/char; {verdict} bits/char.{alone}")
         for text in r["samples"]:
             print(f"    sample: {text!r}")
 

@@ -157,6 +157,8 @@ def test_train_model_reads_the_store_trains_and_registers_a_champion(data_dir: P
     assert len(images(nb)) >= 1, "the loss curve was not displayed"
     text = printed(nb)
     assert "becomes the first champion" in text and "champion: version 1" in text
+    weight = versions[0].metrics["ngram_weight"]
+    assert f"n-gram order 7, weight {weight:.2f} (fitted on the validation slice)" in text
 
 
 def test_train_model_installs_the_package_on_colab_keeping_colabs_torch_and_states_no_unmeasured_time() -> None:

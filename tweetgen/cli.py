@@ -112,6 +112,9 @@ def train_command(
     epochs: Annotated[Optional[float], typer.Option(help="Passes over the training blocks.")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Blocks per step (default: the family's).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the initial weights, batches and samples.")] = 0,
+    ngram_order: Annotated[
+        Optional[int], typer.Option(help="Order of the n-gram of the training tweets the LSTM mixes in (default 7; 0: none).")
+    ] = None,
     checkpoint_dir: Annotated[Optional[Path], typer.Option(help="Save a checkpoint here every 10 minutes; run again to resume.")] = None,
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
@@ -121,7 +124,7 @@ def train_command(
     from tweetgen.pipelines.preflight import check_train_options
 
     check_train_options(max_steps=max_steps, batch_size=batch_size, epochs=epochs, max_seconds=max_seconds,
-                        family=model, tokenizer=tokenizer)
+                        family=model, tokenizer=tokenizer, ngram_order=ngram_order)
     settings = load_settings(backend, data_dir, "train")
     from tweetgen.model.train import DEFAULT_MAX_SECONDS, TrainConfig
     from tweetgen.pipelines.jobs import train_job
@@ -130,7 +133,7 @@ def train_command(
         max_seconds = DEFAULT_MAX_SECONDS  # no horizon given: the default budget, with early stopping
     config = TrainConfig(base_model=base_model, family=model and model.lower(), tokenizer=tokenizer and tokenizer.lower(),
                          max_seconds=max_seconds, max_steps=max_steps, epochs=epochs, batch_size=batch_size, seed=seed,
-                         checkpoint_dir=checkpoint_dir and str(checkpoint_dir))
+                         ngram_order=ngram_order, checkpoint_dir=checkpoint_dir and str(checkpoint_dir))
     typer.echo(train_job(settings, config).summary())
 
 

@@ -169,13 +169,16 @@ def test_the_challenger_of_each_other_family_is_its_best_whole_version_on_the_ch
     assert challengers([champion, version(6, 1.9, family="lstm")], champion, lambda v: True) == []
 
 
-def test_the_card_shows_the_family_early_stopping_and_the_sample_measures(tmp_path, saved_model) -> None:
+def test_the_card_shows_the_family_early_stopping_the_ngram_and_the_sample_measures(tmp_path, saved_model) -> None:
     metrics = {"eval_bits_per_char": 2.0, "sample_count": 100.0, "sample_distinct_1": 0.61, "sample_distinct_2": 0.93,
-               "sample_copy_rate": 0.04, "sample_copy_words": 3.2, "sample_mean_chars": 71.4}
+               "sample_copy_rate": 0.04, "sample_copy_words": 3.2, "sample_mean_chars": 71.4,
+               "val_bits_per_char": 2.1, "ngram_order": 5.0, "ngram_weight": 0.24, "val_bits_per_char_with_ngram": 2.05}
     card = {**CARD, "family": "lstm", "best_step": 400, "stopped_by": "patience", "val_bits_per_char": [[200, 2.3], [400, 2.1], [600, 2.2]]}
     registered = LocalModelRegistry(tmp_path / "models").register(saved_model, "m", metrics, card)
     text = (Path(registered.location) / "model_card.md").read_text()
     assert "Model family: **lstm**." in text
     assert "Trained to step 600 (held-out bits/char stopped improving); kept step 400, the best on the validation slice (2.1000 bits/char)." in text
     assert "## 100 samples" in text and "| 0.610 | 0.930 | 4% | 3.2 words | 71 characters |" in text
+    assert ("An order-5 n-gram of the training tweets gives 24% of every prediction (the weight fitted on the validation "
+            "slice): 2.1000 bits/char there without it, 2.0500 with it.") in text
     assert (Path(registered.location) / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -64,7 +64,9 @@ def test_run_training_registers_a_champion_then_keeps_it_against_a_worse_run(tmp
     assert len(report.samples) == 2 and report.result.train_losses[-1] < report.result.train_losses[0]
     card = report.version.card
     assert card["data_version"] == "tweets v1 @ 0" and card["family"] == report.version.family == "lstm"
-    assert card["description"].startswith("LSTM 1x96 over bytes, trained on 255 tweets, early-stopped on the 13 newest")
+    weight = report.metrics["ngram_weight"]
+    assert card["description"].startswith(f"LSTM 1x96 over bytes mixed with a 7-gram (weight {weight:.2f}), trained on 255 tweets, "
+                                          "early-stopped on the 13 newest")
     assert card["val_set_id"] not in (None, card["eval_set_id"], card["train_set_id"])
     assert report.metrics["sample_count"] == 10 and 0 < report.metrics["sample_distinct_1"] <= 1
     assert 0 <= report.metrics["sample_copy_rate"] <= 1 and report.metrics["sample_copy_words"] >= 0
@@ -178,7 +180,8 @@ def test_a_run_whose_validation_turns_worse_registers_the_best_steps_weights_and
     assert (result.stopped_by, result.steps, result.best_step) == ("patience", 40, 20) and len(seen) == 4
     assert report.metrics["best_step"] == 20 and report.metrics["val_bits_per_char"] == seen[1][0] == result.best_val
     model, tokenizer = registry.load(report.version)
-    assert all(torch.equal(model.state_dict()[k], seen[1][1][k]) for k in seen[1][1])  # step 20's weights were registered
+    weights = dict(model.named_parameters())
+    assert all(torch.equal(weights[k], seen[1][1][k]) for k in weights)  # step 20's weights were registered
     eval_texts = pipeline.split_tweets(pipeline.read_tweet_texts(store)[0], config).eval
     assert report.metrics["eval_bits_per_char"] == pytest.approx(evaluate(model, tokenizer, eval_texts)["eval_bits_per_char"])
     assert report.version.card["best_step"] == 20 and report.version.card["stopped_by"] == "patience"
@@ -211,7 +214,24 @@ def test_an_lstm_is_registered_and_loaded_through_the_hopsworks_registry(store, 
     eval_texts = pipeline.split_tweets(pipeline.read_tweet_texts(store)[0], TINY).eval
     assert evaluate(model, tokenizer, eval_texts)["eval_bits_per_char"] == pytest.approx(report.metrics["eval_bits_per_char"])
     [stored] = hopsworks_twin.backend.registry.models.values()
-    assert stored["description"].startswith("LSTM 1x96 over bytes, trained on 255 tweets")
+    assert stored["description"].startswith(f"LSTM 1x96 over bytes mixed with a 7-gram (weight {model.config.ngram_weight:.2f}), trained on 255 tweets")
+    assert model.config.ngram_order == 7 and model.ngram_keys.numel() > 1000  # the n-gram travels with the weights
+
+
+def test_the_lstm_mixes_in_an_ngram_fitted_on_the_validation_slice(tmp_path, store) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    mixed = pipeline.run_training(store, registry, TINY)
+    plain = pipeline.run_training(store, registry, dataclasses.replace(TINY, ngram_order=0))
+    m = mixed.metrics
+    assert m["ngram_order"] == 7 and 0 < m["ngram_weight"] <= 0.9
+    assert m["val_bits_per_char_with_ngram"] < m["val_bits_per_char"] == plain.metrics["val_bits_per_char"]  # same network
+    assert m["eval_bits_per_char"] < plain.metrics["eval_bits_per_char"]  # and it carries to the eval set
+    assert "ngram_weight" not in plain.metrics and registry.load(plain.version)[0].config.ngram_order == 0
+    assert registry.champion(TINY.model_name).version == mixed.version.version
+    assert f"Mixed in a 7-gram of the training tweets, weight {m['ngram_weight']:.2f}: " in mixed.summary()
+    assert "## The n-gram mixed in" in (tmp_path / "models" / TINY.model_name / "1" / "model_card.md").read_text()
+    gpt2 = pipeline.run_training(store, registry, TINY_GPT2)  # BPE: no n-gram
+    assert "ngram_weight" not in gpt2.metrics
 
 
 def test_a_pretrained_base_brings_its_own_family_and_tokenizer(tmp_path, store) -> None:

@@ -125,7 +125,11 @@ def test_long_texts_are_scored_in_windows_covering_every_token(trained, tokenize
     short = ids[:64]
     model.eval()
     with torch.inference_mode():
-        assert _windowed_nats(model, short, 64) == pytest.approx(_batched_nats(model, [short], 4, 0), rel=1e-5)
+        windowed, batched = _windowed_nats(model, short, 64), _batched_nats(model, [short], 4, 0)
+        assert windowed.shape == batched.shape == (63,)
+        assert torch.allclose(windowed, batched, rtol=1e-5, atol=1e-6)
+        long_nats = _windowed_nats(model, ids, 64)
+    assert long_nats.shape == (len(ids) - 1,)  # every token once
     metrics = evaluate(model, tokenizer, [" ".join(EVAL_TEXTS[:12])])
     assert metrics["eval_tokens"] == len(ids) - 1 and math.isfinite(metrics["eval_loss"])
 

@@ -60,6 +60,7 @@ def test_schedule_checks_every_jobs_requirements_at_start(tmp_path: Path) -> Non
     (["--epochs", "0"], "error: --epochs is 0.0; use a number above 0."),
     (["--max-seconds", "-5"], "error: --max-seconds is -5.0; use a number above 0."),
     (["--max-seconds", "nan"], "error: --max-seconds is nan; use a number above 0."),
+    (["--ngram-order", "9"], "error: --ngram-order is 9; use 0 (no n-gram) to 7."),
 ])
 def test_training_options_that_cannot_work_fail_before_torch(tmp_path: Path, flags: list[str], sentence: str) -> None:
     assert probe(["train", *flags], tmp_path / "data") == (1, sentence, False)

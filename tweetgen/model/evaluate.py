@@ -43,16 +43,8 @@ def evaluate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: 
         ``eval_loss``, ``eval_perplexity``, ``eval_bits_per_char``, ``eval_tokens``,
         ``eval_chars`` and ``eval_texts`` (all numbers).
     """
-    if not texts:
-        raise ValueError("evaluate needs at least one text.")
-    was_training = model.training
-    model.eval()
-    context = model.config.n_positions if hasattr(model.config, "n_positions") else model.config.max_position_embeddings
-    framed = [[tokenizer.bos_token_id, *ids, tokenizer.eos_token_id] for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
-    short = [ids for ids in framed if len(ids) <= context]
-    nats = _batched_nats(model, short, batch_size, tokenizer.pad_token_id)
-    nats += sum(_windowed_nats(model, ids, context) for ids in framed if len(ids) > context)
-    model.train(was_training)
+    framed = framed_ids(tokenizer, texts)
+    nats = float(token_nats(model, framed, tokenizer.pad_token_id, batch_size).sum())
     tokens = sum(len(ids) - 1 for ids in framed)
     chars = sum(len(text) + 1 for text in texts)
     loss = nats / tokens
@@ -66,20 +58,45 @@ def evaluate(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: 
     }
 
 
+def framed_ids(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> list[list[int]]:
+    """Each text as ``bos + tokens + eos`` token ids.
+
+    Raises:
+        ValueError: ``texts`` is empty.
+    """
+    if not texts:
+        raise ValueError("evaluate needs at least one text.")
+    return [[tokenizer.bos_token_id, *ids, tokenizer.eos_token_id] for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+
+@torch.inference_mode()
+def token_nats(model: PreTrainedModel, framed: list[list[int]], pad_id: int, batch_size: int = 32) -> torch.Tensor:
+    """Nats of every predicted token of the ``framed`` sequences (float32, dropout off), one flat
+    tensor: the short sequences batched by length, then the long ones in windows."""
+    was_training = model.training
+    model.eval()
+    context = model.config.n_positions if hasattr(model.config, "n_positions") else model.config.max_position_embeddings
+    short = [ids for ids in framed if len(ids) <= context]
+    nats = [_batched_nats(model, short, batch_size, pad_id)]
+    nats += [_windowed_nats(model, ids, context) for ids in framed if len(ids) > context]
+    model.train(was_training)
+    return torch.cat(nats)
+
+
 def validation_scorer(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> Callable[[PreTrainedModel], float]:
     """A function giving a model's ``eval_bits_per_char`` on ``texts`` (e.g. the validation slice
     ``train`` stops early on)."""
     return lambda model: evaluate(model, tokenizer, texts)["eval_bits_per_char"]
 
 
-def _batched_nats(model: PreTrainedModel, sequences: list[list[int]], batch_size: int, pad_id: int) -> float:
-    """Total nats of predicting tokens 1.. of each sequence, batched by similar length.
+def _batched_nats(model: PreTrainedModel, sequences: list[list[int]], batch_size: int, pad_id: int) -> torch.Tensor:
+    """Nats of predicting tokens 1.. of each sequence, batched by similar length (flat, in length order).
 
     Sequences are padded on the right and the pads' predictions are masked out. No attention mask
     is needed: attention is causal, so a real token never sees the pads that follow it.
     """
     ordered = sorted(sequences, key=len)
-    total = 0.0
+    nats = [torch.zeros(0)]
     for start in range(0, len(ordered), batch_size):
         batch = ordered[start : start + batch_size]
         width = len(batch[-1])
@@ -88,23 +105,23 @@ def _batched_nats(model: PreTrainedModel, sequences: list[list[int]], batch_size
             ids[row, : len(seq)] = torch.tensor(seq)
         lengths = torch.tensor([len(seq) for seq in batch])
         mask = torch.arange(1, width)[None, :] < lengths[:, None]  # (B, T-1): target is real
-        total += float((_token_nats(model, ids).cpu() * mask).sum())
-    return total
+        nats.append(_token_nats(model, ids).cpu()[mask])
+    return torch.cat(nats)
 
 
-def _windowed_nats(model: PreTrainedModel, ids: list[int], context: int) -> float:
-    """Total nats of one long sequence: windows of ``context`` tokens advancing by half of it."""
+def _windowed_nats(model: PreTrainedModel, ids: list[int], context: int) -> torch.Tensor:
+    """Nats of each token of one long sequence: windows of ``context`` tokens advancing by half of it."""
     stride = context // 2
-    total, scored = 0.0, 1  # scored: tokens whose prediction is counted (the first is bos)
+    parts, scored = [], 1  # scored: tokens whose prediction is counted (the first is bos)
     for start in range(0, len(ids), stride):
         window = torch.tensor([ids[start : start + context]])  # (1, T)
         nats = _token_nats(model, window)[0].cpu()  # (T-1,): nats of predicting window[1:]
         first_new = scored - start - 1  # index into nats of the first target not yet scored
-        total += float(nats[first_new:].sum())
+        parts.append(nats[first_new:])
         scored = start + window.shape[1]
         if scored >= len(ids):
             break
-    return total
+    return torch.cat(parts)
 
 
 def _token_nats(model: PreTrainedModel, ids: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,8 @@ from torch import nn
 from transformers import GenerationMixin, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
+from tweetgen.model.ngram import NGramTable, ngram_probs
+
 MODEL_TYPE = "tweet_lstm"
 
 
@@ -37,6 +39,9 @@ class TweetLSTMConfig(PretrainedConfig):
         dropout: on the embeddings, between LSTM layers and before the head.
         max_position_embeddings: the LSTM has no context limit; this is the window ``evaluate``
             and ``sample`` use for it (longer texts are scored in overlapping windows).
+        ngram_order, ngram_weight: the count model of the training text mixed into the
+            predictions (``tweetgen.model.ngram``), and its weight; order 0: none.
+        ngram_contexts, ngram_entries: the size of its table (the buffers' shapes).
     """
 
     model_type = MODEL_TYPE
@@ -49,6 +54,10 @@ class TweetLSTMConfig(PretrainedConfig):
         n_layer: int = 1,
         dropout: float = 0.15,
         max_position_embeddings: int = 1024,
+        ngram_order: int = 0,
+        ngram_weight: float = 0.0,
+        ngram_contexts: int = 0,
+        ngram_entries: int = 0,
         **kwargs,
     ) -> None:
         self.vocab_size = vocab_size
@@ -57,6 +66,10 @@ class TweetLSTMConfig(PretrainedConfig):
         self.n_layer = n_layer
         self.dropout = dropout
         self.max_position_embeddings = max_position_embeddings
+        self.ngram_order = ngram_order
+        self.ngram_weight = ngram_weight
+        self.ngram_contexts = ngram_contexts
+        self.ngram_entries = ngram_entries
         super().__init__(**{"tie_word_embeddings": False, **kwargs})
 
 
@@ -77,7 +90,26 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
         )
         self.ln_f = nn.LayerNorm(config.hidden_size)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        # The n-gram's table (empty until ``attach_ngram``); saved with the weights.
+        self.register_buffer("ngram_keys", torch.zeros(config.ngram_contexts, dtype=torch.long))
+        self.register_buffer("ngram_starts", torch.zeros(config.ngram_contexts + 1, dtype=torch.long))
+        self.register_buffer("ngram_next_tokens", torch.zeros(config.ngram_entries, dtype=torch.int16))
+        self.register_buffer("ngram_counts", torch.zeros(config.ngram_entries, dtype=torch.int32))
         self.post_init()
+
+    def attach_ngram(self, table: NGramTable, weight: float) -> None:
+        """Mix ``table``'s n-gram into every prediction from now on, with ``weight`` (0 to 1)."""
+        self.ngram_keys, self.ngram_starts = table.keys.to(self.device), table.starts.to(self.device)
+        self.ngram_next_tokens, self.ngram_counts = table.next_tokens.to(self.device), table.counts.to(self.device)
+        self.config.ngram_order, self.config.ngram_weight = table.order, float(weight)
+        self.config.ngram_contexts, self.config.ngram_entries = len(table.keys), len(table.counts)
+
+    @property
+    def ngram(self) -> NGramTable | None:
+        """The attached n-gram's table, or None."""
+        if not self.config.ngram_order:
+            return None
+        return NGramTable(self.config.ngram_order, self.ngram_keys, self.ngram_starts, self.ngram_next_tokens, self.ngram_counts)
 
     def _init_weights(self, module: nn.Module) -> None:
         if isinstance(module, nn.Embedding):
@@ -107,7 +139,8 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
         return False  # the state is (h, c), not keys and values
 
     def prepare_inputs_for_generation(self, input_ids: torch.Tensor, past_key_values=None, **kwargs) -> dict:
-        """With a state, only the newest token is new: the state already holds the rest."""
+        """With a state, only the newest token is new: the state already holds the rest (and the
+        tokens the n-gram still needs)."""
         if past_key_values is not None:
             input_ids = input_ids[:, -1:]
         return {"input_ids": input_ids, "past_key_values": past_key_values, "use_cache": True}
@@ -116,21 +149,37 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
-        past_key_values: tuple[torch.Tensor, torch.Tensor] | None = None,
+        past_key_values: tuple[torch.Tensor, ...] | None = None,
         use_cache: bool | None = None,
         labels: torch.Tensor | None = None,
         **kwargs,
     ) -> CausalLMOutputWithPast:
         """Logits (B, T, V) for ``input_ids`` (B, T), continuing from ``past_key_values`` = (h, c),
-        each (n_layer, B, hidden_size). With ``labels`` (B, T), the loss of predicting ``labels[:, 1:]``."""
+        each (n_layer, B, hidden_size), plus the last tokens (B, <= ngram_order) when an n-gram is
+        attached. With ``labels`` (B, T), the loss of predicting ``labels[:, 1:]``.
+
+        With an n-gram the logits are the log of the mixture ``(1 - w) p_lstm + w p_ngram``
+        (normalised: softmax gives the mixture back)."""
+        lstm_state = past_key_values[:2] if past_key_values is not None else None
         x = self.drop(self.embed(input_ids))  # (B, T, n_embd)
-        out, state = self.lstm(x, past_key_values)  # (B, T, H); state: ((L, B, H), (L, B, H))
+        out, state = self.lstm(x, lstm_state)  # (B, T, H); state: ((L, B, H), (L, B, H))
         logits = self.lm_head(self.ln_f(self.drop(out)))  # (B, T, V)
+        table = self.ngram
+        if table is not None:
+            seen = input_ids if past_key_values is None else torch.cat([past_key_values[2], input_ids], dim=1)
+            logits = self._mix(logits, ngram_probs(table, seen, logits.shape[-1])[:, -input_ids.shape[1] :])
+            state = (*state, seen[:, -table.order :])
         loss = None
         if labels is not None:
             shifted = logits[:, :-1].reshape(-1, logits.shape[-1]).float()
             loss = nn.functional.cross_entropy(shifted, labels[:, 1:].reshape(-1))
         return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=state if use_cache else None)
+
+    def _mix(self, logits: torch.Tensor, ngram: torch.Tensor) -> torch.Tensor:
+        """log((1 - w) softmax(logits) + w ngram), in float32."""
+        weight = torch.tensor(self.config.ngram_weight, dtype=torch.float32)
+        lstm = torch.log_softmax(logits.float(), dim=-1) + torch.log1p(-weight)
+        return torch.logaddexp(lstm, torch.log(ngram.float()) + torch.log(weight))
 
 
 def _init_lstm(module: nn.LSTM) -> None:

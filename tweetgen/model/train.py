@@ -32,15 +32,15 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DEFAULT_MAX_SECONDS = 300.0  # the default budget: about when the offline default stops improving on two cores
 # Settings that change nothing in the weights a run makes; a checkpoint ignores them.
 NOT_IN_FINGERPRINT = ("model_name", "eval_since", "device", "num_threads", "n_samples", "n_quality_samples", "progress",
-                      "checkpoint_dir", "checkpoint_minutes")
+                      "checkpoint_dir", "checkpoint_minutes", "ngram_order")
 # What a model built from scratch gets for each setting left at None, per family; and a pretrained base.
 FAMILY_DEFAULTS: dict[str, dict[str, object]] = {
     "lstm": {"tokenizer": "byte", "n_layer": 1, "n_embd": 128, "hidden_size": 768, "dropout": 0.15,
-             "batch_size": 32, "learning_rate": 3e-3, "weight_decay": 0.0},
+             "batch_size": 32, "learning_rate": 3e-3, "weight_decay": 0.0, "ngram_order": 7},
     "gpt2": {"tokenizer": "bpe", "n_layer": 4, "n_embd": 256, "n_head": 4, "dropout": 0.1,
-             "batch_size": 16, "learning_rate": 1e-3, "weight_decay": 0.1},
+             "batch_size": 16, "learning_rate": 1e-3, "weight_decay": 0.1, "ngram_order": 0},
 }
-PRETRAINED_DEFAULTS: dict[str, object] = {"batch_size": 16, "learning_rate": 5e-5, "weight_decay": 0.1}
+PRETRAINED_DEFAULTS: dict[str, object] = {"batch_size": 16, "learning_rate": 5e-5, "weight_decay": 0.1, "ngram_order": 0}
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,9 @@ class TrainConfig:
             and at its end; a run started again with the same settings and data resumes from it
             (``None``: no checkpoints). The training pipeline deletes it once the model is registered.
         checkpoint_minutes: minutes between checkpoints (0: after every step).
+        ngram_order: after training, an n-gram of this order over the training tweets is mixed
+            into the model's predictions with a weight fitted on the validation slice
+            (``tweetgen.model.ngram``; the LSTM over bytes only). 0: none.
     """
 
     base_model: str = TINY
@@ -118,6 +121,7 @@ class TrainConfig:
     progress: bool = True
     checkpoint_dir: str | None = None
     checkpoint_minutes: float = 10.0
+    ngram_order: int | None = None
 
     def resolved(self) -> TrainConfig:
         """This config with every ``None`` setting replaced by its family's value.

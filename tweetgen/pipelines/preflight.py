@@ -106,11 +106,13 @@ def check_local_champion(settings: Settings) -> None:
 
 def check_train_options(
     max_steps: int | None = None, batch_size: int | None = None, epochs: float | None = None, max_seconds: float | None = None,
-    family: str | None = None, tokenizer: str | None = None,
+    family: str | None = None, tokenizer: str | None = None, ngram_order: int | None = None,
 ) -> None:
     """Training options that cannot work: steps or a batch size below one, epochs or a time budget
-    that is not a number above 0, an unknown model family or tokenizer (plain values, so the CLI
-    checks its flags before importing torch)."""
+    that is not a number above 0, an unknown model family or tokenizer, an n-gram order outside
+    0..7 (plain values, so the CLI checks its flags before importing torch)."""
+    if ngram_order is not None and not 0 <= ngram_order <= 7:
+        raise ConfigError(f"--ngram-order is {ngram_order}; use 0 (no n-gram) to 7.")
     for name, value in {"max_steps": max_steps, "batch_size": batch_size}.items():
         if value is not None and value < 1:
             raise ConfigError(f"--{name.replace('_', '-')} is {value}; use a whole number of at least 1.")

@@ -40,6 +40,7 @@ from tweetgen.model.data import TweetBlocks, split_by_time
 from tweetgen.model.evaluate import eval_set_id, evaluate, validation_scorer
 from tweetgen.model.generate import sample
 from tweetgen.model.measures import COPIED_RUN_WORDS, CopyIndex, sample_measures
+from tweetgen.model.ngram import mix_in_ngram, supports_ngram
 from tweetgen.model.train import TrainConfig, TrainResult, train
 from tweetgen.pipelines.preflight import check_train_options
 from tweetgen.registry.champion import ChampionDecision
@@ -80,11 +81,19 @@ class TrainReport:
             f"Trained {self.version.name} version {self.version.version} ({self.version.family}) on {self.n_train} tweets "
             f"({self.n_empty} empty dropped) in {m['train_seconds']:.0f} s, {m['train_tokens_per_second']:,.0f} tokens/s; "
             f"{_stopping(self.result, self.n_val)}.",
+            *_ngram_line(m),
             f"Eval on the {self.n_eval} newest: {m['eval_bits_per_char']:.3f} bits/char, perplexity {m['eval_perplexity']:.1f}.",
             *_sample_line(m),
             self.decision.reason,
             f"Saved in {self.version.location}.",
         ])
+
+
+def _ngram_line(m: dict[str, float]) -> list[str]:
+    if not m.get("ngram_order"):
+        return []
+    return [f"Mixed in a {m['ngram_order']:.0f}-gram of the training tweets, weight {m['ngram_weight']:.2f}: "
+            f"{m['val_bits_per_char']:.3f} -> {m['val_bits_per_char_with_ngram']:.3f} bits/char on the validation tweets."]
 
 
 def _sample_line(m: dict[str, float]) -> list[str]:
@@ -117,7 +126,7 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
             be loaded, or training diverged; the registry is left untouched in each case.
     """
     check_model_name(config.model_name)
-    check_train_options(config.max_steps, config.batch_size, config.epochs, config.max_seconds)
+    check_train_options(config.max_steps, config.batch_size, config.epochs, config.max_seconds, ngram_order=config.ngram_order)
     config = config.resolved()  # an unknown family fails here, before anything is read
     registry.champion(config.model_name)  # a champion record naming a missing version fails now, not after training
     remove_abandoned(Path(tempfile.gettempdir()), STAGING_PREFIX)  # what a killed run left
@@ -127,8 +136,9 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
     block_size = min(config.block_size, context_length(model))
     validate = validation_scorer(tokenizer, split.val) if split.val else None
     result = train(model, TweetBlocks(split.train, tokenizer, block_size), config, validate)
+    ngram_metrics = add_ngram(model, tokenizer, config, split)
     samples, sample_metrics = sample_and_measure(model, tokenizer, config, split.train)
-    metrics = {**evaluate(model, tokenizer, split.eval), **_train_metrics(result, model, len(split.train)), **sample_metrics}
+    metrics = {**evaluate(model, tokenizer, split.eval), **_train_metrics(result, model, len(split.train)), **ngram_metrics, **sample_metrics}
     card = _card(config, model, data_version or read_version, split, result, samples)
     version = _register(registry, model, tokenizer, config.model_name, metrics, card)
     remove_checkpoint(config.checkpoint_dir)  # registered: a new run starts from the beginning
@@ -207,6 +217,15 @@ def prepare_model(config: TrainConfig, train_texts: list[str]) -> tuple[PreTrain
     return model, tokenizer
 
 
+def add_ngram(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, config: TrainConfig, split: TweetSplit) -> dict[str, float]:
+    """Mix an n-gram of the training tweets into the trained model (``config.ngram_order``, the
+    LSTM over bytes only, with a validation slice to fit its weight on); its metrics, or none."""
+    if not (config.ngram_order and split.val and supports_ngram(model, tokenizer)):
+        return {}
+    fit = mix_in_ngram(model, tokenizer, split.train, split.val, config.ngram_order)
+    return {"ngram_order": float(fit.order), "ngram_weight": fit.weight, "val_bits_per_char_with_ngram": fit.val_bits_per_char_mixed}
+
+
 def _train_metrics(result: TrainResult, model: PreTrainedModel, n_train: int) -> dict[str, float]:
     metrics = {
         "train_loss": result.final_train_loss,
@@ -227,7 +246,9 @@ def describe(family: str, config: TrainConfig, model: PreTrainedModel) -> str:
         return f"{family} fine-tuned from {config.base_model}"
     tokens = "bytes" if config.tokenizer == "byte" else f"BPE {config.vocab_size:,}"
     if family == "lstm":
-        return f"LSTM {config.n_layer}x{config.hidden_size} over {tokens}"
+        ngram = getattr(model.config, "ngram_order", 0)
+        mixed = f" mixed with a {ngram}-gram (weight {model.config.ngram_weight:.2f})" if ngram else ""
+        return f"LSTM {config.n_layer}x{config.hidden_size} over {tokens}{mixed}"
     return f"GPT-2 {config.n_layer}x{config.n_embd} over {tokens}"
 
 

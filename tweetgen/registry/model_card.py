@@ -53,6 +53,7 @@ def render_model_card(name: str, version: int, metrics: dict[str, float], card: 
         lines.append(f"- {key}: `{card.get(key) or 'not recorded'}`")
     lines += ["", "## Settings", "", "```json", json.dumps(card.get("settings", {}), indent=2, default=str), "```", ""]
     lines += _stopping_lines(card)
+    lines += _ngram_lines(metrics)
     lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
     lines += [f"| {key} | {value:.6g} |" for key, value in sorted(metrics.items())]
     lines += ["", "Bits per character: total nats over the eval tweets (each framed with bos/eos, eos scored)", "/ ln 2 / (characters + 1 per tweet); comparable across tokenizers and with a compressor.", ""]
@@ -77,6 +78,17 @@ def _stopping_lines(card: dict[str, Any]) -> list[str]:
     return ["## Early stopping", "",
             f"Trained to step {last} ({why.get(card.get('stopped_by'), card.get('stopped_by'))}); kept step "
             f"{card['best_step']}, the best on the validation slice" + (f" ({best:.4f} bits/char)." if best is not None else "."), ""]
+
+
+def _ngram_lines(metrics: dict[str, float]) -> list[str]:
+    """The n-gram the model mixes in (``tweetgen.model.ngram``), when it has one."""
+    if not metrics.get("ngram_order"):
+        return []
+    m = metrics
+    return ["## The n-gram mixed in", "",
+            f"An order-{int(m['ngram_order'])} n-gram of the training tweets gives {m['ngram_weight']:.0%} of every prediction "
+            f"(the weight fitted on the validation slice): {m['val_bits_per_char']:.4f} bits/char there without it, "
+            f"{m['val_bits_per_char_with_ngram']:.4f} with it.", ""]
 
 
 def _sample_measure_lines(metrics: dict[str, float]) -> list[str]:
