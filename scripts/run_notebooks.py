@@ -56,10 +56,27 @@ def run(path: Path, secrets: dict[str, str]) -> None:
     ).execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)  # timestamps would change every run
+        if "outputs" in cell:
+            cell.outputs = merge_streams(cell.outputs)
         for output in cell.get("outputs", []):
             scrub(output, path, secrets)
     nbformat.write(nb, path)
     print(f"{path.relative_to(ROOT)}: {time.monotonic() - started:.0f} s", flush=True)
+
+
+def merge_streams(outputs: list[nbformat.NotebookNode]) -> list[nbformat.NotebookNode]:
+    """Join consecutive outputs of one stream and keep what a carriage return leaves on each line,
+    as Jupyter shows it: a progress bar ends as its last state, not as one line per update."""
+    merged: list[nbformat.NotebookNode] = []
+    for output in outputs:
+        if output.output_type == "stream" and merged and merged[-1].output_type == "stream" and merged[-1].name == output.name:
+            merged[-1].text += output.text
+        else:
+            merged.append(output)
+    for output in merged:
+        if output.output_type == "stream":
+            output.text = "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in output.text.split("\n"))
+    return merged
 
 
 def scrub(output: nbformat.NotebookNode, path: Path, secrets: dict[str, str]) -> None:

@@ -16,6 +16,7 @@ from tweetgen.pipelines.inference import Sampling, choose_prompt, clip_tweet, ne
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, TWEETS
 from tweetgen.store.local import LocalFeatureStore
+from tweetgen.store.query import run_query
 
 NOW = datetime(2026, 3, 25, 6, 0, tzinfo=UTC)
 
@@ -115,6 +116,9 @@ def test_an_empty_tweet_yields_only_the_random_tweet(tmp_path: Path, registry: L
     row = report.rows.iloc[0]
     assert row["prompt"] == "" and row["prompted_text"] == "" and row["random_text"] != ""
     assert "random tweet only" in "\n".join(report.lines())
+    stored = store.read(GENERATED_TWEETS).iloc[0]  # nothing to score: no number, not the end token's cost
+    assert stored["real_chars"] == 0 and pd.isna(stored["real_bits_per_char"])
+    assert run_query(store, "SELECT count(real_bits_per_char) AS n FROM generated_tweets")["n"].iloc[0] == 0  # a null, not NaN
 
 
 def test_no_champion_or_no_tweets_writes_nothing(tmp_path: Path, store: LocalFeatureStore) -> None:

@@ -303,7 +303,8 @@ def check_base_model(base_model: str, cuda_available: bool | None = None, hub_re
     if base_model == AUTO:
         base_model = "gpt2" if cuda_available else TINY
     if base_model == TINY:
-        return BaseModelCheck(base_model, True, device, f"Training a small GPT-2 from scratch on the {device.upper()}, with a tokenizer trained on the tweets.")
+        return BaseModelCheck(base_model, True, device, f"Training a small model from scratch on the {device.upper()}: an LSTM over bytes "
+                              "(or a small GPT-2 with a tokenizer trained on the tweets, MODEL = \"gpt2\").")
     if Path(base_model).is_dir():
         where = f"the folder {base_model}"
     elif _in_hub_cache(base_model):

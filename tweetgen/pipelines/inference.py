@@ -187,7 +187,8 @@ def generate_row(
         "prompted_text": prompted, "random_text": random,
         "model_name": version.name, "model_version": version.version, "model_family": version.family, "arm": arm, "seed": seed,
         "temperature": sampling.temperature, "top_p": sampling.top_p, "max_new_tokens": max_new_tokens,
-        "real_bits_per_char": evaluate(model, tokenizer, [real])["eval_bits_per_char"],
+        # An empty text has nothing to score: its end token alone, over one "character", is no measure of the model.
+        "real_bits_per_char": evaluate(model, tokenizer, [real])["eval_bits_per_char"] if real else None,
         "real_chars": len(real), "prompted_chars": len(prompted), "random_chars": len(random),
         "prompted_copy_words": copy_index.longest_shared_run(prompted) if prompted else 0,
         "random_copy_words": copy_index.longest_shared_run(random),
