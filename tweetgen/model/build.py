@@ -314,7 +314,7 @@ def check_base_model(base_model: str, cuda_available: bool | None = None, hub_re
     else:
         message = (
             f"Cannot load the base model {base_model!r}: it is not a folder, not in the Hugging Face cache, "
-            "and the Hub cannot be reached. Set BASE_MODEL = \"tiny\" to train a small GPT-2 from scratch, "
+            "and the Hub cannot be reached. Set BASE_MODEL = \"tiny\" to train a small model from scratch, "
             "or to a folder holding a saved model."
         )
         return BaseModelCheck(base_model, False, device, message)

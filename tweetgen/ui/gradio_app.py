@@ -85,8 +85,8 @@ def _layout() -> _Page:
     """Title, explanation, the three cards, the run picker with its measures, the chart, the prompt box."""
     gr.Markdown(f"# {TITLE}")
     gr.Markdown(
-        "Each day a small GPT-2 trained on one account's tweets answers its newest tweet, "
-        "from its first two words and from nothing. Generated tweets are labelled parody; "
+        "Each day a small language model trained on one account's tweets (an LSTM or GPT-2, whichever "
+        "scores better) answers its newest tweet, from its first two words and from nothing. Generated tweets are labelled parody; "
         "the summary under the cards says when the tweets are the invented sample corpus.",
         elem_id="intro",
     )
