@@ -59,6 +59,8 @@ def run(path: Path, secrets: dict[str, str]) -> None:
         if "outputs" in cell:
             cell.outputs = merge_streams(cell.outputs)
         for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                output.data.pop("image/jpeg", None)  # a PIL image brings both; one picture is enough
             scrub(output, path, secrets)
     nbformat.write(nb, path)
     print(f"{path.relative_to(ROOT)}: {time.monotonic() - started:.0f} s", flush=True)
