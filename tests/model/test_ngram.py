@@ -104,7 +104,7 @@ def test_the_mixture_is_a_distribution_carried_through_the_state_and_saved(token
 def test_the_weight_is_the_one_that_scores_best() -> None:
     lstm = torch.tensor([1.0, 1.0, 5.0, 1.0])  # nats per token
     assert best_weight(lstm, torch.tensor([9.0, 9.0, 9.0, 9.0])) == 0.0  # a useless n-gram gets no weight
-    assert best_weight(lstm, lstm) in (0.0, pytest.approx(0.0))  # equal: any weight, the first
+    assert best_weight(lstm, lstm - 1.0) == 0.9  # an n-gram better on every token gets the most weight allowed
     middle = best_weight(lstm, torch.tensor([4.0, 4.0, 0.5, 4.0]))
     assert 0.05 < middle < 0.6
     ngram = torch.tensor([4.0, 4.0, 0.5, 4.0])
