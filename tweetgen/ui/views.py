@@ -227,8 +227,7 @@ def family_series(frame: pd.DataFrame, column: str) -> dict[str, tuple[pd.Series
     """``column`` over time for each model family in ``frame`` (every arm): family -> (times, values), oldest first."""
     series = {}
     for family, rows in frame.sort_values("generated_at", kind="stable").groupby("model_family", sort=True):
-        when = pd.to_datetime(rows["generated_at"]).dt.tz_convert(UTC).dt.tz_localize(None)
-        series[str(family)] = (when, rows[column])
+        series[str(family)] = (_chart_times(rows), rows[column])
     return series
 
 
@@ -249,7 +248,7 @@ def measures_chart(frame: pd.DataFrame) -> Figure:
         axes[1].text(0.5, 0.5, "No runs yet", ha="center", va="center", fontsize=14, color="#536471")
         return figure
     rows = chart_rows(frame)
-    when = pd.to_datetime(rows["generated_at"]).dt.tz_convert(UTC).dt.tz_localize(None)
+    when = _chart_times(rows)
     _plot_families(axes[0], family_series(frame, "real_bits_per_char"), "Real tweet, bits per char, per model (lower: better)")
     sentiment = {"real": rows["real_sentiment"], "from prompt": rows["prompted_sentiment"], "random": rows["random_sentiment"]}
     _plot(axes[1], when, sentiment, "Champion: sentiment (VADER)")
@@ -257,6 +256,11 @@ def measures_chart(frame: pd.DataFrame) -> Figure:
     _plot(axes[2], when, copies, "Champion: longest copied run (words)")
     axes[2].yaxis.set_major_locator(MaxNLocator(integer=True))  # a count of words
     return figure
+
+
+def _chart_times(rows: pd.DataFrame) -> pd.Series:
+    """The rows' ``generated_at`` as naive UTC times, which matplotlib's date axis takes."""
+    return pd.to_datetime(rows["generated_at"]).dt.tz_convert(UTC).dt.tz_localize(None)
 
 
 def _plot_families(ax, series: dict[str, tuple[pd.Series, pd.Series]], title: str) -> None:
