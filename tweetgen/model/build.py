@@ -32,7 +32,7 @@ from transformers import (
 )
 
 from tweetgen.errors import TweetgenError
-from tweetgen.model.families import FAMILIES, TOKENIZERS, family_of_model_type
+from tweetgen.model.families import TOKENIZERS, check_family, family_of_model_type
 
 BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"
 TINY = "tiny"  # base_model value meaning "build a small model (and its tokenizer) from scratch"
@@ -160,14 +160,12 @@ def build_model(
     Raises:
         TweetgenError: ``family`` is not one of ``FAMILIES``.
     """
-    if family == "gpt2":
+    if check_family(family) == "gpt2":
         return build_tiny_model(tokenizer, n_layer=n_layer, n_embd=n_embd, n_head=n_head or max(1, n_embd // 64),
                                 n_positions=n_positions, dropout=dropout, seed=seed)
-    if family == "lstm":
-        from tweetgen.model.lstm import build_lstm
+    from tweetgen.model.lstm import build_lstm
 
-        return build_lstm(tokenizer, n_embd=n_embd, hidden_size=hidden_size or 4 * n_embd, n_layer=n_layer, dropout=dropout, seed=seed)
-    raise TweetgenError(f"The model family is {family!r}; use one of {', '.join(FAMILIES)}.")
+    return build_lstm(tokenizer, n_embd=n_embd, hidden_size=hidden_size or 4 * n_embd, n_layer=n_layer, dropout=dropout, seed=seed)
 
 
 def context_length(model: PreTrainedModel) -> int:

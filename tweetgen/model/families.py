@@ -7,6 +7,8 @@ the family its ``config.model_type`` names.
 
 from __future__ import annotations
 
+from tweetgen.errors import TweetgenError
+
 FAMILIES = ("lstm", "gpt2")  # the first is the default
 TOKENIZERS = ("byte", "bpe")
 MODEL_TYPE_FAMILIES = {"gpt2": "gpt2", "tweet_lstm": "lstm"}  # config.model_type -> family
@@ -16,3 +18,14 @@ LEGACY_FAMILY = "gpt2"  # the family of versions registered before the card reco
 def family_of_model_type(model_type: str) -> str:
     """The family of a ``config.model_type``: ``lstm``, ``gpt2``, or the model type itself."""
     return MODEL_TYPE_FAMILIES.get(model_type, model_type)
+
+
+def check_family(family: str) -> str:
+    """``family`` if it is one a model can be built from scratch as.
+
+    Raises:
+        TweetgenError: it is not one of ``FAMILIES``.
+    """
+    if family not in FAMILIES:
+        raise TweetgenError(f"The model family is {family!r}; use one of {', '.join(FAMILIES)}.")
+    return family

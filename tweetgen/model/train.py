@@ -26,7 +26,7 @@ from tweetgen.errors import TweetgenError
 from tweetgen.model.build import TINY, family_of
 from tweetgen.model.checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
 from tweetgen.model.data import TweetBlocks
-from tweetgen.model.families import FAMILIES
+from tweetgen.model.families import FAMILIES, check_family
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DEFAULT_MAX_SECONDS = 300.0  # the default budget: about when the offline default stops improving on two cores
@@ -138,9 +138,7 @@ class TrainConfig:
                     )
             defaults = PRETRAINED_DEFAULTS
         else:
-            family = self.family or FAMILIES[0]
-            if family not in FAMILY_DEFAULTS:
-                raise TweetgenError(f"The model family is {family!r}; use one of {', '.join(FAMILIES)}.")
+            family = check_family(self.family or FAMILIES[0])
             defaults = {"family": family, **FAMILY_DEFAULTS[family]}
         filled = {key: value for key, value in defaults.items() if getattr(self, key) is None}
         return dataclasses.replace(self, val_interval=self.val_interval or 200, **filled)
