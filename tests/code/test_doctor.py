@@ -119,10 +119,10 @@ def test_offline_the_login_fails_at_once_and_the_rest_is_skipped(monkeypatch: py
 
 def test_a_route_that_never_answers_fails_within_hopsworks_timeout(hopsworks_twin: HopsworksTwin, monkeypatch) -> None:
     monkeypatch.setenv("HOPSWORKS_TIMEOUT", "0.5")
-    hopsworks_twin.http.stall("GET", r"^variables/versions$", seconds=5.0)
+    hopsworks_twin.http.stall("GET", r"^variables/versions$", seconds=30.0)
     started = time.monotonic()
     report, _ = doctor()
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 10.0  # given up after the 0.5 s bound, long before the 30 s stall ends
     assert [r.name for r in report.failed] == ["Hopsworks login"]
     assert "did not finish within 0.5 s" in detail(report, "Hopsworks login")
 
