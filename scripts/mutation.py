@@ -62,7 +62,7 @@ MODULES: dict[str, Module] = {
     ),
     "x-cursor": Module(
         "tweetgen/sources/x_api.py",
-        ("tests/code/test_x_source.py",),
+        ("tests/code/test_x_source.py", "tests/code/test_live_pipeline.py"),
         ("*cursor*", "*Cursor*", "*_Timeline*"),
     ),
     "validation": Module("tweetgen/store/validation.py", ("tests/code/test_validation.py", "tests/reliability/test_bad_rows.py")),
