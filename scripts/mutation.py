@@ -38,7 +38,7 @@ SURVIVED = {"survived", "no tests", "suspicious"}
 @dataclass(frozen=True)
 class Module:
     """A module under mutation: its file, the functions mutated (mutmut name patterns; all when
-    empty) and the test files (or test ids) that are its tests."""
+    empty) and the test files (or test ids, or pytest's ``--deselect``) that are its tests."""
 
     source: str
     tests: tuple[str, ...]
@@ -62,7 +62,10 @@ MODULES: dict[str, Module] = {
     ),
     "x-cursor": Module(
         "tweetgen/sources/x_api.py",
-        ("tests/code/test_x_source.py", "tests/code/test_live_pipeline.py"),
+        ("tests/code/test_x_source.py", "tests/code/test_live_pipeline.py",
+         # the scripts run in a process of their own, from the repository's root
+         "--deselect", "tests/code/test_live_pipeline.py::test_scrape_script_with_no_credentials_runs_the_replay",
+         "--deselect", "tests/code/test_live_pipeline.py::test_scrape_script_x_without_a_token_names_the_variable"),
         ("*cursor*", "*Cursor*", "*_Timeline*"),
     ),
     "validation": Module("tweetgen/store/validation.py", ("tests/code/test_validation.py", "tests/reliability/test_bad_rows.py")),

@@ -251,7 +251,7 @@ def _as_port(text: str | None, name: str, example: str) -> int | None:
     """``text`` as a TCP port number (None stays None), or one sentence naming ``name``."""
     if text is None:
         return None
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not _is_number(text) or not 0 < int(text) < 65536:
         raise ConfigError(f"{name} is {text!r}; set it to a port number, {example}.")
     return int(text)
 
@@ -259,9 +259,14 @@ def _as_port(text: str | None, name: str, example: str) -> int | None:
 def _as_user_id(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or int(text) == 0:
+    if not _is_number(text) or int(text) == 0:
         raise ConfigError(f"X_USER_ID is {text!r}; set it to the account's numeric X user id, or leave it unset.")
     return int(text)
+
+
+def _is_number(text: str) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits (``str.isdigit`` also takes '²' and '٧')."""
+    return text.isascii() and text.isdigit()
 
 
 def _as_float(text: str, name: str) -> float:
