@@ -126,6 +126,10 @@ def mutate(name: str, module: Module, jobs: int) -> dict:
                 if not patterns or any(fnmatch.fnmatch(key, pattern) for pattern in patterns)}
     if not statuses:
         raise SystemExit(f"mutmut did not finish on {name}; its output is in {log}.")
+    unconfirmed = [key for key in spot_check(statuses) if not fails_in_a_fresh_process(key, module, workspace, environment)]
+    if unconfirmed:
+        raise SystemExit(f"mutmut counted {unconfirmed[0]} as killed, but its tests pass on it in a fresh process: "
+                         f"the scores of {name} cannot be trusted; see {log}.")
     survivors = sorted(key for key, status in statuses.items() if status in SURVIVED)
     killed = sum(status in KILLED for status in statuses.values())
     total = killed + len(survivors)
@@ -140,6 +144,22 @@ def mutate(name: str, module: Module, jobs: int) -> dict:
     return score
 
 
+def spot_check(statuses: dict[str, str], n: int = 2) -> list[str]:
+    """A few of the killed mutants, spread over the module, to run again outside mutmut."""
+    killed = sorted(key for key, status in statuses.items() if status == "killed")
+    return killed[:: max(1, len(killed) // n)][:n]
+
+
+def fails_in_a_fresh_process(mutant: str, module: Module, workspace: Path, environment: dict[str, str]) -> bool:
+    """Whether the module's tests fail on ``mutant`` run by plain pytest in a new process (mutmut's
+    trampoline picks the mutant from ``MUTANT_UNDER_TEST``): a kill that is not an artefact of
+    mutmut's forked workers."""
+    run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *module.tests],
+                         cwd=workspace / "mutants", env={**environment, "MUTANT_UNDER_TEST": mutant},
+                         capture_output=True, text=True, check=False)
+    return run.returncode == 1
+
+
 def mutmut_table(module: Module) -> str:
     """The ``[tool.mutmut]`` table: this module's file only, its tests only, quietly."""
     tests = ", ".join(json.dumps(test) for test in module.tests)
@@ -150,6 +170,10 @@ def mutmut_table(module: Module) -> str:
         f"pytest_add_cli_args_test_selection = [{tests}]\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
         "use_git_change_detection = false\n"
+        # Each mutant's tests run in a process forked from a server that has only collected the
+        # tests: Delta Lake's runtime (tokio) panics in a process forked after it started, which
+        # would fail every test that writes a table and count every mutant as killed.
+        'process_isolation = "forkserver"\n'
     )
 
 
