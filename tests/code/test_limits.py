@@ -111,3 +111,17 @@ def test_an_unlocked_scratch_folder_is_abandoned_only_past_its_age(tmp_path: Pat
     os.utime(folder, (then, then))
     assert remove_abandoned(tmp_path, ".incoming-") == ([folder] if removed else [])
     assert folder.exists() is not removed
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("https://hooks.slack.com/services/T0/B0/x", True), ("HTTPS://hooks.slack.com/x", True), ("http://127.0.0.1:8080/hook", True),
+    ("  https://ntfy.sh/topic  ", True),  # as pasted, with spaces around
+    ("hooks.slack.com/x", False), ("https:/hooks.slack.com/x", False), ("ftp://hooks.example.com/x", False),
+    ("javascript:alert(1)", False), ("//hooks.example.com/x", False), ("ｈttps://hooks.example.com/x", False),
+])
+def test_the_webhook_is_an_http_or_https_url_in_any_case(url: str, ok: bool) -> None:
+    if ok:
+        assert Settings.from_mapping({"TWEETGEN_NOTIFY_WEBHOOK": url}).notify_webhook == url.strip()
+    else:
+        with pytest.raises(ConfigError, match="^TWEETGEN_NOTIFY_WEBHOOK is not an http\\(s\\) URL"):
+            Settings.from_mapping({"TWEETGEN_NOTIFY_WEBHOOK": url})
