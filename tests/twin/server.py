@@ -59,6 +59,7 @@ class HopsworksTwin:
 
     def stop(self) -> None:
         self.http.stop()
+        self.backend.broker.heal()
         if self.query_service is not None:
             self.query_service.shutdown()
 

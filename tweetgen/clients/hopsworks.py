@@ -23,6 +23,12 @@ from tweetgen.errors import ConfigError, StoreError
 T = TypeVar("T")
 
 CONNECT_TIMEOUT_S = 10.0  # opening a connection; HOPSWORKS_TIMEOUT bounds each answer
+KAFKA_TIMEOUT_S = 6.0  # the SDK's own bound on Kafka metadata calls (hsfs/core/kafka_engine.py, "kafka_timeout")
+
+
+def kafka_timeout_s(timeout_s: float) -> float:
+    """How long a write waits for Kafka's metadata: the SDK's 6 s, or less if HOPSWORKS_TIMEOUT is less."""
+    return min(KAFKA_TIMEOUT_S, timeout_s)
 
 
 def connect_hopsworks(settings: Settings) -> Any:
@@ -150,8 +156,11 @@ def sdk_errors() -> tuple[type[BaseException], ...]:
     """What an SDK call raises for a refusal or a failure a user can meet.
 
     ``OSError`` covers ``requests``' errors (timeouts included); ``ValueError`` is how the SDK says
-    that reads need the Query Service, or that a value does not fit its column.
+    that reads need the Query Service, or that a value does not fit its column. Writes go through
+    the real ``confluent_kafka`` clients, whose ``KafkaException`` (``cimpl``) is not the SDK's own
+    ``KafkaException``: a broker that cannot be reached raises it from ``Consumer.list_topics``.
     """
+    from confluent_kafka import KafkaException as ConfluentKafkaException
     from hopsworks_common.client import exceptions  # where they are defined (hopsworks.client.exceptions lists some)
 
     return (
@@ -163,6 +172,7 @@ def sdk_errors() -> tuple[type[BaseException], ...]:
         exceptions.KafkaException,
         exceptions.ModelRegistryException,
         exceptions.DatasetException,
+        ConfluentKafkaException,
         OSError,
         EOFError,
         ValueError,
@@ -190,6 +200,9 @@ def _cause_and_fix(error: BaseException, secret: str | None, timeout_s: float) -
         return f"Hopsworks did not answer within {timeout_s:g} s", "check your network connection, or raise HOPSWORKS_TIMEOUT"
     if isinstance(error, requests.exceptions.ConnectionError):
         return _connection_problem(error), "check your network connection and HOPSWORKS_HOST"
+    kafka = _kafka_error(error)
+    if kafka is not None:
+        return _kafka_cause_and_fix(error, kafka, timeout_s)
     if QUERY_SERVICE_MISSING in text:
         return (
             "reads need the Hopsworks Query Service (Arrow Flight), which this cluster does not offer",
@@ -223,6 +236,37 @@ def _cause_and_fix(error: BaseException, secret: str | None, timeout_s: float) -
             "DATASET_DELETE and MODELREGISTRY (Account settings > API keys)",
         )
     return describe_error(error, secret), "check the project, your API key's scopes and the object in the Hopsworks UI"
+
+
+def _kafka_error(error: BaseException) -> Any:
+    """The ``confluent_kafka.KafkaError`` behind ``error`` (raised by librdkafka, or the cause of the
+    SDK's delivery error), or None."""
+    from confluent_kafka import KafkaException
+
+    for candidate in (error, error.__cause__):
+        if isinstance(candidate, KafkaException) and candidate.args:
+            return candidate.args[0]
+    return None
+
+
+def _kafka_cause_and_fix(error: BaseException, kafka: Any, timeout_s: float) -> tuple[str, str]:
+    name = kafka.name() if hasattr(kafka, "name") else type(kafka).__name__
+    said = kafka.str() if hasattr(kafka, "str") else str(kafka)
+    network = (
+        "check that this machine's network lets it connect to the Kafka broker of HOPSWORKS_HOST (writes from "
+        "outside the cluster go through Kafka, which a firewall that lets only HTTPS through blocks)"
+    )
+    from confluent_kafka import KafkaException
+
+    if not isinstance(error, KafkaException):  # the SDK's delivery error: some rows may have reached Kafka
+        return (
+            f"Kafka did not take every row (KafkaError {name}: {said})",
+            f"{network}; then run the command again: rows already stored are skipped",
+        )
+    return (
+        f"its Kafka broker could not be reached within {kafka_timeout_s(timeout_s):g} s (KafkaError {name}: {said})",
+        f"{network}; nothing was written, so run the command again once Kafka answers",
+    )
 
 
 def _one_line(text: str, secret: str | None, limit: int = 200) -> str:

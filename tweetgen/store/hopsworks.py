@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import pyarrow as pa
 
-from tweetgen.clients.hopsworks import connect_hopsworks, failure_sentence, sdk_errors
+from tweetgen.clients.hopsworks import connect_hopsworks, failure_sentence, kafka_timeout_s, sdk_errors
 from tweetgen.config import Settings
 from tweetgen.errors import StoreError
 from tweetgen.schema import GroupSpec
@@ -247,6 +247,7 @@ class HopsworksFeatureStore(FeatureStore):
         return {
             "wait_for_job": False,  # waited for with a bound: see _await_materialization
             "kafka_producer_config": {"message.timeout.ms": int(self.timeout_s * 1000)},  # bounds producer.flush()
+            "kafka_timeout": kafka_timeout_s(self.timeout_s),  # bounds the offsets look-up before producing
         }
 
     # ---- reading ---------------------------------------------------------------------------
