@@ -7,14 +7,16 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import pandas as pd
 import pytest
 
 from tests.fakes.frames import tweets_frame
-from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
+from tests.fakes.monitor_rows import monitor_frame
+from tests.twin.fixtures import hopsworks_twin_fixture, slow_jobs  # noqa: F401 - the hopsworks_twin fixture
 from tests.twin.server import HopsworksTwin
 from tweetgen.config import Settings
 from tweetgen.errors import StoreError
-from tweetgen.schema import TWEETS
+from tweetgen.schema import GENERATED_TWEETS, TWEETS
 from tweetgen.store.hopsworks import HopsworksFeatureStore
 from tweetgen.store.port import WriteResult
 
@@ -76,3 +78,82 @@ def test_the_kafka_switch_hands_the_sdk_the_real_confluent_kafka_clients(hopswor
         consumer.list_topics(timeout=0.5)
     consumer.close()
     assert type(caught.value).__module__ == "cimpl" and caught.value.args[0].name() == "_TRANSPORT"
+
+
+# ---- slow and failing materialization jobs ---------------------------------------------------
+
+
+def test_a_job_as_slow_as_on_serverless_passes_its_states_and_the_write_waits_for_it(
+    hopsworks_twin: HopsworksTwin, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = slow_jobs(monkeypatch, hopsworks_twin)  # SUBMITTED 15 s, RUNNING 140 s, AGGREGATING_LOGS 30 s
+    caplog.set_level("INFO", logger="hopsworks_common.engine.execution_engine")
+
+    assert store().insert(TWEETS, tweets_frame([1, 2])) == WriteResult(inserted=2, already_present=0)
+
+    states = [r.getMessage() for r in caplog.records if "Current state" in r.getMessage()]
+    assert any("RUNNING" in s for s in states) and any("AGGREGATING_LOGS" in s for s in states), states
+    assert 185 <= clock.now() <= 185 + 3 + 5 + 1  # the job, one poll's lag, the SDK's pause for log files
+    assert offline_ids(hopsworks_twin) == [1, 2]
+
+
+def test_a_job_slower_than_the_bound_is_one_sentence_and_the_rerun_waits_for_it_and_loses_nothing(
+    hopsworks_twin: HopsworksTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = slow_jobs(monkeypatch, hopsworks_twin)
+    with pytest.raises(StoreError) as caught:
+        store(hopsworks_job_timeout_s=120.0).insert(TWEETS, tweets_frame([1, 2]))
+    assert str(caught.value) == (
+        "The materialization job 'tweets_1_offline_fg_materialization' of feature group 'tweets' in Hopsworks project "
+        "'twin_project' had not finished after 120 s; the 2 rows sent through Kafka appear when it does: follow it in "
+        "the Hopsworks UI (Jobs) before writing again, or raise HOPSWORKS_JOB_TIMEOUT."
+    )
+    assert 117 <= clock.now() <= 123
+
+    assert store().insert(TWEETS, tweets_frame([2, 3])) == WriteResult(inserted=1, already_present=1)
+    assert offline_ids(hopsworks_twin) == [1, 2, 3]
+
+
+def test_a_failed_job_is_run_again_before_the_next_write_so_a_monitor_row_is_stored_once(
+    hopsworks_twin: HopsworksTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rerun generates the day's row again with a new ``generated_at``; had the failed write's
+    record stayed in Kafka unseen, the next materialization would store both (key and event time
+    differ)."""
+    slow_jobs(monkeypatch, hopsworks_twin)
+    opened = store()
+    assert opened.insert(GENERATED_TWEETS, monitor_frame(1)).inserted == 1  # yesterday's run
+    today = monitor_frame(2).iloc[[1]].reset_index(drop=True)
+    hopsworks_twin.backend.stream.fail_next_materialization = "Spark executor lost"
+
+    with pytest.raises(StoreError, match=r"'generated_tweets_2_offline_fg_materialization' .* ended FAILED, so the 1 rows"):
+        opened.insert(GENERATED_TWEETS, today)
+
+    again = today.assign(generated_at=today["generated_at"] + pd.Timedelta(minutes=1))  # the retry, a minute later
+    assert opened.insert(GENERATED_TWEETS, again) == WriteResult(inserted=0, already_present=1)
+    [group] = hopsworks_twin.backend.feature_store.find("generated_tweets", 2)
+    assert sorted(row["tweet_id"] for row in group.offline) == [1000, 1001]  # one row per key
+    assert [e["finalStatus"] for e in hopsworks_twin.backend.jobs.jobs[group.job_name].executions] == [
+        "SUCCEEDED", "FAILED", "SUCCEEDED"  # the failed run, run again by the retry; no new rows to send
+    ]
+
+
+def test_a_job_that_fails_again_when_run_again_writes_nothing_new_and_says_so(hopsworks_twin: HopsworksTwin) -> None:
+    opened = store()
+    assert opened.insert(TWEETS, tweets_frame([1])).inserted == 1
+    hopsworks_twin.backend.stream.fail_next_materialization = "Spark executor lost"
+    with pytest.raises(StoreError, match="ended FAILED"):
+        opened.insert(TWEETS, tweets_frame([2]))
+    hopsworks_twin.backend.stream.fail_next_materialization = "Spark executor lost again"
+
+    with pytest.raises(StoreError) as caught:
+        opened.insert(TWEETS, tweets_frame([3]))
+
+    assert str(caught.value) == (
+        "The materialization job 'tweets_1_offline_fg_materialization' of feature group 'tweets' in Hopsworks project "
+        "'twin_project' failed for an earlier write and, run again, ended FAILED; the rows of that write wait in "
+        "Kafka, so nothing new was written: open the job's logs in the Hopsworks UI (Jobs), fix the cause, and run "
+        "the command again."
+    )
+    assert opened.insert(TWEETS, tweets_frame([2, 3])) == WriteResult(inserted=1, already_present=1)
+    assert offline_ids(hopsworks_twin) == [1, 2, 3]

@@ -191,18 +191,45 @@ class HopsworksFeatureStore(FeatureStore):
             )
 
     def _settle(self, spec: GroupSpec, group: Any) -> None:
-        """Wait for a materialization still running from an earlier write: until it ends, the keys
-        it carries are not in the offline table, and this write would not see them."""
+        """Make the offline table hold every row an earlier write sent, before reading its keys.
+
+        Until the group's last materialization has succeeded, the rows it carries are in Kafka but
+        not in the table, and this write would not see them: a row whose event time differs (a
+        monitor row generated again, a cursor recorded again) would then be stored twice. So a
+        run still going is waited for (bounded), and a run that failed is run again, from where
+        the last successful one stopped (the job's own checkpoint), and waited for.
+        """
         job = self._call(f"look up the materialization job of '{spec.name}'", lambda: group.materialization_job)
         executions = self._call(f"look up the materialization job of '{spec.name}'", job.get_executions)
-        if executions and executions[0].success is None:
+        if not executions:
+            return
+        if executions[0].success is None:
             self._wait_for(executions[0])
-            if executions[0].success is None and self._final_state(spec, job) == "UNDEFINED":
+            if self._final_state(spec, job) == "UNDEFINED":
                 raise StoreError(
                     f"The materialization job '{job.name}' of feature group '{spec.name}' in {self.where} is still "
                     f"running from an earlier write after {self.job_timeout_s:g} s; wait for it in the Hopsworks UI "
                     "(Jobs), then run again, or raise HOPSWORKS_JOB_TIMEOUT."
                 )
+        if self._final_state(spec, job) not in ("SUCCEEDED", "UNDEFINED"):
+            self._rematerialize(spec, job)
+
+    def _rematerialize(self, spec: GroupSpec, job: Any) -> None:
+        """Run the group's materialization job again after a failed run, and wait for it (bounded)."""
+        arguments = str((job.config or {}).get("defaultArgs", ""))
+        execution = self._call(
+            f"run the materialization job of '{spec.name}' again",
+            lambda: job.run(args=arguments, await_termination=False),
+        )
+        self._wait_for(execution)
+        state = self._final_state(spec, job)
+        if state == "SUCCEEDED":
+            return
+        raise StoreError(
+            f"The materialization job '{job.name}' of feature group '{spec.name}' in {self.where} failed for an "
+            f"earlier write and, run again, ended {state}; the rows of that write wait in Kafka, so nothing new was "
+            "written: open the job's logs in the Hopsworks UI (Jobs), fix the cause, and run the command again."
+        )
 
     def _await_materialization(self, spec: GroupSpec, job: Any, rows: int) -> None:
         """Wait (bounded) for the job that merges the rows just sent to Kafka into the offline table."""
