@@ -157,3 +157,39 @@ def test_a_job_that_fails_again_when_run_again_writes_nothing_new_and_says_so(ho
     )
     assert opened.insert(TWEETS, tweets_frame([2, 3])) == WriteResult(inserted=1, already_present=1)
     assert offline_ids(hopsworks_twin) == [1, 2, 3]
+
+
+# ---- bursts of server errors -----------------------------------------------------------------
+
+
+def test_a_short_burst_of_gateway_errors_is_retried_and_the_write_succeeds(hopsworks_twin: HopsworksTwin) -> None:
+    opened = store()
+    hopsworks_twin.http.fail("GET", r"featuregroups/tweets$", 503, count=2)
+    hopsworks_twin.http.fail("POST", r"jobs/.*/executions$", 502, count=2)
+    assert opened.insert(TWEETS, tweets_frame([1, 2])) == WriteResult(inserted=2, already_present=0)
+    assert hopsworks_twin.http.log.count("POST project/119/jobs/tweets_1_offline_fg_materialization/executions") == 3
+    assert offline_ids(hopsworks_twin) == [1, 2]
+
+
+@pytest.mark.parametrize(("status", "told"), [(503, "HTTP 503: busy), 4 times in a row;"), (500, "HTTP 500: busy);")])
+def test_a_long_burst_of_server_errors_is_one_sentence_and_a_rerun_loses_and_duplicates_nothing(
+    hopsworks_twin: HopsworksTwin, status: int, told: str
+) -> None:
+    opened = store()
+    assert opened.insert(TWEETS, tweets_frame([1])).inserted == 1
+    hopsworks_twin.http.fail("POST", r"jobs/.*/executions$", status, count=10, message="busy")  # after the rows went to Kafka
+
+    with pytest.raises(StoreError) as caught:
+        opened.insert(TWEETS, tweets_frame([1, 2]))
+
+    message = str(caught.value)
+    assert message.startswith("Hopsworks could not send 1 rows to feature group 'tweets' in Hopsworks project 'twin_project': "
+                              "Hopsworks answered with a server error (" + told), message
+    assert message.endswith(
+        "check the cluster's status with your Hopsworks administrator or support; the rows reached Kafka but its "
+        "materialization job did not start, so run 'tweets_1_offline_fg_materialization' in the Hopsworks UI (Jobs) "
+        "before running the command again."
+    ), message
+    hopsworks_twin.http.clear_faults()  # the burst is over
+    assert opened.insert(TWEETS, tweets_frame([1, 2])).already_present == 1
+    assert offline_ids(hopsworks_twin) == [1, 2]

@@ -156,6 +156,11 @@ class TwinHttpServer:
         with self._lock:
             self._injected.append(Injected(method, re.compile(path_regex), 0, count, seconds))
 
+    def clear_faults(self) -> None:
+        """Forget the planned faults and stalls not used yet (a burst that is over)."""
+        with self._lock:
+            self._injected.clear()
+
     def _take_injected(self, method: str, path: str) -> Injected | None:
         with self._lock:
             for planned in self._injected:

@@ -23,6 +23,11 @@ from tweetgen.errors import ConfigError, StoreError
 T = TypeVar("T")
 
 CONNECT_TIMEOUT_S = 10.0  # opening a connection; HOPSWORKS_TIMEOUT bounds each answer
+#: Gateway answers a busy cluster gives for a moment (502, 503, 504): each call is retried this many
+#: times, after 0, 1 and 2 s, before its failure becomes a sentence. A 500 is a fault, not retried.
+RETRIED_STATUSES = (502, 503, 504)
+RETRIES = 3
+RETRY_BACKOFF_S = 0.5
 KAFKA_TIMEOUT_S = 6.0  # the SDK's own bound on Kafka metadata calls (hsfs/core/kafka_engine.py, "kafka_timeout")
 
 
@@ -93,20 +98,30 @@ def _connection_problem(error: BaseException) -> str:
 
 
 def bound_sdk_calls(timeout_s: float) -> None:
-    """Give every REST call of the logged-in SDK client a default timeout of ``timeout_s`` seconds.
+    """Give every REST call of the logged-in SDK client a default timeout of ``timeout_s`` seconds,
+    and retry a short burst of gateway errors (``RETRIED_STATUSES``).
 
     The SDK's client keeps one ``requests`` session (``hopsworks_common.client.base.Client._session``)
-    and sends each call with ``timeout=None``; an adapter mounted on it fills in the bound. A
-    timed-out call raises ``requests.exceptions.Timeout``, an ``OSError``.
+    and sends each call with ``timeout=None`` and no retry; an adapter mounted on it fills in the
+    bound and the retries. A timed-out call raises ``requests.exceptions.Timeout``, an ``OSError``.
+    Every method is retried: the SDK's POSTs and PUTs after login (starting a job, uploading a
+    chunk, registering a model) do no harm when repeated.
     """
     import requests
     from hopsworks_common import client
+    from urllib3.util.retry import Retry
+
+    retry = Retry(
+        total=RETRIES, connect=False, read=False, status=RETRIES,  # a timeout stays a Timeout
+        status_forcelist=RETRIED_STATUSES, allowed_methods=None,
+        backoff_factor=RETRY_BACKOFF_S, raise_on_status=False,
+    )
 
     class DefaultTimeoutAdapter(requests.adapters.HTTPAdapter):
         def send(self, request: Any, timeout: Any = None, **kwargs: Any) -> Any:
             return super().send(request, timeout=timeout or (min(CONNECT_TIMEOUT_S, timeout_s), timeout_s), **kwargs)
 
-    client._get_instance()._session.mount("https://", DefaultTimeoutAdapter())
+    client._get_instance()._session.mount("https://", DefaultTimeoutAdapter(max_retries=retry))
 def check_credentials(settings: Settings) -> tuple[str, str]:
     """The stripped API key and project name, checked before anything is imported or called.
 
@@ -226,6 +241,13 @@ def _cause_and_fix(error: BaseException, secret: str | None, timeout_s: float) -
         return (
             f"the Hopsworks job failed ({_one_line(text, secret)})",
             "open the job's logs in the Hopsworks UI (Jobs), fix the cause, and run the command again",
+        )
+    if isinstance(status, int) and status >= 500:
+        return (
+            f"Hopsworks answered with a server error (HTTP {status}: {_one_line(getattr(error, 'user_message', ''), secret) or 'no detail'})"
+            + (f", {RETRIES + 1} times in a row" if status in RETRIED_STATUSES else ""),
+            "it is on Hopsworks' side: try again in a few minutes (rows already stored are skipped), and if it "
+            "persists, check the cluster's status with your Hopsworks administrator or support",
         )
     if status == 401:
         return "the API key was refused (HTTP 401)", "check HOPSWORKS_API_KEY, or create a new key in the Hopsworks UI"

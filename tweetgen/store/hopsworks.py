@@ -28,6 +28,7 @@ costs nothing and needs no account.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -156,12 +157,31 @@ class HopsworksFeatureStore(FeatureStore):
             held = self._select(spec, group, list(spec.primary_key))
             frame = frame[~_keys(frame, spec).isin(_keys(held, spec))].reset_index(drop=True)
         if len(frame):
-            job, _ = self._call(
-                f"send {len(frame)} rows to feature group '{spec.name}'",
-                lambda: group.insert(frame, write_options=self._write_options()),
-            )
+            job = self._send(spec, group, frame)
             self._await_materialization(spec, job, len(frame))
         return WriteResult(inserted=len(frame), already_present=table.num_rows - len(frame))
+
+    def _send(self, spec: GroupSpec, group: Any, frame: pd.DataFrame) -> Any:
+        """Send ``frame`` through Kafka and start the materialization job; return the job.
+
+        If the rows reached Kafka but the job could not be started, the sentence says so: until
+        that job runs, the rows are in Kafka only, and a write repeated with new event times
+        (a monitor row generated again) would be stored twice.
+        """
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                job, _ = group.insert(frame, write_options=self._write_options())
+            return job
+        except sdk_errors() as error:
+            action = f"send {len(frame)} rows to feature group '{spec.name}'"
+            sentence = failure_sentence(action, self.where, error, self._api_key, self.timeout_s)
+            if re.search(r"/jobs/[^/]+/executions", str(getattr(error, "url", ""))):
+                sentence = (
+                    f"{sentence[:-1]}; the rows reached Kafka but its materialization job did not start, so run "
+                    f"'{spec.name}_{spec.version}_offline_fg_materialization' in the Hopsworks UI (Jobs) before "
+                    "running the command again."
+                )
+            raise StoreError(sentence) from None
 
     def _writable_group(self, spec: GroupSpec) -> Any:
         """The group as a stream group (new: created on its first insert); refuse any other kind."""
