@@ -294,8 +294,9 @@ def test_sdk_refusals_are_one_sentence_with_the_action_and_without_the_key(hopsw
         opened.exists(TWEETS)
     message = str(caught.value)
     assert message.startswith(
-        "Hopsworks could not look up feature group 'tweets' in Hopsworks project 'twin_project': permission denied "
-        "(HTTP 403: key *** lacks a scope); give your API key the scopes FEATURESTORE"
+        "Hopsworks could not look up feature group 'tweets' in Hopsworks project 'twin_project': 127.0.0.1 denied "
+        "permission (HTTP 403: key *** lacks a scope); check HOPSWORKS_HOST (now 127.0.0.1), HOPSWORKS_PROJECT and "
+        "HOPSWORKS_API_KEY: the key's user must be a member of the project, and the key needs the scopes FEATURESTORE"
     )
     assert hopsworks_twin.api_key not in message and "\n" not in message
 

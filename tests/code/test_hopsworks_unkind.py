@@ -193,3 +193,19 @@ def test_a_long_burst_of_server_errors_is_one_sentence_and_a_rerun_loses_and_dup
     hopsworks_twin.http.clear_faults()  # the burst is over
     assert opened.insert(TWEETS, tweets_frame([1, 2])).already_present == 1
     assert offline_ids(hopsworks_twin) == [1, 2]
+
+
+# ---- refusals --------------------------------------------------------------------------------
+
+
+def test_a_key_refused_after_login_names_the_host_the_project_and_the_key_variables(hopsworks_twin: HopsworksTwin) -> None:
+    """A key revoked while a job runs, or one of another cluster: the sentence says where to look."""
+    opened = store()
+    hopsworks_twin.http.fail("GET", r"featuregroups/tweets$", 401)
+    with pytest.raises(StoreError) as caught:
+        opened.exists(TWEETS)
+    assert str(caught.value) == (
+        "Hopsworks could not look up feature group 'tweets' in Hopsworks project 'twin_project': 127.0.0.1 refused the "
+        "API key (HTTP 401); check HOPSWORKS_HOST (now 127.0.0.1), HOPSWORKS_PROJECT and HOPSWORKS_API_KEY: the key "
+        "must be one created on that cluster by a member of the project (Account settings > API keys), and not revoked."
+    )

@@ -232,7 +232,8 @@ def test_sdk_errors_become_one_sentence_without_the_key(hopsworks_twin, registry
     message = str(caught.value)
     assert message.startswith(
         "Hopsworks could not list the versions of model 'tweet_gpt2' in the model registry of Hopsworks project "
-        "'twin_project': permission denied (HTTP 403: key *** lacks a scope)"
+        "'twin_project': 127.0.0.1 denied permission (HTTP 403: key *** lacks a scope); check HOPSWORKS_HOST (now "
+        "127.0.0.1), HOPSWORKS_PROJECT and HOPSWORKS_API_KEY"
     )
     assert hopsworks_twin.api_key not in message and "\n" not in message
 

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from tweetgen.config import Settings
 from tweetgen.errors import ConfigError, StoreError
@@ -249,15 +250,28 @@ def _cause_and_fix(error: BaseException, secret: str | None, timeout_s: float) -
             "it is on Hopsworks' side: try again in a few minutes (rows already stored are skipped), and if it "
             "persists, check the cluster's status with your Hopsworks administrator or support",
         )
-    if status == 401:
-        return "the API key was refused (HTTP 401)", "check HOPSWORKS_API_KEY, or create a new key in the Hopsworks UI"
-    if status == 403:
-        return (
-            f"permission denied (HTTP 403: {_one_line(getattr(error, 'user_message', ''), secret)})",
-            "give your API key the scopes FEATURESTORE, PROJECT, JOB, KAFKA, DATASET_VIEW, DATASET_CREATE, "
-            "DATASET_DELETE and MODELREGISTRY (Account settings > API keys)",
-        )
+    if status in (401, 403):
+        return _refusal(error, status, secret)
     return describe_error(error, secret), "check the project, your API key's scopes and the object in the Hopsworks UI"
+
+
+def _refusal(error: BaseException, status: int, secret: str | None) -> tuple[str, str]:
+    """A 401 or 403 after login: which host refused, and the three settings that decide it."""
+    host = urlsplit(str(getattr(error, "url", "") or "")).hostname or "the host"
+    settings = f"HOPSWORKS_HOST (now {host}), HOPSWORKS_PROJECT and HOPSWORKS_API_KEY"
+    if status == 401:
+        return (
+            f"{host} refused the API key (HTTP 401)",
+            f"check {settings}: the key must be one created on that cluster by a member of the project "
+            "(Account settings > API keys), and not revoked",
+        )
+    said = _one_line(getattr(error, "user_message", ""), secret)
+    return (
+        f"{host} denied permission (HTTP 403{': ' + said if said else ''})",
+        f"check {settings}: the key's user must be a member of the project, and the key needs the scopes "
+        "FEATURESTORE, PROJECT, JOB, KAFKA, DATASET_VIEW, DATASET_CREATE, DATASET_DELETE and MODELREGISTRY "
+        "(Account settings > API keys)",
+    )
 
 
 def _kafka_error(error: BaseException) -> Any:
