@@ -20,6 +20,11 @@ sleeps advance, so minutes pass in milliseconds). The job's work happens when RU
 then on the final status is known (``Execution.success`` in ``hopsworks_common/execution.py`` reads
 it) while the logs are aggregated, and the stdout/stderr files appear only at FINISHED or FAILED, so
 the SDK's wait for log aggregation (``ExecutionEngine._wait_until_finished``) polls them.
+``POST``/``PUT jobs/{name}/schedule/v2`` (``JobApi._schedule_job``, ``Job.schedule``; the SDK calls
+it for the ``offline_backfill_every_hr`` write option) keeps the schedule in the job's
+``jobSchedule``; Hopsworks' scheduler takes Quartz expressions with 0 in the seconds field (the
+SDK's ``_schedule_materialization`` says so), the twin refuses others. ``fire`` runs a scheduled
+job as the scheduler would at its next fire time.
 Shapes: ``job_fixtures.json``, ``execution_fixtures.json``.
 """
 
@@ -80,6 +85,7 @@ class Jobs:
         self.clock: Callable[[], float] = time.monotonic
         self.timeline: tuple[tuple[str, float], ...] = ()  # (state, seconds) each execution passes through
         self._timed: dict[int, tuple[Job, float]] = {}  # id(execution) -> (job, when it was submitted)
+        self._progress = threading.RLock()  # requests arrive on several threads
         self._errors: dict[int, str] = {}  # id(execution) -> what it failed with, for its stderr log
 
     def create(self, name: str, config: dict[str, Any], run: Runner, job_type: str = "SPARK") -> Job:
@@ -126,6 +132,23 @@ class Jobs:
             self._run(job, execution)
         return execution
 
+    def schedule(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        fields = str(body.get("cronExpression", "")).split()
+        if len(fields) not in (6, 7) or fields[0] != "0":
+            raise HopsworksError(400, 130021, "Could not update schedule.",  # JOB_SCHEDULE_UPDATE; status: the twin's guess
+                                 f"Invalid Quartz cron expression {body.get('cronExpression')!r}: seconds must be 0.")
+        job = self.get(name)
+        schedule = {**body, "id": (job.dto.get("jobSchedule") or {}).get("id") or job.dto["id"], "enabled": True}
+        job.dto["jobSchedule"] = schedule
+        return schedule
+
+    def fire(self, name: str) -> dict[str, Any]:
+        """The scheduler's fire: an execution of the scheduled job with its default arguments."""
+        job = self.get(name)
+        if not job.dto.get("jobSchedule"):
+            raise AssertionError(f"job {name} has no schedule")
+        return self.start(name, str(job.dto["config"].get("defaultArgs", "")))
+
     def release(self) -> None:
         """Run the held executions to their end."""
         held, self._held = self._held, []
@@ -134,6 +157,10 @@ class Jobs:
 
     def refresh(self, execution: dict[str, Any]) -> dict[str, Any]:
         """Move a timed execution to the state its age says (its work is done when RUNNING ends)."""
+        with self._progress:
+            return self._advance(execution)
+
+    def _advance(self, execution: dict[str, Any]) -> dict[str, Any]:
         timed = self._timed.get(id(execution))
         if timed is None:
             return execution
@@ -152,6 +179,12 @@ class Jobs:
         execution["state"] = "FINISHED" if execution["finalStatus"] == "SUCCEEDED" else "FAILED"
         self._write_logs(job, execution)
         return execution
+
+    def refresh_all(self) -> None:
+        """Bring every timed execution to its state now: the cluster works whether or not anyone asks."""
+        for job, _ in list(self._timed.values()):
+            for execution in list(job.executions):
+                self.refresh(execution)
 
     def duration(self) -> float:
         """Seconds an execution takes under ``timeline``."""
@@ -196,3 +229,5 @@ def add_routes(router: Router, jobs: Jobs) -> None:
     router.add("POST", "project/{p}/jobs/{name}/executions", lambda r: jobs.start(r.params["name"], r.body.decode()))
     router.add("GET", "project/{p}/jobs/{name}/executions", executions)
     router.add("GET", "project/{p}/jobs/{name}/executions/{id}", execution)
+    for method in ("POST", "PUT"):
+        router.add(method, "project/{p}/jobs/{name}/schedule/v2", lambda r: jobs.schedule(r.params["name"], r.json()))

@@ -10,8 +10,12 @@ outside the cluster (a laptop, Modal):
   HopsFS; from outside the cluster that needs datanode load balancers, which Hopsworks Serverless
   does not offer. An explicit ``features=`` list makes the SDK create an empty Delta table itself,
   with the same failure. An existing group that is not a stream group is refused with a sentence.
-- Each write waits for the materialization job, bounded by ``job_timeout_s``, and reports how it
-  ended (a failed job or one still running after the bound is a ``StoreError`` that names it).
+- Each write to an *awaited* group (``tweetgen.clients.write_plan``) starts the materialization job
+  and waits for it, bounded by ``job_timeout_s``, and reports how it ended (a failed job or one still
+  running after the bound is a ``StoreError`` that names it). A write to a *scheduled* group only
+  sends its rows: the group's job runs on the plan's schedule, which the write sets.
+- Before a write reads the keys a group holds, a materialization still running from an earlier
+  write is waited for, and a failed one is run again: its rows are in Kafka, not yet in the table.
 - Reads go through the Hopsworks Query Service (Arrow Flight), as every offline read of the SDK's
   Python engine does; a cluster without it gets a sentence saying so.
 
@@ -37,6 +41,7 @@ import pandas as pd
 import pyarrow as pa
 
 from tweetgen.clients.hopsworks import connect_hopsworks, failure_sentence, kafka_timeout_s, sdk_errors
+from tweetgen.clients.write_plan import SCHEDULED, SCHEDULED_MATERIALIZATION, plan_of
 from tweetgen.config import Settings
 from tweetgen.errors import StoreError
 from tweetgen.schema import GroupSpec
@@ -158,7 +163,8 @@ class HopsworksFeatureStore(FeatureStore):
             frame = frame[~_keys(frame, spec).isin(_keys(held, spec))].reset_index(drop=True)
         if len(frame):
             job = self._send(spec, group, frame)
-            self._await_materialization(spec, job, len(frame))
+            if plan_of(spec.name) != SCHEDULED:
+                self._await_materialization(spec, job, len(frame))
         return WriteResult(inserted=len(frame), already_present=table.num_rows - len(frame))
 
     def _send(self, spec: GroupSpec, group: Any, frame: pd.DataFrame) -> Any:
@@ -170,7 +176,7 @@ class HopsworksFeatureStore(FeatureStore):
         """
         try:
             with contextlib.redirect_stdout(sys.stderr):
-                job, _ = group.insert(frame, write_options=self._write_options())
+                job, _ = group.insert(frame, write_options=self._write_options(spec))
             return job
         except sdk_errors() as error:
             action = f"send {len(frame)} rows to feature group '{spec.name}'"
@@ -290,12 +296,15 @@ class HopsworksFeatureStore(FeatureStore):
     def _final_state(self, spec: GroupSpec, job: Any) -> str:
         return str(self._call(f"read the state of the materialization job of '{spec.name}'", job.get_final_state))
 
-    def _write_options(self) -> dict[str, Any]:
-        return {
+    def _write_options(self, spec: GroupSpec) -> dict[str, Any]:
+        options: dict[str, Any] = {
             "wait_for_job": False,  # waited for with a bound: see _await_materialization
             "kafka_producer_config": {"message.timeout.ms": int(self.timeout_s * 1000)},  # bounds producer.flush()
             "kafka_timeout": kafka_timeout_s(self.timeout_s),  # bounds the offsets look-up before producing
         }
+        if plan_of(spec.name) == SCHEDULED:  # the SDK then only sends the rows and (re)sets the job's schedule
+            options.update(start_offline_materialization=False, offline_backfill_every_hr=SCHEDULED_MATERIALIZATION)
+        return options
 
     # ---- reading ---------------------------------------------------------------------------
 
