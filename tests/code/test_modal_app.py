@@ -68,11 +68,11 @@ def test_timeouts_follow_from_the_write_plan_and_the_deploying_shells_job_timeou
     defaults = Settings.load(dotenv=None)
     assert first.X_READS_S == MODAL_TIME_BUDGET_S
     assert first.SCRAPE_TIMEOUT_S == job_timeout_s("scrape", MODAL_TIME_BUDGET_S, defaults) == 2016
-    assert first.INFERENCE_TIMEOUT_S == job_timeout_s("inference", first.INFERENCE_WORK_S, defaults)
+    assert job_timeout_s("inference", first.INFERENCE_WORK_S, defaults) == first.INFERENCE_TIMEOUT_S
     monkeypatch.setenv("HOPSWORKS_JOB_TIMEOUT", "300")
     sys.modules.pop("modal_app")
     again = importlib.import_module("modal_app")
-    assert again.SCRAPE_TIMEOUT_S == math.ceil((60 + 240 + (2 * 300 + 60) * 2 + 300 + 60) * 1.2)
+    assert math.ceil((60 + 240 + (2 * 300 + 60) * 2 + 300 + 60) * 1.2) == again.SCRAPE_TIMEOUT_S
     assert again.CLOUD_ENV["HOPSWORKS_JOB_TIMEOUT"] == "300"  # the functions wait as long as their timeout allows
     sys.modules.pop("modal_app")
 
