@@ -240,10 +240,38 @@ def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict
     """``environ`` (default: ``os.environ``) on top of the ``dotenv`` file's values."""
     values: dict[str, str] = {}
     if dotenv is not None and dotenv.is_file():
-        from dotenv import dotenv_values
-
-        values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(read_dotenv(dotenv))
     values.update(os.environ if environ is None else environ)
+    return values
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The variables a ``.env`` file sets, through python-dotenv when it is installed.
+
+    Without it (a machine with only ``modal`` installed, deploying ``modal_app.py``) the common
+    form is read: ``NAME=value`` lines, an optional ``export``, ``#`` comments, and values in
+    single or double quotes (no interpolation, no multi-line values).
+    """
+    try:
+        from dotenv import dotenv_values
+    except ImportError:
+        return _simple_dotenv(path.read_text(encoding="utf-8"))
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _simple_dotenv(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if value[:1] in ("'", '"') and value.find(value[0], 1) > 0:
+            value = value[1 : value.find(value[0], 1)]
+        else:
+            value = value.split(" #")[0].strip()
+        values[name.strip()] = value
     return values
 
 
