@@ -28,7 +28,7 @@ NOTIFY_VARIABLES = (
 # batch inference, so the newest tweet of the day is the one the model answers.
 SCRAPE_CRON = "30 5 * * *"
 INFERENCE_CRON = "0 6 * * *"
-# What `python -m tweetgen --help` says about the settings (README: Configuration has the details).
+# What `python -m tweetgen --help` says about the settings (docs/configuration.md has the details).
 ENVIRONMENT_HELP = (
     "Settings come from the environment or a .env file; flags override them. "
     "TWEETGEN_BACKEND (local or hopsworks), TWEETGEN_DATA_DIR, TWEETGEN_USERNAME, TWEETGEN_DISPLAY_NAME, "
