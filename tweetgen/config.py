@@ -122,8 +122,15 @@ class Settings:
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
-        """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file."""
-        return cls.from_mapping(_environment(environ, dotenv))
+        """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file.
+
+        From then on the process's log records carry none of their secrets (``tweetgen.log_scrub``).
+        """
+        from tweetgen.log_scrub import scrub_secrets_from_logs
+
+        settings = cls.from_mapping(_environment(environ, dotenv))
+        scrub_secrets_from_logs(settings.secrets())
+        return settings
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
