@@ -231,8 +231,10 @@ def query_command(
     questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL, runs and RUNS_SQL) if q]
     if len(questions) != 1:
         raise typer.BadParameter("give exactly one of: SQL, --last N, --arms, --runs.")
-    store = open_feature_store(load_settings(backend, data_dir, "query"))
-    typer.echo(format_result(run_query(store, questions[0]), fmt), nl=False)
+    settings = load_settings(backend, data_dir, "query")
+    store = open_feature_store(settings)
+    result = run_query(store, questions[0], memory_mb=settings.query_memory_mb, timeout_s=settings.query_timeout_s)
+    typer.echo(format_result(result, fmt), nl=False)
 
 
 @app.command("smoke")

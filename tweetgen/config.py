@@ -37,6 +37,7 @@ ENVIRONMENT_HELP = (
     "HOPSWORKS_JOB_TIMEOUT (seconds a write waits for its materialization job). "
     "X API: X_BEARER_TOKEN, X_USER_ID (the account's numeric id: spares the paid user lookup). "
     "App: GRADIO_SERVER_PORT, GRADIO_SERVER_NAME (Gradio's convention; --port and --host override them). "
+    "Queries: TWEETGEN_QUERY_MEMORY_MB (default 1024), TWEETGEN_QUERY_TIMEOUT_S (default 60). "
     "Job notifications: TWEETGEN_NOTIFY_ON (failure or always), TWEETGEN_SMTP_HOST, TWEETGEN_SMTP_PORT, "
     "TWEETGEN_SMTP_USER, TWEETGEN_SMTP_PASSWORD, TWEETGEN_SMTP_FROM, TWEETGEN_NOTIFY_EMAIL, TWEETGEN_NOTIFY_WEBHOOK. "
     "Set by the platform: SPACE_ID and SPACES_ZERO_GPU (Hugging Face), MODAL_IS_REMOTE (Modal), and "
@@ -82,6 +83,8 @@ class Settings:
         zero_gpu: ``SPACES_ZERO_GPU``, set by Hugging Face on a ZeroGPU Space: generation then
             runs under ``@spaces.GPU``.
         on_modal: ``MODAL_IS_REMOTE=1``, set by Modal inside its containers.
+        query_memory_mb: ``TWEETGEN_QUERY_MEMORY_MB``: the most memory a ``query`` (and its result) may take.
+        query_timeout_s: ``TWEETGEN_QUERY_TIMEOUT_S``: how long a ``query`` may run before it is stopped.
         data_volume: ``TWEETGEN_DATA_VOLUME``, where a Modal Volume is mounted (``modal_app.py``
             sets it): on Modal the local backend needs ``data_dir`` inside it, since the
             container's own disk is thrown away after each run.
@@ -114,11 +117,20 @@ class Settings:
     zero_gpu: bool = False
     on_modal: bool = False
     data_volume: Path | None = None
+    query_memory_mb: int = 1024
+    query_timeout_s: float = 60.0
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
-        """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file."""
-        return cls.from_mapping(_environment(environ, dotenv))
+        """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file.
+
+        From then on the process's log records carry none of their secrets (``tweetgen.log_scrub``).
+        """
+        from tweetgen.log_scrub import scrub_secrets_from_logs
+
+        settings = cls.from_mapping(_environment(environ, dotenv))
+        scrub_secrets_from_logs(settings.secrets())
+        return settings
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -159,6 +171,8 @@ class Settings:
             zero_gpu=(get("SPACES_ZERO_GPU") or "").lower() in ("1", "t", "true"),
             on_modal=get("MODAL_IS_REMOTE") == "1",
             data_volume=Path(volume) if (volume := get("TWEETGEN_DATA_VOLUME")) else None,
+            query_memory_mb=_as_positive(get("TWEETGEN_QUERY_MEMORY_MB"), "TWEETGEN_QUERY_MEMORY_MB", cls.query_memory_mb, "megabytes"),
+            query_timeout_s=_as_positive(get("TWEETGEN_QUERY_TIMEOUT_S"), "TWEETGEN_QUERY_TIMEOUT_S", cls.query_timeout_s, "seconds"),
         )
         settings.check()
         return settings
@@ -302,3 +316,17 @@ def _as_float(text: str, name: str) -> float:
         return float(text)
     except ValueError:
         raise ConfigError(f"{name} is {text!r}; set it to a number of seconds.") from None
+
+
+def _as_positive(text: str | None, name: str, default: float, unit: str) -> float:
+    """``text`` as a positive number of ``unit`` (the default's type), ``default`` when unset."""
+    if text is None:
+        return default
+    try:
+        value = type(default)(text)
+    except ValueError:
+        value = 0
+    if not 0 < value < float("inf"):
+        example = f"e.g. {default:g}" if isinstance(default, float) else f"e.g. {default}"
+        raise ConfigError(f"{name} is {text!r}; set it to a positive number of {unit}, {example}.")
+    return value
