@@ -28,6 +28,7 @@ from tweetgen.ui.views import (
     generate_from_prompt,
     load_monitor,
     measures_chart,
+    measures_charts,
     measures_table,
     page_view,
     row_for,
@@ -114,6 +115,7 @@ def test_empty_store_explains_what_to_run(tmp_path) -> None:
     assert "make demo" in view.summary and "python batch_inference.py" in view.summary
     assert view.choices == [] and view.measures.empty
     assert len(measures_chart(frame).axes) == 3  # an empty chart, not an error
+    assert [figure.axes[0].texts[0].get_text() for figure in measures_charts(frame)] == ["No runs yet"] * 3
 
 
 def test_an_unreadable_store_gives_a_message_not_an_error(tmp_path) -> None:
@@ -177,10 +179,10 @@ def test_measures_table_and_summary_show_the_run(two_arm_store) -> None:
     frame = load_monitor(two_arm_store)
     row = row_for(frame, day_choices(frame)[2])  # run 2, champion
     table = measures_table(row)
-    assert list(table.columns) == ["measure", "real", "from its first two words", "random"]
+    assert list(table.columns) == ["measure", "real", "from prompt", "random"]
     by_measure = table.set_index("measure")
     assert by_measure.loc["characters", "real"] == str(len(RUNS[2][0]))
-    assert by_measure.loc["longest run of words copied from training", "from its first two words"] == "2"
+    assert by_measure.loc["longest run of words copied from training", "from prompt"] == "2"
     assert by_measure.loc["bits per character under the model", "real"] == "2.800"
     assert by_measure.loc["sentiment (VADER, -1 to 1)", "random"] == "0.10"
     summary = day_view(frame, day_choices(frame)[2]).summary
@@ -200,6 +202,43 @@ def test_chart_compares_the_families_and_has_one_point_per_champion_run_in_each_
     assert list(bits.lines[1].get_ydata()) == pytest.approx([3.0, 2.9, 2.8, 2.7])  # the LSTM champion, oldest first
     assert list(copies.lines[0].get_ydata()) == [0, 1, 2, 3]
     assert [line.get_label() for line in sentiment.lines] == ["real", "from prompt", "random"]
+
+
+def test_the_page_charts_are_the_three_panels_of_the_wide_chart(two_arm_store) -> None:
+    frame = load_monitor(two_arm_store)
+    figures = measures_charts(frame)
+    assert len(figures) == 3 and all(len(figure.axes) == 1 for figure in figures)
+    for wide, figure in zip(measures_chart(frame).axes, figures, strict=True):
+        panel = figure.axes[0]
+        assert panel.get_title() == wide.get_title()
+        assert [line.get_label() for line in panel.lines] == [line.get_label() for line in wide.lines]
+        assert [list(line.get_ydata()) for line in panel.lines] == [list(line.get_ydata()) for line in wide.lines]
+
+
+def _pixels_of(figure, colour: str, tolerance: int = 40) -> int:
+    """How many pixels of the drawn ``figure`` are within ``tolerance`` of ``colour`` (#rrggbb)."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3].astype(int)
+    target = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return int((np.abs(pixels - target).sum(axis=-1) < tolerance).sum())
+
+
+def test_the_real_sentiment_line_stays_visible_where_a_generated_line_lies_on_it() -> None:
+    frame = monitor_frame(6)
+    frame["prompted_sentiment"] = frame["real_sentiment"]  # the premise: the two lines coincide
+    figure = measures_charts(frame)[1]
+    ax = figure.axes[0]
+    real, prompted, random = ax.lines
+    assert list(real.get_ydata()) == list(prompted.get_ydata())
+    assert real.get_zorder() > max(prompted.get_zorder(), random.get_zorder())  # the real line is on top...
+    assert real.get_linestyle() == "--" and prompted.get_linestyle() == "-"  # ...dashed, so the one under it shows
+    assert len({real.get_marker(), prompted.get_marker(), random.get_marker()}) == 3
+    ax.get_legend().remove()  # count the lines' pixels only
+    assert _pixels_of(figure, "#1D9BF0") > 100 and _pixels_of(figure, "#0F1419") > 100
 
 
 # ---------------------------------------------------------------------------------------------

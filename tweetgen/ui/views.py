@@ -48,8 +48,10 @@ if TYPE_CHECKING:
 CARD_WIDTH = 550  # CSS pixels, X's embed width; images are CARD_WIDTH * CARD_SCALE pixels wide
 CARD_SCALE = 2
 COUNT_COLUMNS = ("likes", "retweets", "replies")
+MEASURE_COLUMNS = ("measure", "real", "from prompt", "random")  # the run's table: one column per tweet, as in the chart
 TWEET_COLUMNS = ("tweet_username", *COUNT_COLUMNS)  # joined from the ``tweets`` group by tweet_id
 NO_PROMPT_MESSAGE = "The account's tweet had no words to start from (only links or emoji), so this run generated only a random tweet."
+FRESH_HINT = "Type the start of a tweet above, or leave the box empty for a random one, and press Generate: the model's tweet appears here."
 EMPTY_MONITOR_MESSAGE = (
     "**No generated tweets yet.** The page shows what the daily batch inference writes into the "
     f"`{GENERATED_TWEETS.name}` feature group. Run `make demo` (the whole pipeline, offline) or "
@@ -210,7 +212,7 @@ def measures_table(row: pd.Series) -> pd.DataFrame:
         ("longest run of words copied from training", "–", str(int(row["prompted_copy_words"])), str(int(row["random_copy_words"]))),
         ("bits per character under the model", number(row["real_bits_per_char"], 3), "–", "–"),
     ]
-    return pd.DataFrame(rows, columns=["measure", "real", "from its first two words", "random"])
+    return pd.DataFrame(rows, columns=list(MEASURE_COLUMNS))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,31 +233,58 @@ def family_series(frame: pd.DataFrame, column: str) -> dict[str, tuple[pd.Series
     return series
 
 
+PANEL_TITLES = (
+    "Real tweet, bits per char, per model (lower: better)",
+    "Champion: sentiment (VADER)",
+    "Champion: longest copied run (words)",
+)
+
+
 def measures_chart(frame: pd.DataFrame) -> Figure:
-    """Measures over time, one point per run: the real tweet's bits per char under each model family
-    (the A/B test), then the champion's sentiment (real vs generated) and copied words.
+    """Measures over time in one wide figure, one point per run (``measures_charts``' three panels
+    side by side: the notebooks' view).
 
     Built with matplotlib's object API (no pyplot, no global figure state), so it is thread-safe.
     """
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     figure = Figure(figsize=(11, 2.6), dpi=100, layout="constrained")
-    axes = figure.subplots(1, 3)
+    _draw_measures(list(figure.subplots(1, 3)), frame)
+    return figure
+
+
+def measures_charts(frame: pd.DataFrame) -> tuple[Figure, Figure, Figure]:
+    """Measures over time as three figures, one point per run: the real tweet's bits per char under
+    each model family (the A/B test), the champion's sentiment (real vs generated), and its copied
+    words. The page lays them side by side on a wide screen and stacks them on a phone.
+
+    The time axis is each run's time (``generated_at``; see ``tweetgen.schema.GENERATED_TWEETS``).
+    """
+    from matplotlib.figure import Figure
+
+    figures = tuple(Figure(figsize=(4.4, 3.0), dpi=100, layout="constrained") for _ in PANEL_TITLES)
+    _draw_measures([figure.subplots() for figure in figures], frame)
+    return figures  # type: ignore[return-value]
+
+
+def _draw_measures(axes: list, frame: pd.DataFrame) -> None:
+    """The three panels of the measures, drawn into ``axes`` (or "No runs yet" when ``frame`` is empty)."""
+    from matplotlib.ticker import MaxNLocator
+
     if frame.empty:
-        for ax in axes:
+        for ax, title in zip(axes, PANEL_TITLES, strict=True):
             ax.set_axis_off()
-        axes[1].text(0.5, 0.5, "No runs yet", ha="center", va="center", fontsize=14, color="#536471")
-        return figure
+            ax.set_title(title, fontsize=10)
+            ax.text(0.5, 0.5, "No runs yet", ha="center", va="center", fontsize=14, color="#536471", transform=ax.transAxes)
+        return
     rows = chart_rows(frame)
     when = _chart_times(rows)
-    _plot_families(axes[0], family_series(frame, "real_bits_per_char"), "Real tweet, bits per char, per model (lower: better)")
+    _plot_families(axes[0], family_series(frame, "real_bits_per_char"), PANEL_TITLES[0])
     sentiment = {"real": rows["real_sentiment"], "from prompt": rows["prompted_sentiment"], "random": rows["random_sentiment"]}
-    _plot(axes[1], when, sentiment, "Champion: sentiment (VADER)")
+    _plot(axes[1], when, sentiment, PANEL_TITLES[1])
     copies = {"from prompt": rows["prompted_copy_words"], "random": rows["random_copy_words"]}
-    _plot(axes[2], when, copies, "Champion: longest copied run (words)")
+    _plot(axes[2], when, copies, PANEL_TITLES[2])
     axes[2].yaxis.set_major_locator(MaxNLocator(integer=True))  # a count of words
-    return figure
 
 
 def _chart_times(rows: pd.DataFrame) -> pd.Series:
@@ -270,10 +299,18 @@ def _plot_families(ax, series: dict[str, tuple[pd.Series, pd.Series]], title: st
     _style(ax, title, legend=len(series) > 1)
 
 
+# Each series' look. The real tweet's line is drawn last, on top, dashed with hollow squares, so a
+# generated line under it stays visible through its gaps, and the two never merge into one.
+LINE_STYLES = {
+    "real": {"color": "#0F1419", "linestyle": (0, (4, 2)), "linewidth": 2.0, "marker": "s", "markerfacecolor": "white", "zorder": 4},
+    "from prompt": {"color": "#1D9BF0", "linestyle": "-", "linewidth": 1.5, "marker": "o", "zorder": 3},
+    "random": {"color": "#F4212E", "linestyle": "-", "linewidth": 1.5, "marker": "^", "zorder": 2},
+}
+
+
 def _plot(ax, when: pd.Series, series: dict[str, pd.Series], title: str) -> None:
-    colours = {"real tweet": "#0F1419", "real": "#0F1419", "from prompt": "#1D9BF0", "random": "#F4212E"}
     for name, values in series.items():
-        ax.plot(when, values.astype(float), marker="o", markersize=4, linewidth=1.5, label=name, color=colours[name])
+        ax.plot(when, values.astype(float), markersize=5, label=name, **LINE_STYLES[name])
     _style(ax, title, legend=len(series) > 1)
 
 
@@ -328,7 +365,7 @@ def day_view(
 
 
 def _empty_measures() -> pd.DataFrame:
-    return pd.DataFrame(columns=["measure", "real", "from its first two words", "random"])
+    return pd.DataFrame(columns=list(MEASURE_COLUMNS))
 
 
 def page_view(
