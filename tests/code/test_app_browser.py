@@ -86,7 +86,7 @@ def test_the_three_cards_and_the_charts_are_shown(page) -> None:
         assert len(chart) == 1 and chart[0] > 0
     assert "Tweets by a model" in page.locator("h1").inner_text()
     summary = page.locator("#summary").inner_text()
-    assert "version 3 (lstm, champion)" in summary
+    assert "LSTM version 3 (champion" in summary
     assert "These tweets are invented." in summary and "@tweetgen_sample" in summary  # the demo store holds the sample
     assert page.locator("#measures").get_by_text("bits per character under the model").count() == 1
 
