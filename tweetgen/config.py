@@ -32,7 +32,7 @@ INFERENCE_CRON = "0 6 * * *"
 # LSTM joined GPT-2 hold their versions under the former default; ``former_name_hint`` says how to reach them.
 DEFAULT_MODEL_NAME = "tweet_model"
 FORMER_DEFAULT_MODEL_NAME = "tweet_gpt2"
-# What `python -m tweetgen --help` says about the settings (README: Configuration has the details).
+# What `python -m tweetgen --help` says about the settings (docs/configuration.md has the details).
 ENVIRONMENT_HELP = (
     "Settings come from the environment or a .env file; flags override them. "
     "TWEETGEN_BACKEND (local or hopsworks), TWEETGEN_DATA_DIR, TWEETGEN_USERNAME, TWEETGEN_DISPLAY_NAME, "

@@ -154,7 +154,7 @@ GENERATED_TWEETS = GroupSpec(
             ("generated_at", UTC_TIMESTAMP),
         ]
     ),
-    # What Hopsworks shows (at most 256 characters); the columns are explained above and in README.
+    # What Hopsworks shows (at most 256 characters); the columns are explained above and in docs/data-contracts.md.
     description=(
         "Monitor group: one row per batch inference run and model arm (champion, best of another "
         "family): the newest real tweet, its two-word prompt, two generations, model version and "
