@@ -28,6 +28,10 @@ NOTIFY_VARIABLES = (
 # batch inference, so the newest tweet of the day is the one the model answers.
 SCRAPE_CRON = "30 5 * * *"
 INFERENCE_CRON = "0 6 * * *"
+# The registry name of the model, whatever its family (TWEETGEN_MODEL_NAME). Registries made before the
+# LSTM joined GPT-2 hold their versions under the former default; ``former_name_hint`` says how to reach them.
+DEFAULT_MODEL_NAME = "tweet_model"
+FORMER_DEFAULT_MODEL_NAME = "tweet_gpt2"
 # What `python -m tweetgen --help` says about the settings (docs/configuration.md has the details).
 ENVIRONMENT_HELP = (
     "Settings come from the environment or a .env file; flags override them. "
@@ -102,7 +106,7 @@ class Settings:
     x_bearer_token: str | None = dataclasses.field(default=None, repr=False)
     x_user_id: int | None = None
     live_source: str = "replay"
-    model_name: str = "tweet_gpt2"
+    model_name: str = DEFAULT_MODEL_NAME
     space_id: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -55,7 +55,7 @@ def test_a_working_project_passes_every_check_and_leaves_nothing_behind(hopswork
     assert "feature groups" in out and "tweets v1 not written yet; generated_tweets v2 not written yet" in out
     assert re.search(r"scratch group write( \(\d+\.\d s\))?: 3 rows into tweetgen_doctor_[0-9a-f]{8}, through Kafka", out)
     assert "3 rows read back through the Query Service, as written" in out
-    assert "no versions of 'tweet_gpt2' yet" in out
+    assert "no versions of 'tweet_model' yet" in out
     assert re.search(r"wrote, read back and removed Resources/tweetgen_doctor_[0-9a-f]{8}\.json", out)
     backend = hopsworks_twin.backend
     assert backend.feature_store.groups == {} and backend.jobs.jobs == {}  # the scratch group and its job are gone

@@ -61,7 +61,7 @@ def test_a_failing_job_leaves_a_failed_row_one_email_and_one_webhook_call(receiv
 
     (row,) = local_runs().to_dict("records")
     assert row["job"] == "inference" and row["status"] == "failed" and row["runner"] == "local"
-    assert "There is no champion model 'tweet_gpt2'" in row["error"] and row["counts"] == "{}"
+    assert "There is no champion model 'tweet_model'" in row["error"] and row["counts"] == "{}"
     assert row["run_id"].startswith("inference-") and row["ended_at"] >= row["started_at"]
 
     (received,) = mail.received

@@ -248,7 +248,7 @@ def test_train_then_daily_inference_bodies_run_locally(modal_app) -> None:
 
     run_feature_pipeline(LocalFeatureStore(settings.feature_store_dir), source="sample")
     summary = modal_app.train.local(base_model="tiny", epochs=0.02, max_seconds=20)
-    assert "Trained tweet_gpt2 version 1" in summary and "becomes the first champion" in summary
+    assert "Trained tweet_model version 1" in summary and "becomes the first champion" in summary
     lines = modal_app.daily_inference.local()
     assert any(line.startswith("rows written      1") for line in lines)
     runs = LocalFeatureStore(settings.feature_store_dir).read(JOB_RUNS).sort_values("started_at")
