@@ -116,11 +116,15 @@ def train_command(
         Optional[int], typer.Option(help="Order of the n-gram of the training tweets the LSTM mixes in (default 7; 0: none).")
     ] = None,
     checkpoint_dir: Annotated[Optional[Path], typer.Option(help="Save a checkpoint here every 10 minutes; run again to resume.")] = None,
+    warm_start: Annotated[
+        bool, typer.Option("--warm-start", help="Continue the champion's weights (same family, tokenizer and shape; default budget 60 s).")
+    ] = False,
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Train on the `tweets` group until held-out bits/char stops improving (or the budget is spent),
-    keep the best weights, register the model; it becomes champion only if it is better."""
+    keep the best weights, register the model; it becomes champion only if it is better. With
+    --warm-start, continue the champion on the tweets now in the store."""
     from tweetgen.pipelines.preflight import check_train_options
 
     check_train_options(max_steps=max_steps, batch_size=batch_size, epochs=epochs, max_seconds=max_seconds,
@@ -129,11 +133,11 @@ def train_command(
     from tweetgen.model.train import DEFAULT_MAX_SECONDS, TrainConfig
     from tweetgen.pipelines.jobs import train_job
 
-    if max_seconds is None and max_steps is None and epochs is None:
-        max_seconds = DEFAULT_MAX_SECONDS  # no horizon given: the default budget, with early stopping
+    if max_seconds is None and max_steps is None and epochs is None and not warm_start:
+        max_seconds = DEFAULT_MAX_SECONDS  # no horizon given: the default budget, with early stopping (a warm start's is shorter)
     config = TrainConfig(base_model=base_model, family=model and model.lower(), tokenizer=tokenizer and tokenizer.lower(),
                          max_seconds=max_seconds, max_steps=max_steps, epochs=epochs, batch_size=batch_size, seed=seed,
-                         ngram_order=ngram_order, checkpoint_dir=checkpoint_dir and str(checkpoint_dir))
+                         ngram_order=ngram_order, checkpoint_dir=checkpoint_dir and str(checkpoint_dir), warm_start=warm_start)
     typer.echo(train_job(settings, config).summary())
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from tweetgen.errors import TweetgenError
+from tweetgen.model.ending import cut_at_limit
 from tweetgen.model.generate import sample, tweet_tokens
 from tweetgen.model.measures import CopyIndex, sentiment
 from tweetgen.registry.champion import challengers
@@ -152,13 +153,10 @@ def choose_prompt(clean_text: str) -> str:
 
 
 def clip_tweet(text: str, limit: int = MAX_TWEET_CHARS) -> str:
-    """``text`` cut to at most ``limit`` characters, at the last space when one is near."""
+    """``text`` stripped, and cut as an unfinished tweet (``tweetgen.model.ending.cut_at_limit``:
+    a sentence end or a word boundary and "…") if it is longer than ``limit`` characters."""
     text = text.strip()
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit // 2 else cut).rstrip()
+    return text if len(text) <= limit else cut_at_limit(text, limit)
 
 
 def generate_row(
