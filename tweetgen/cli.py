@@ -141,6 +141,24 @@ def train_command(
     typer.echo(train_job(settings, config).summary())
 
 
+@app.command("retrain")
+def retrain_command(
+    max_seconds: Annotated[
+        Optional[float], typer.Option(help="Training time budget of a warm start, in seconds (default 60).", min=1)
+    ] = None,
+    backend: BackendOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run the retrain job once, as the scheduler would: continue the champion if enough new tweets
+    arrived since its data (TWEETGEN_RETRAIN_MIN_NEW_TWEETS) or it drifts, and say what was decided."""
+    settings = load_settings(backend, data_dir, "retrain")
+    from tweetgen.model.train import TrainConfig
+    from tweetgen.pipelines.jobs import retrain_job
+
+    for line in retrain_job(settings, TrainConfig(max_seconds=max_seconds)).lines():
+        typer.echo(line)
+
+
 @app.command("models")
 def models_command(backend: BackendOption = None, data_dir: DataDirOption = None) -> None:
     """List the registered model versions, their metrics and the champion."""
