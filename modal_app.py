@@ -1,4 +1,4 @@
-"""The cloud deployment on Modal: scheduled scrapes and batch inference, GPU training, the app.
+"""The cloud deployment on Modal: scheduled scrapes, retraining and batch inference, GPU training, the app.
 
     modal secret create hopsworks HOPSWORKS_API_KEY=... HOPSWORKS_PROJECT=...
     modal secret create x-api X_BEARER_TOKEN=... [X_USER_ID=...]
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import modal
 
-from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, notify_environment
+from tweetgen.config import INFERENCE_CRON, RETRAIN_CRON, SCRAPE_CRON, notify_environment
 
 REPO = Path(__file__).resolve().parent
 DATA_MOUNT = "/data"  # where the Volume is mounted; the data dir and the marker point at it
@@ -80,6 +80,35 @@ def scrape() -> list[str]:
     from tweetgen.pipelines.jobs import scrape_job
 
     return _report(scrape_job(Settings.load(), runner="modal").lines())
+
+
+@app.function(
+    image=image,
+    secrets=[hopsworks_secret, notify_secret],
+    volumes=volumes,
+    schedule=modal.Cron(RETRAIN_CRON, timezone="UTC"),
+    timeout=1800,
+    **MODEL_RESOURCES,
+)
+def retrain() -> list[str]:
+    """Continue the champion on its new tweets when enough arrived or it drifts: an LSTM here on
+    the CPU, a GPT-2 champion on the GPU function."""
+    from tweetgen.config import Settings
+    from tweetgen.pipelines.jobs import retrain_job, retrain_needs_gpu
+
+    settings = Settings.load()
+    if retrain_needs_gpu(settings):
+        return retrain_on_gpu.remote()
+    return _report(retrain_job(settings, runner="modal").lines())
+
+
+@app.function(image=image, secrets=[hopsworks_secret, notify_secret], volumes=volumes, gpu=GPU, timeout=3600)
+def retrain_on_gpu() -> list[str]:
+    """The retrain job of a GPT-2 champion, on the GPU (called by ``retrain``)."""
+    from tweetgen.config import Settings
+    from tweetgen.pipelines.jobs import retrain_job
+
+    return _report(retrain_job(Settings.load(), runner="modal").lines())
 
 
 @app.function(

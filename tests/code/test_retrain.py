@@ -91,6 +91,9 @@ def test_the_retrain_job_skips_then_continues_the_champion_and_says_so(capsys) -
     assert runs["job"].tolist() == ["retrain"] * 3 and runs["status"].tolist() == ["ok"] * 3
     assert [json.loads(c)["retrained"] for c in runs["counts"]] == [0, 0, 1]
     assert json.loads(runs["counts"].iloc[-1])["model_version"] == 2 and first.version.version == 1
+    from tweetgen.pipelines.jobs import retrain_needs_gpu
+
+    assert not retrain_needs_gpu(settings)  # an LSTM champion
 
 
 def test_health_shows_the_drift_the_daily_job_recorded() -> None:
@@ -106,3 +109,13 @@ def test_health_shows_the_drift_the_daily_job_recorded() -> None:
     assert "Drift: The champion (v3) scores 2.400 bits/char on the last 30 real tweets, +0.300 over its eval figure 2.100." in health_markdown(health)
     no_drift = runs.assign(counts=json.dumps({"rows_written": 2}))
     assert job_health(no_drift, now).as_dict()["drift"] is None
+
+
+def test_a_gpt2_champion_retrains_on_the_gpu_function_an_lstm_or_none_on_the_cpu() -> None:
+    from tests.fakes.tiny_model import register_tiny_champion
+    from tweetgen.pipelines.jobs import retrain_needs_gpu
+
+    settings = Settings.load()
+    assert not retrain_needs_gpu(settings)  # no champion: the CPU function says so
+    register_tiny_champion(settings.data_dir)  # a one-layer GPT-2 under <data_dir>/models
+    assert retrain_needs_gpu(settings)

@@ -86,6 +86,13 @@ def retrain_job(settings: Settings, config: TrainConfig | None = None, runner: s
     return run_job("retrain", settings, runner, lambda store: run_retrain(store, open_model_registry(settings), config, rule))
 
 
+def retrain_needs_gpu(settings: Settings) -> bool:
+    """Whether the champion a retrain would continue is a GPT-2 (a GPU's work); an LSTM, or no
+    champion at all (the job then says so), runs on the CPU."""
+    champion = open_model_registry(settings).champion(settings.model_name)
+    return champion is not None and champion.family != "lstm"
+
+
 def inference_job(settings: Settings, as_of: datetime | None = None, seed: int | None = None, runner: str = "local") -> InferenceReport:
     """The daily batch inference: the champion and the best model of each other family generate next to the newest tweet."""
     from tweetgen.pipelines.inference import Sampling, run_batch_inference
