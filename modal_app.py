@@ -1,4 +1,4 @@
-"""The cloud deployment on Modal: scheduled scrapes and batch inference, GPU training, the app.
+"""The cloud deployment on Modal: scheduled scrapes, retraining and batch inference, GPU training, the app.
 
 Deploying needs only ``pip install modal`` on your machine (this file imports nothing else but the
 package's standard-library modules); docs/deploy.md has the steps in order:
@@ -39,7 +39,7 @@ from pathlib import Path
 import modal
 
 from tweetgen.clients.write_plan import job_timeout_s
-from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings, notify_environment
+from tweetgen.config import INFERENCE_CRON, RETRAIN_CRON, SCRAPE_CRON, Settings, notify_environment
 
 REPO = Path(__file__).resolve().parent
 DATA_MOUNT = "/data"  # where the Volume is mounted; the data dir and the marker point at it
@@ -61,6 +61,7 @@ MODEL_RESOURCES = {"cpu": 2.0, "memory": 3072}  # the model on the CPU: batch in
 # Each job's own work, in seconds, before its writes (tweetgen.clients.write_plan adds those):
 X_READS_S = 240.0  # the X source's time budget on Modal (tweetgen.sources.x_api.MODAL_TIME_BUDGET_S)
 INFERENCE_WORK_S = 600.0  # download the champion and a challenger, generate, measure
+RETRAIN_WORK_S = 900.0  # count the new tweets; when it trains: download the champion, 60 s warm start, score, upload
 TRAIN_WORK_S = 2 * 3600.0  # training (max_seconds, 1 h by default), evaluation, upload to the registry
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
@@ -100,6 +101,7 @@ x_api_secret = modal.Secret.from_name("x-api", required_keys=["X_BEARER_TOKEN"])
 notify_secret = modal.Secret.from_dict(notify_environment())
 SCRAPE_TIMEOUT_S = job_timeout_s("scrape", X_READS_S, DEPLOYED)
 INFERENCE_TIMEOUT_S = job_timeout_s("inference", INFERENCE_WORK_S, DEPLOYED)
+RETRAIN_TIMEOUT_S = job_timeout_s("retrain", RETRAIN_WORK_S, DEPLOYED)
 TRAIN_TIMEOUT_S = job_timeout_s("train", TRAIN_WORK_S, DEPLOYED)
 WEB_TIMEOUT_S = 600
 
@@ -131,6 +133,33 @@ def scrape() -> list[str]:
     from tweetgen.pipelines.jobs import scrape_job
 
     return _report(scrape_job(Settings.load(), runner="modal").lines())
+
+
+@app.function(
+    image=image,
+    secrets=[hopsworks_secret, notify_secret],
+    volumes=volumes,
+    schedule=modal.Cron(RETRAIN_CRON, timezone="UTC"),
+    timeout=RETRAIN_TIMEOUT_S,
+    **MODEL_RESOURCES,
+)
+def retrain() -> list[str]:
+    """Continue the champion on its new tweets when enough arrived or it drifts: an LSTM here on
+    the CPU, a GPT-2 champion on the GPU function."""
+    from tweetgen.pipelines.jobs import retrain_job, retrain_needs_gpu
+
+    settings = Settings.load()
+    if retrain_needs_gpu(settings):
+        return retrain_on_gpu.remote()
+    return _report(retrain_job(settings, runner="modal").lines())
+
+
+@app.function(image=gpu_image, secrets=[hopsworks_secret, notify_secret], volumes=volumes, gpu=GPU, timeout=RETRAIN_TIMEOUT_S)
+def retrain_on_gpu() -> list[str]:
+    """The retrain job of a GPT-2 champion, on the GPU (called by ``retrain``)."""
+    from tweetgen.pipelines.jobs import retrain_job
+
+    return _report(retrain_job(Settings.load(), runner="modal").lines())
 
 
 @app.function(
