@@ -1,10 +1,13 @@
 # Two commands a user needs: `make demo` (the whole pipeline offline, then the app) and
 # `make test` (the whole test suite offline). Both create .venv, install the pinned runtime and
 # development sets (requirements.txt, requirements-dev.txt) and the package itself (editable).
+# Both also install the fonts tweet images need (emoji, Chinese/Japanese/Korean) with the same script;
+# `make test` adds Chromium for the browser tests.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+FONTS  := fonts-noto-color-emoji fonts-noto-cjk
 
 .PHONY: install test demo lint notebooks bench mutation clean reset
 
@@ -22,6 +25,7 @@ test: install
 	$(BIN)/python -m pytest
 
 demo: install
+	bash scripts/install_system_packages.sh $(FONTS)
 	$(BIN)/python -m tweetgen demo
 
 lint: install

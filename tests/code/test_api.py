@@ -23,6 +23,7 @@ from tests.conftest import REPO
 from tests.fakes.app_server import demo_store, free_port, running_app
 from tests.fakes.tiny_model import register_tiny_champion
 from tweetgen.cli import main
+from tweetgen.config import DEFAULT_MODEL_NAME
 from tweetgen.pipelines.runs import JobRun
 from tweetgen.pipelines.scheduler import utc_now
 from tweetgen.registry.local import LocalModelRegistry
@@ -189,7 +190,7 @@ def test_generate_answers_503_when_too_many_requests_wait(tmp_path) -> None:
 
 
 def test_the_app_command_serves_page_and_api_and_smoke_passes(tmp_path, capsys) -> None:
-    register_tiny_champion(tmp_path)  # the registry under TWEETGEN_DATA_DIR/models
+    register_tiny_champion(tmp_path, DEFAULT_MODEL_NAME)  # the registry under TWEETGEN_DATA_DIR/models, the default name
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TWEETGEN_DATA_DIR": str(tmp_path), "GRADIO_TEMP_DIR": str(tmp_path / "gradio")}
     app = subprocess.Popen([sys.executable, "-m", "tweetgen", "app", "--port", str(port)], env=env,

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from tweetgen.errors import StoreError
+from tweetgen.files import real_folder
 
 LOG_DIR = "_delta_log"
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
@@ -44,8 +45,8 @@ def check_delta_log(table: Path) -> None:
 
 
 def commits_to_check(log: Path) -> list[Path]:
-    """The commit files after the newest checkpoint, oldest first."""
-    if not log.is_dir():
+    """The commit files after the newest checkpoint, oldest first (a link as the log is refused)."""
+    if not real_folder(log, "a Delta table's log"):
         return []
     commits, checkpoint = [], -1
     for path in log.iterdir():
