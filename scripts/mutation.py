@@ -47,6 +47,9 @@ class Module:
 
 MODULES: dict[str, Module] = {
     "notify": Module("tweetgen/clients/notify.py", ("tests/code/test_notify.py", "tests/code/test_job_runs.py")),
+    "log-scrub": Module(  # the secrets, and every part of a secret URL, that notifications and logs scrub
+        "tweetgen/log_scrub.py", ("tests/code/test_notify.py", "tests/reliability/test_log_secrets.py"),
+    ),
     "champion": Module(
         "tweetgen/registry/champion.py",
         ("tests/code/test_registry.py", "tests/reliability/test_broken_champion.py"),
