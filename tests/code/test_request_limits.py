@@ -12,7 +12,7 @@ import asyncio
 
 import pytest
 
-from tweetgen.ui.request_limits import MAX_BODY_BYTES, BodyTooLargeError, RequestLimits, _counted, refuse
+from tweetgen.ui.request_limits import MAX_BODY_BYTES, BodyTooLargeError, RequestLimits, _counted, launch_limits, refuse
 
 TOO_LARGE = (413, f"The request body is larger than {MAX_BODY_BYTES:,} bytes.")
 
@@ -124,3 +124,56 @@ def test_the_middleware_answers_413_when_a_body_outgrows_its_declared_length() -
     sent.clear()
     asyncio.run(limits(scope(content_length="10"), chunks(5, 5), send))
     assert sent == []  # exactly the cap: the app ran and chose its own answer (none here)
+
+
+def test_launch_limits_puts_the_middleware_in_front_and_caps_files_alike() -> None:
+    first, second = launch_limits(), launch_limits()
+    assert first["max_file_size"] == MAX_BODY_BYTES
+    (middleware,) = first["app_kwargs"]["middleware"]
+    assert middleware.cls is RequestLimits
+    first["app_kwargs"]["extra"] = True  # Gradio adds its own keys: each call gets a new dict
+    assert "extra" not in second["app_kwargs"] and second["app_kwargs"]["middleware"] is not first["app_kwargs"]["middleware"]
+
+
+def test_a_refusal_is_sent_as_plain_text_with_its_length() -> None:
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def app(scope, receive, send) -> None:
+        raise AssertionError("a refused request never reaches the app")
+
+    asyncio.run(RequestLimits(app)(scope(content_length=str(MAX_BODY_BYTES + 1)), chunks(1), send))
+    body = TOO_LARGE[1].encode()
+    assert sent == [
+        {"type": "http.response.start", "status": 413,
+         "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]},
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+def test_non_http_scopes_pass_untouched() -> None:
+    seen: list[str] = []
+
+    async def app(scope, receive, send) -> None:
+        seen.append(scope["type"])
+
+    asyncio.run(RequestLimits(app)({"type": "lifespan"}, chunks(1), None))
+    asyncio.run(RequestLimits(app)({"type": "websocket", "path": "/gradio_api/upload", "headers": []}, chunks(1), None))
+    assert seen == ["lifespan", "websocket"]
+
+
+def test_a_body_that_outgrows_the_cap_after_the_answer_began_ends_without_a_second_answer() -> None:
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def app(scope, receive, send) -> None:  # answers first, then reads
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while (await receive()).get("more_body"):
+            pass
+
+    asyncio.run(RequestLimits(app, max_body_bytes=10)(scope(content_length="5"), chunks(5, 6), send))
+    assert [m.get("status") for m in sent] == [200]
