@@ -23,7 +23,7 @@ from tweetgen.ui.api import MAX_RUNS, MAX_WAITING
 from tweetgen.ui.predictor import Predictor
 from tweetgen.ui.server_errors import UNEXPECTED
 
-BODY_TIMEOUT_S = 1.5  # the production 10 s, shortened
+BODY_TIMEOUT_S = 4.0  # the production 10 s, shortened; ample for one tiny generation meanwhile on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +140,15 @@ def test_stalled_bodies_hold_no_generation_slot_and_time_out(url, caplog) -> Non
         connection.sendall(b"POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                            b"Content-Length: 50\r\n\r\n{\"prompt\": ")
         stalled.append(connection)
-    started = time.monotonic()
     try:
         time.sleep(0.3)
         served = httpx.post(url + "api/generate", json={"prompt": "The", "seed": 2}, timeout=60)
         assert served.status_code == 200 and served.json()["text"].startswith("The")
-        assert time.monotonic() - started < BODY_TIMEOUT_S + 0.3  # answered while the others still stall
+        for connection in stalled:  # answered while the others still stall: none has its answer yet
+            connection.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                connection.recv(1)
+            connection.setblocking(True)
         for connection in stalled:
             answer = b""
             while b"}" not in answer and (chunk := connection.recv(4096)):
