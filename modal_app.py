@@ -38,7 +38,7 @@ from pathlib import Path
 
 import modal
 
-from tweetgen.clients.write_plan import job_timeout_s
+from tweetgen.clients.write_plan import WORK_S, job_timeout_s
 from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings, notify_environment
 
 REPO = Path(__file__).resolve().parent
@@ -58,10 +58,6 @@ GPU = "L4"  # bf16-capable and inexpensive; "A100" or "H100" train GPT-2 124M se
 # imports (hopsworks, torch, transformers, gradio) take ~470 MiB resident, GPT-2 124M generating ~1 GiB.
 SCRAPE_RESOURCES = {"cpu": 0.5, "memory": 1024}  # tweepy, pandas and the Hopsworks client; no model
 MODEL_RESOURCES = {"cpu": 2.0, "memory": 3072}  # the model on the CPU: batch inference and the app
-# Each job's own work, in seconds, before its writes (tweetgen.clients.write_plan adds those):
-X_READS_S = 240.0  # the X source's time budget on Modal (tweetgen.sources.x_api.MODAL_TIME_BUDGET_S)
-INFERENCE_WORK_S = 600.0  # download the champion and a challenger, generate, measure
-TRAIN_WORK_S = 2 * 3600.0  # training (max_seconds, 1 h by default), evaluation, upload to the registry
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
@@ -98,9 +94,10 @@ hopsworks_secret = modal.Secret.from_name("hopsworks", required_keys=["HOPSWORKS
 x_api_secret = modal.Secret.from_name("x-api", required_keys=["X_BEARER_TOKEN"])  # and X_USER_ID, if you know it
 # Job notifications: the TWEETGEN_SMTP_* / TWEETGEN_NOTIFY_* settings of the deploying shell (or .env).
 notify_secret = modal.Secret.from_dict(notify_environment())
-SCRAPE_TIMEOUT_S = job_timeout_s("scrape", X_READS_S, DEPLOYED)
-INFERENCE_TIMEOUT_S = job_timeout_s("inference", INFERENCE_WORK_S, DEPLOYED)
-TRAIN_TIMEOUT_S = job_timeout_s("train", TRAIN_WORK_S, DEPLOYED)
+SCRAPE_TIMEOUT_S = job_timeout_s("scrape", DEPLOYED)
+INFERENCE_TIMEOUT_S = job_timeout_s("inference", DEPLOYED)
+TRAIN_TIMEOUT_S = job_timeout_s("train", DEPLOYED)
+MAX_TRAIN_SECONDS = WORK_S["train"] - 1800  # the rest of train's work: loading, evaluation, registering
 WEB_TIMEOUT_S = 600
 
 
@@ -160,10 +157,10 @@ def train(
     from tweetgen.model.train import TrainConfig
     from tweetgen.pipelines.jobs import train_job
 
-    if max_seconds > TRAIN_WORK_S - 1800:
+    if max_seconds > MAX_TRAIN_SECONDS:
         raise ConfigError(
             f"max_seconds={max_seconds:g} leaves evaluation and registering no room in train's {TRAIN_TIMEOUT_S} s "
-            f"timeout; pass at most {TRAIN_WORK_S - 1800:g}, or raise TRAIN_WORK_S in modal_app.py."
+            f"timeout; pass at most {MAX_TRAIN_SECONDS:g}, or raise WORK_S['train'] in tweetgen/clients/write_plan.py."
         )
     settings = Settings.load()
     config = TrainConfig(
