@@ -1,4 +1,4 @@
-"""The cloud deployment on Modal: scheduled scrapes and batch inference, GPU training, the app.
+"""The cloud deployment on Modal: scheduled scrapes, retraining and batch inference, GPU training, the app.
 
 Deploying needs only ``pip install modal`` on your machine (this file imports nothing else but the
 package's standard-library modules); docs/deploy.md has the steps in order:
@@ -39,7 +39,7 @@ from pathlib import Path
 import modal
 
 from tweetgen.clients.write_plan import WORK_S, job_timeout_s
-from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings, notify_environment
+from tweetgen.config import INFERENCE_CRON, RETRAIN_CRON, SCRAPE_CRON, Settings, notify_environment
 
 REPO = Path(__file__).resolve().parent
 DATA_MOUNT = "/data"  # where the Volume is mounted; the data dir and the marker point at it
@@ -96,6 +96,7 @@ x_api_secret = modal.Secret.from_name("x-api", required_keys=["X_BEARER_TOKEN"])
 notify_secret = modal.Secret.from_dict(notify_environment())
 SCRAPE_TIMEOUT_S = job_timeout_s("scrape", DEPLOYED)
 INFERENCE_TIMEOUT_S = job_timeout_s("inference", DEPLOYED)
+RETRAIN_TIMEOUT_S = job_timeout_s("retrain", DEPLOYED)
 TRAIN_TIMEOUT_S = job_timeout_s("train", DEPLOYED)
 MAX_TRAIN_SECONDS = WORK_S["train"] - 1800  # the rest of train's work: loading, evaluation, registering
 WEB_TIMEOUT_S = 600
@@ -128,6 +129,33 @@ def scrape() -> list[str]:
     from tweetgen.pipelines.jobs import scrape_job
 
     return _report(scrape_job(Settings.load(), runner="modal").lines())
+
+
+@app.function(
+    image=image,
+    secrets=[hopsworks_secret, notify_secret],
+    volumes=volumes,
+    schedule=modal.Cron(RETRAIN_CRON, timezone="UTC"),
+    timeout=RETRAIN_TIMEOUT_S,
+    **MODEL_RESOURCES,
+)
+def retrain() -> list[str]:
+    """Continue the champion on its new tweets when enough arrived or it drifts: an LSTM here on
+    the CPU, a GPT-2 champion on the GPU function."""
+    from tweetgen.pipelines.jobs import retrain_job, retrain_needs_gpu
+
+    settings = Settings.load()
+    if retrain_needs_gpu(settings):
+        return retrain_on_gpu.remote()
+    return _report(retrain_job(settings, runner="modal").lines())
+
+
+@app.function(image=gpu_image, secrets=[hopsworks_secret, notify_secret], volumes=volumes, gpu=GPU, timeout=RETRAIN_TIMEOUT_S)
+def retrain_on_gpu() -> list[str]:
+    """The retrain job of a GPT-2 champion, on the GPU (called by ``retrain``)."""
+    from tweetgen.pipelines.jobs import retrain_job
+
+    return _report(retrain_job(Settings.load(), runner="modal").lines())
 
 
 @app.function(

@@ -33,11 +33,11 @@ def test_every_contract_has_a_plan_and_only_job_runs_waits_for_its_schedule() ->
     assert plan_of("tweetgen_doctor_ab12") == AWAITED  # a group the plan does not know is waited for
 
 
-def test_a_day_costs_four_spark_jobs_where_waiting_for_every_write_cost_five() -> None:
+def test_a_day_costs_four_spark_jobs_where_waiting_for_every_write_would_cost_six() -> None:
     assert spark_jobs_per_day() == 4  # scrape: tweets, x_cursor; inference: generated_tweets; job_runs once
     every_write = sum(count * len(write_plan.JOB_WRITES[job]) for job, count in write_plan.RUNS_PER_DAY.items())
-    assert every_write == 5
-    assert spark_jobs_per_day({"scrape": 24, "inference": 1}) == 24 * 2 + 1 + 1  # hourly scrapes
+    assert every_write == 6  # scrape 3, retrain 1, inference 2
+    assert spark_jobs_per_day({"scrape": 24, "retrain": 1, "inference": 1}) == 24 * 2 + 1 + 1  # hourly scrapes
 
 
 def test_a_write_budget_is_one_or_two_job_timeouts_and_one_call_timeout() -> None:
