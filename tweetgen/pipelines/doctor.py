@@ -37,7 +37,7 @@ OK, FAIL, SKIP = "ok", "FAIL", "skip"
 X_LOOKUP_COST = "one paid user lookup, about $0.010"
 #: The Modal secrets ``modal_app.py`` mounts, and how to create each (tests keep the two in step).
 MODAL_SECRETS = {
-    "hopsworks": "modal secret create hopsworks HOPSWORKS_API_KEY=... HOPSWORKS_PROJECT=...",
+    "hopsworks": "modal secret create hopsworks HOPSWORKS_API_KEY=... HOPSWORKS_PROJECT=... HOPSWORKS_HOST=...",
     "x-api": "modal secret create x-api X_BEARER_TOKEN=...",
 }
 
