@@ -19,7 +19,7 @@ scheduler (``python -m tweetgen schedule``) reads them too.
 
 Two images: the scrape, the batch inference and the web app run on the CPU, so their image has
 PyTorch's CPU build (no CUDA libraries, several GB less to build and to start); only ``train``
-gets the CUDA build, from PyPI. ``scripts/image_sizes.py`` resolves both and reports their sizes.
+gets the CUDA build, from PyPI. ``bench/bench_images.py`` resolves both and reports their sizes.
 
 Timeouts follow from the write plan (``tweetgen.clients.write_plan``): a job's own work, then for
 each feature group it writes the worst wait for its materialization jobs (``HOPSWORKS_JOB_TIMEOUT``)
