@@ -34,6 +34,9 @@ unless that marker names a mounted volume holding the data dir. ``train`` saves 
 every ten minutes, so a run that is cut off (preempted, or stopped) resumes when it runs again.
 """
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import modal
@@ -100,12 +103,37 @@ RETRAIN_TIMEOUT_S = job_timeout_s("retrain", DEPLOYED)
 TRAIN_TIMEOUT_S = job_timeout_s("train", DEPLOYED)
 MAX_TRAIN_SECONDS = WORK_S["train"] - 1800  # the rest of train's work: loading, evaluation, registering
 WEB_TIMEOUT_S = 600
+CHECKPOINT_COMMIT_S = 120.0  # train commits the Volume this often: its checkpoints (every 10 min) survive a cut-off
 
 
 def checkpoint_folder(settings: Settings) -> Path:
     """Where train keeps its checkpoint: under the data dir, the Volume on Modal; one folder per
     model name (the training pipeline removes it once the model is registered)."""
     return settings.data_dir / "checkpoints" / settings.model_name
+
+
+@contextlib.contextmanager
+def committing(volume: modal.Volume, every_s: float, active: bool = True) -> Iterator[None]:
+    """Commit ``volume`` every ``every_s`` seconds while the block runs, and once at its end, so
+    that a checkpoint written there survives a container that is cut off (a Volume's changes are
+    seen by the next container only once committed). Off Modal (``active`` False) it does nothing."""
+    if not active:
+        yield
+        return
+    stop = threading.Event()
+
+    def commit_until_stopped() -> None:
+        while not stop.wait(every_s):
+            volume.commit()
+
+    worker = threading.Thread(target=commit_until_stopped, name="volume-commits", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+        volume.commit()
 
 
 def _report(lines: list[str]) -> list[str]:
@@ -195,7 +223,8 @@ def train(
         base_model=base_model, max_seconds=max_seconds, epochs=epochs, batch_size=batch_size, seed=seed, precision="auto",
         checkpoint_dir=str(checkpoint_folder(settings)),
     )
-    summary = train_job(settings, config, runner="modal").summary()
+    with committing(data_volume, every_s=CHECKPOINT_COMMIT_S, active=settings.on_modal):
+        summary = train_job(settings, config, runner="modal").summary()
     print(summary, flush=True)
     return summary
 

@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -275,3 +276,21 @@ def test_web_builds_the_gradio_app(modal_app) -> None:
     assert generated.status_code == 200 and generated.json()["seed"] == 3 and generated.json()["text"].startswith("The")
     assert page.status_code == 200 and "gradio" in page.text.lower()
     assert config.status_code == 200 and "Tweets by a model" in config.text
+
+
+def test_train_commits_the_volume_while_it_runs_and_once_at_the_end(modal_app) -> None:
+    """A Volume's changes reach the next container only once committed: a checkpoint must be."""
+    commits: list[float] = []
+
+    class RecordingVolume:
+        def commit(self) -> None:
+            commits.append(time.monotonic())
+
+    with modal_app.committing(RecordingVolume(), every_s=0.05):
+        time.sleep(0.3)
+    assert 2 <= len(commits) <= 8  # every 0.05 s during 0.3 s (fewer on a busy machine), and the last at the end
+    assert commits[-1] - commits[0] >= 0.05  # not all at the end
+    before = len(commits)
+    with modal_app.committing(RecordingVolume(), every_s=0.05, active=False):  # off Modal: no Volume to commit
+        time.sleep(0.1)
+    assert len(commits) == before
