@@ -196,3 +196,10 @@ def test_an_unexpected_error_is_logged_once_and_answered_with_a_sentence(tmp_pat
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and errors[0].getMessage() == "Unexpected error answering GET /api/runs"
     assert errors[0].exc_info and "disk on fire" in str(errors[0].exc_info[1])
+
+
+def test_the_page_prompt_box_drops_what_the_api_refuses() -> None:
+    from tweetgen.ui.predictor import clean_prompt
+
+    assert clean_prompt(" The\u202e rocket\u2028 is\u2066 \x1b[31mred\u2029 ") == "The rocket is [31mred"
+    assert clean_prompt("Ünïcode, emoji 🚀 and عربي stay") == "Ünïcode, emoji 🚀 and عربي stay"
