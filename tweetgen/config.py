@@ -28,6 +28,10 @@ NOTIFY_VARIABLES = (
 # batch inference, so the newest tweet of the day is the one the model answers.
 SCRAPE_CRON = "30 5 * * *"
 INFERENCE_CRON = "0 6 * * *"
+# The registry name of the model, whatever its family (TWEETGEN_MODEL_NAME). Registries made before the
+# LSTM joined GPT-2 hold their versions under the former default; ``former_name_hint`` says how to reach them.
+DEFAULT_MODEL_NAME = "tweet_model"
+FORMER_DEFAULT_MODEL_NAME = "tweet_gpt2"
 # What `python -m tweetgen --help` says about the settings (docs/configuration.md has the details).
 ENVIRONMENT_HELP = (
     "Settings come from the environment or a .env file; flags override them. "
@@ -102,7 +106,7 @@ class Settings:
     x_bearer_token: str | None = dataclasses.field(default=None, repr=False)
     x_user_id: int | None = None
     live_source: str = "replay"
-    model_name: str = "tweet_gpt2"
+    model_name: str = DEFAULT_MODEL_NAME
     space_id: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -254,10 +258,38 @@ def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict
     """``environ`` (default: ``os.environ``) on top of the ``dotenv`` file's values."""
     values: dict[str, str] = {}
     if dotenv is not None and dotenv.is_file():
-        from dotenv import dotenv_values
-
-        values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(read_dotenv(dotenv))
     values.update(os.environ if environ is None else environ)
+    return values
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The variables a ``.env`` file sets, through python-dotenv when it is installed.
+
+    Without it (a machine with only ``modal`` installed, deploying ``modal_app.py``) the common
+    form is read: ``NAME=value`` lines, an optional ``export``, ``#`` comments, and values in
+    single or double quotes (no interpolation, no multi-line values).
+    """
+    try:
+        from dotenv import dotenv_values
+    except ImportError:
+        return _simple_dotenv(path.read_text(encoding="utf-8"))
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _simple_dotenv(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if value[:1] in ("'", '"') and value.find(value[0], 1) > 0:
+            value = value[1 : value.find(value[0], 1)]
+        else:
+            value = value.split(" #")[0].strip()
+        values[name.strip()] = value
     return values
 
 
@@ -265,7 +297,7 @@ def _as_port(text: str | None, name: str, example: str) -> int | None:
     """``text`` as a TCP port number (None stays None), or one sentence naming ``name``."""
     if text is None:
         return None
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not _is_number(text) or not 0 < int(text) < 65536:
         raise ConfigError(f"{name} is {text!r}; set it to a port number, {example}.")
     return int(text)
 
@@ -273,9 +305,14 @@ def _as_port(text: str | None, name: str, example: str) -> int | None:
 def _as_user_id(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or int(text) == 0:
+    if not _is_number(text) or int(text) == 0:
         raise ConfigError(f"X_USER_ID is {text!r}; set it to the account's numeric X user id, or leave it unset.")
     return int(text)
+
+
+def _is_number(text: str) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits (``str.isdigit`` also takes '²' and '٧')."""
+    return text.isascii() and text.isdigit()
 
 
 def _as_float(text: str, name: str) -> float:

@@ -20,7 +20,7 @@ from tweetgen.errors import TweetgenError
 from tweetgen.model.generate import sample, tweet_tokens
 from tweetgen.model.measures import CopyIndex, sentiment
 from tweetgen.registry.champion import challengers
-from tweetgen.registry.port import ModelRegistry, ModelVersion
+from tweetgen.registry.port import ModelRegistry, ModelVersion, former_name_hint
 from tweetgen.schema import GENERATED_TWEETS, MAX_TWEET_CHARS, TWEETS
 from tweetgen.store.port import FeatureStore
 
@@ -114,6 +114,7 @@ def model_arms(registry: ModelRegistry, model_name: str) -> list[tuple[str, Mode
     if champion is None:
         raise TweetgenError(
             f"There is no champion model '{model_name}' in {registry.where}; run `python -m tweetgen train` first."
+            + former_name_hint(registry, model_name)
         )
     problem = registry.check_files(champion)
     if problem:

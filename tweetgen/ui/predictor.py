@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tweetgen.errors import TweetgenError
+from tweetgen.registry.port import former_name_hint
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -75,6 +76,7 @@ class Predictor:
                 if version is None:
                     raise ModelUnavailableError(
                         f"No trained model '{self.model_name}' in {registry.where} yet: run `make demo`, or `python -m tweetgen train`, to train one."
+                        + former_name_hint(registry, self.model_name)
                     )
                 model, tokenizer = registry.load(version)
                 self._loaded = (version, model.to(self.device), tokenizer)
