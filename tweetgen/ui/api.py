@@ -32,7 +32,7 @@ from tweetgen.ui.predictor import ModelUnavailableError, Predictor, PromptError,
 from tweetgen.ui.views import MonitorCache, RunsCache
 
 MAX_BODY_BYTES = 4096
-MAX_WAITING = 8  # generations queued or running before /api/generate answers 503 (one runs at a time)
+MAX_WAITING = 64  # generations queued or running before /api/generate answers 503 (the predictor batches them)
 MAX_SEED = 2**32 - 1
 MAX_RUNS = 100
 DEFAULT_RUNS = 10

@@ -76,6 +76,7 @@ def run_generation_on_zero_gpu(predictor: Predictor, duration: int = GPU_SECONDS
         predictor.version()  # loads the weights in this process; ZeroGPU moves them when a GPU is attached
     except ModelUnavailableError as error:
         print(f"No model to load yet: {error}", flush=True)
+    predictor.batching = False  # each call is granted a GPU of its own: the call itself must generate
     predictor.generate = spaces.GPU(duration=duration)(predictor.generate)  # type: ignore[method-assign]
     return predictor
 
