@@ -42,9 +42,19 @@ def tiny_registry(tmp_path_factory):
 @pytest.mark.parametrize("family", ["lstm", "gpt2"])
 def test_each_row_gets_the_text_it_gets_alone(family: str, lstm, tiny_registry) -> None:
     model, tokenizer = lstm if family == "lstm" else tiny_registry.load(tiny_registry.champion("tweet_gpt2"))
-    together = sample_rows(model, tokenizer, REQUESTS, max_new_tokens=24)
-    alone = [sample_rows(model, tokenizer, [request], max_new_tokens=24)[0] for request in REQUESTS]
+    passes: list[int] = []
+    hook = model.register_forward_hook(lambda module, args, output: passes.append(output.logits.shape[0]) and None)
+    try:
+        together = sample_rows(model, tokenizer, REQUESTS, max_new_tokens=24)
+        batched_passes = len(passes)
+        alone = [sample_rows(model, tokenizer, [request], max_new_tokens=24)[0] for request in REQUESTS]
+    finally:
+        hook.remove()
     assert together == alone
+    # the premise: they shared passes; the LSTM's rows of every prompt length end up in one batch
+    assert batched_passes < (len(passes) - batched_passes) / (3 if family == "lstm" else 1.5)
+    if family == "lstm":
+        assert max(passes[:batched_passes]) == len(REQUESTS)
     assert all(text.startswith(prompt) for text, (prompt, _) in zip(together, REQUESTS, strict=True))
     assert together[0] == together[5]  # same prompt and seed
     assert len({together[0], together[2]}) == 2 and len({together[1], together[4]}) == 2  # another seed, another text

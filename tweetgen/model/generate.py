@@ -1,17 +1,19 @@
 """Sampling tweets from a trained model: nucleus sampling that stops at ``<|eos|>``.
 
-``sample_rows`` writes several tweets at once, each from its own prompt and seed: rows whose
-prompts have the same number of tokens share every forward pass (no padding, so nothing changes
-what a row sees), and each row draws its tokens from its own random generator. A row's text
-therefore depends on its prompt, its seed and the model alone, not on which other rows shared the
-batch (up to the last bits of float rounding, which move a draw only when it lands within about
-1e-7 of a boundary between two tokens). ``sample`` is the same for one prompt.
+``sample_rows`` writes several tweets at once, each from its own prompt and seed. Rows whose
+prompts have the same number of tokens read them in one forward pass (no padding, so nothing
+changes what a row sees); after that, the LSTM's rows continue as one batch, one forward pass per
+new token for all of them (GPT-2's key/value caches of different lengths stay apart, one batch per
+prompt length). Each row draws its tokens from its own random generator, so its text depends on
+its prompt, its seed and the model alone, not on which rows shared the batch (up to the last bits
+of float rounding, which move a draw only when it lands within about 1e-7 of a boundary between
+two tokens). ``sample`` is the same for one prompt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -65,6 +67,18 @@ class _Row:
     prompt_ids: list[int]  # bos + the prompt's tokens
     room: int  # new tokens it may write
     generator: torch.Generator
+    new: list[int] = field(default_factory=list)
+    done: bool = False
+
+
+@dataclass
+class _Cohort:
+    """Rows that run as one batch: the model's state after their tokens, and its next logits."""
+
+    rows: list[_Row]
+    past: object
+    logits: torch.Tensor  # (B, V)
+    tokens: torch.Tensor | None = None  # (B,) drawn from the logits: what the next pass reads
 
 
 @torch.inference_mode()
@@ -79,11 +93,11 @@ def sample_rows(
     """One tweet per ``(prompt, seed)`` of ``requests``, in their order; a prompt that leaves no
     room in the model's context gets its ``TweetgenError`` in its place, and the others their texts.
 
-    Rows with prompts of the same token count are generated together (see the module's docstring).
+    Rows are generated together (see the module's docstring).
     """
     model.eval()
     results: list[str | TweetgenError] = [""] * len(requests)
-    groups: dict[int, list[_Row]] = {}
+    by_length: dict[int, list[_Row]] = {}
     for index, (prompt, seed) in enumerate(requests):
         prompt_ids = [tokenizer.bos_token_id, *tokenizer(prompt, add_special_tokens=False)["input_ids"]]
         room = min(max_new_tokens or tweet_tokens(tokenizer), context_length(model) - len(prompt_ids))
@@ -92,36 +106,48 @@ def sample_rows(
                 f"The prompt is {len(prompt_ids) - 1} tokens long and leaves no room to generate; shorten it."
             )
             continue
-        generator = torch.Generator().manual_seed(seed)
-        groups.setdefault(len(prompt_ids), []).append(_Row(index, prompt_ids, room, generator))
-    for rows in groups.values():
-        for row, new_ids in zip(rows, _generate(model, tokenizer, rows, temperature, top_p), strict=True):
-            results[row.index] = _decode(tokenizer, row.prompt_ids[1:] + new_ids, len(row.prompt_ids) - 1)
+        by_length.setdefault(len(prompt_ids), []).append(_Row(index, prompt_ids, room, torch.Generator().manual_seed(seed)))
+    cohorts = [_step(model, rows, torch.tensor([row.prompt_ids for row in rows], device=model.device), None)
+               for rows in by_length.values()]
+    while cohorts:
+        for cohort in cohorts:
+            cohort.tokens = _draw(cohort.logits, temperature, top_p, [row.generator for row in cohort.rows])
+            for row, token in zip(cohort.rows, cohort.tokens.tolist(), strict=True):
+                if not row.done:
+                    row.new.append(token)
+                    row.done = token == tokenizer.eos_token_id or len(row.new) >= row.room
+        cohorts = _join(model, [cohort for cohort in cohorts if not all(row.done for row in cohort.rows)])
+        cohorts = [_step(model, c.rows, c.tokens.to(model.device)[:, None], c.past) for c in cohorts]  # type: ignore[union-attr]
+    for rows in by_length.values():
+        for row in rows:
+            results[row.index] = _decode(tokenizer, row.prompt_ids[1:] + row.new, len(row.prompt_ids) - 1)
     return results
 
 
-def _generate(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, rows: list[_Row], temperature: float, top_p: float
-) -> list[list[int]]:
-    """The new tokens of ``rows`` (prompts of one length), up to each row's ``eos`` or room."""
-    eos = tokenizer.eos_token_id
-    input_ids = torch.tensor([row.prompt_ids for row in rows], device=model.device)  # (B, P): no padding
-    rooms = torch.tensor([row.room for row in rows])
-    new: list[list[int]] = [[] for _ in rows]
-    done = torch.zeros(len(rows), dtype=torch.bool)
-    past = None
-    for step in range(int(rooms.max())):
-        output = model(input_ids=input_ids, past_key_values=past, use_cache=True)
-        past = output.past_key_values
-        tokens = _draw(output.logits[:, -1, :], temperature, top_p, [row.generator for row in rows])
-        for i, token in enumerate(tokens.tolist()):
-            if not done[i]:
-                new[i].append(token)
-        done |= (tokens == eos) | (rooms <= step + 1)
-        if bool(done.all()):
-            break
-        input_ids = tokens.to(model.device)[:, None]
-    return new
+def _step(model: PreTrainedModel, rows: list[_Row], input_ids: torch.Tensor, past: object) -> _Cohort:
+    """One forward pass of ``rows`` over ``input_ids`` (B, T) from ``past``."""
+    output = model(input_ids=input_ids, past_key_values=past, use_cache=True)
+    return _Cohort(rows, output.past_key_values, output.logits[:, -1, :])
+
+
+def _join(model: PreTrainedModel, cohorts: list[_Cohort]) -> list[_Cohort]:
+    """The LSTM's cohorts as one where their states can be joined (``lstm.join_states``); the rest as they are."""
+    if len(cohorts) < 2 or not all(isinstance(c.past, tuple) for c in cohorts) or not hasattr(model, "attach_ngram"):
+        return cohorts
+    from tweetgen.model.lstm import join_states
+
+    widths: dict[int, list[_Cohort]] = {}
+    for cohort in cohorts:  # cohorts whose n-gram contexts have the same width can be joined
+        widths.setdefault(cohort.past[2].shape[1] if len(cohort.past) > 2 else 0, []).append(cohort)  # type: ignore[arg-type]
+    joined = []
+    for group in widths.values():
+        past = join_states([c.past for c in group]) if len(group) > 1 else None  # type: ignore[misc]
+        if past is None:
+            joined.extend(group)
+        else:
+            rows = [row for c in group for row in c.rows]
+            joined.append(_Cohort(rows, past, torch.cat([c.logits for c in group]), torch.cat([c.tokens for c in group])))  # type: ignore[misc]
+    return joined
 
 
 def _draw(logits: torch.Tensor, temperature: float, top_p: float, generators: list[torch.Generator]) -> torch.Tensor:
