@@ -177,11 +177,15 @@ def train_command(
     checkpoint_dir: Annotated[
         Optional[Path], typer.Option(metavar="DIR", help="Save a checkpoint here every 10 minutes; run again to resume.")
     ] = None,
+    warm_start: Annotated[
+        bool, typer.Option("--warm-start", help="Continue the champion's weights (same family, tokenizer and shape; default budget 60 s).")
+    ] = False,
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Train on the `tweets` group until held-out bits/char stops improving (or the budget is spent),
-    keep the best weights, register the model; it becomes champion only if it is better."""
+    keep the best weights, register the model; it becomes champion only if it is better. With
+    --warm-start, continue the champion on the tweets now in the store."""
     from tweetgen.pipelines.preflight import check_train_options
 
     check_train_options(max_steps=max_steps, batch_size=batch_size, epochs=epochs, max_seconds=max_seconds,
@@ -190,12 +194,30 @@ def train_command(
     from tweetgen.model.train import DEFAULT_MAX_SECONDS, TrainConfig
     from tweetgen.pipelines.jobs import train_job
 
-    if max_seconds is None and max_steps is None and epochs is None:
-        max_seconds = DEFAULT_MAX_SECONDS  # no horizon given: the default budget, with early stopping
+    if max_seconds is None and max_steps is None and epochs is None and not warm_start:
+        max_seconds = DEFAULT_MAX_SECONDS  # no horizon given: the default budget, with early stopping (a warm start's is shorter)
     config = TrainConfig(base_model=base_model, family=model, tokenizer=tokenizer,
                          max_seconds=max_seconds, max_steps=max_steps, epochs=epochs, batch_size=batch_size, seed=seed,
-                         ngram_order=ngram_order, checkpoint_dir=checkpoint_dir and str(checkpoint_dir))
+                         ngram_order=ngram_order, checkpoint_dir=checkpoint_dir and str(checkpoint_dir), warm_start=warm_start)
     typer.echo(train_job(settings, config).summary())
+
+
+@app.command("retrain")
+def retrain_command(
+    max_seconds: Annotated[
+        Optional[float], typer.Option(metavar="SECONDS", help="Training time budget of a warm start, in seconds (default 60).")
+    ] = None,
+    backend: BackendOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run the retrain job once, as the scheduler would: continue the champion if enough new tweets
+    arrived since its data (TWEETGEN_RETRAIN_MIN_NEW_TWEETS) or it drifts, and say what was decided."""
+    settings = load_settings(backend, data_dir, "retrain")
+    from tweetgen.model.train import TrainConfig
+    from tweetgen.pipelines.jobs import retrain_job
+
+    for line in retrain_job(settings, TrainConfig(max_seconds=max_seconds)).lines():
+        typer.echo(line)
 
 
 @app.command("models")
@@ -310,8 +332,10 @@ def query_command(
     questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL, runs and RUNS_SQL) if q]
     if len(questions) != 1:
         raise typer.BadParameter("give exactly one of: SQL, --last N, --arms, --runs.")
-    store = open_feature_store(load_settings(backend, data_dir, "query"))
-    typer.echo(format_result(run_query(store, questions[0]), fmt), nl=False)
+    settings = load_settings(backend, data_dir, "query")
+    store = open_feature_store(settings)
+    result = run_query(store, questions[0], memory_mb=settings.query_memory_mb, timeout_s=settings.query_timeout_s)
+    typer.echo(format_result(result, fmt), nl=False)
 
 
 @app.command("smoke")

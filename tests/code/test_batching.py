@@ -45,9 +45,9 @@ def test_each_row_gets_the_text_it_gets_alone(family: str, lstm, tiny_registry) 
     passes: list[int] = []
     hook = model.register_forward_hook(lambda module, args, output: passes.append(output.logits.shape[0]) and None)
     try:
-        together = sample_rows(model, tokenizer, REQUESTS, max_new_tokens=24)
+        together = [row.text for row in sample_rows(model, tokenizer, REQUESTS, max_new_tokens=24)]
         batched_passes = len(passes)
-        alone = [sample_rows(model, tokenizer, [request], max_new_tokens=24)[0] for request in REQUESTS]
+        alone = [sample_rows(model, tokenizer, [request], max_new_tokens=24)[0].text for request in REQUESTS]
     finally:
         hook.remove()
     assert together == alone
@@ -63,9 +63,9 @@ def test_each_row_gets_the_text_it_gets_alone(family: str, lstm, tiny_registry) 
 
 def test_sample_is_the_rows_of_one_prompt_seed_after_seed(lstm) -> None:
     model, tokenizer = lstm
-    assert sample(model, tokenizer, "The rocket", n=3, seed=10, max_new_tokens=20) == sample_rows(
+    assert sample(model, tokenizer, "The rocket", n=3, seed=10, max_new_tokens=20) == [row.text for row in sample_rows(
         model, tokenizer, [("The rocket", 10), ("The rocket", 11), ("The rocket", 12)], max_new_tokens=20
-    )
+    )]
 
 
 def test_a_prompt_without_room_gets_its_error_and_the_others_their_text(tiny_registry) -> None:
@@ -73,7 +73,7 @@ def test_a_prompt_without_room_gets_its_error_and_the_others_their_text(tiny_reg
     long_prompt = "rocket " * 80
     rows = sample_rows(model, tokenizer, [("The rocket", 1), (long_prompt, 2), ("", 3)], max_new_tokens=8)
     assert isinstance(rows[1], TweetgenError) and "leaves no room to generate" in str(rows[1])
-    assert rows[0].startswith("The rocket") and isinstance(rows[2], str)
+    assert rows[0].text.startswith("The rocket") and rows[2].text
     assert rows[0] == sample_rows(model, tokenizer, [("The rocket", 1)], max_new_tokens=8)[0]
 
 

@@ -55,7 +55,7 @@ def test_a_working_project_passes_every_check_and_leaves_nothing_behind(hopswork
     assert "feature groups" in out and "tweets v1 not written yet; generated_tweets v2 not written yet" in out
     assert re.search(r"scratch group write( \(\d+\.\d s\))?: 3 rows into tweetgen_doctor_[0-9a-f]{8}, through Kafka", out)
     assert "3 rows read back through the Query Service, as written" in out
-    assert "no versions of 'tweet_gpt2' yet" in out
+    assert "no versions of 'tweet_model' yet" in out
     assert re.search(r"wrote, read back and removed Resources/tweetgen_doctor_[0-9a-f]{8}\.json", out)
     backend = hopsworks_twin.backend
     assert backend.feature_store.groups == {} and backend.jobs.jobs == {}  # the scratch group and its job are gone
@@ -120,10 +120,10 @@ def test_offline_the_login_fails_at_once_and_the_rest_is_skipped(monkeypatch: py
 
 def test_a_route_that_never_answers_fails_within_hopsworks_timeout(hopsworks_twin: HopsworksTwin, monkeypatch) -> None:
     monkeypatch.setenv("HOPSWORKS_TIMEOUT", "0.5")
-    hopsworks_twin.http.stall("GET", r"^variables/versions$", seconds=5.0)
+    hopsworks_twin.http.stall("GET", r"^variables/versions$", seconds=30.0)
     started = time.monotonic()
     report, _ = doctor()
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 10.0  # given up after the 0.5 s bound, long before the 30 s stall ends
     assert [r.name for r in report.failed] == ["Hopsworks login"]
     assert "did not finish within 0.5 s" in detail(report, "Hopsworks login")
 

@@ -71,7 +71,7 @@ def test_training_options_that_cannot_work_fail_before_torch(tmp_path: Path, fla
 
 def test_a_champion_record_naming_a_missing_version_fails_before_training(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    record = data_dir / "models" / "tweet_gpt2" / "champion.json"
+    record = data_dir / "models" / "tweet_model" / "champion.json"  # the default model name
     record.parent.mkdir(parents=True)
     record.write_text(json.dumps({"version": 7}))
     for command in (["train"], ["infer"], ["models"]):

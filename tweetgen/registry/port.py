@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tweetgen.config import DEFAULT_MODEL_NAME, FORMER_DEFAULT_MODEL_NAME
 from tweetgen.errors import TweetgenError
 from tweetgen.model.families import LEGACY_FAMILY
 from tweetgen.registry.champion import CHAMPION_METRIC, ChampionDecision, Rescore, decide_champion
@@ -59,6 +60,22 @@ class ModelVersion:
         """The champion metric, or None if it is missing or not finite."""
         value = self.metrics.get(CHAMPION_METRIC)
         return value if value is not None and math.isfinite(value) else None
+
+
+def former_name_hint(registry: ModelRegistry, name: str) -> str:
+    """One sentence (with a leading space) when ``name`` is the default model name and ``registry``
+    still holds versions under the former default (``FORMER_DEFAULT_MODEL_NAME``); "" otherwise,
+    also when the registry cannot be read (the caller's own message says so)."""
+    if name != DEFAULT_MODEL_NAME:
+        return ""
+    try:
+        former = registry.versions(FORMER_DEFAULT_MODEL_NAME)
+    except TweetgenError:
+        return ""
+    if not former:
+        return ""
+    return (f" The registry holds {len(former)} version(s) under the former default name '{FORMER_DEFAULT_MODEL_NAME}':"
+            f" set TWEETGEN_MODEL_NAME={FORMER_DEFAULT_MODEL_NAME} (in .env or the environment) to keep using them.")
 
 
 def check_model_name(name: str) -> str:
@@ -174,7 +191,8 @@ def format_versions(registry: ModelRegistry, name: str) -> str:
         return f"No versions of '{name}' in {registry.where}; run `python -m tweetgen train` to train one.\n"
     champion = registry.champion(name)
     columns = ("eval_bits_per_char", "eval_perplexity", "train_seconds", "train_tokens_per_second")
-    lines = [f"{'version':>7}  {'family':<8} {'bits/char':>9}  {'perplexity':>10}  {'train s':>8}  {'tokens/s':>9}  {'base':<10} champion"]
+    lines = [f"{'version':>7}  {'family':<8} {'bits/char':>9}  {'perplexity':>10}  {'train s':>8}  {'tokens/s':>9}  {'base':<10} "
+             f"{'parent':>6}  {'data ends at':<20} champion"]
     broken = []
     for v in versions:
         bpc, ppl, secs, tps = (v.metrics.get(c, math.nan) for c in columns)
@@ -184,7 +202,10 @@ def format_versions(registry: ModelRegistry, name: str) -> str:
         if problem:
             broken.append(f"version {v.version} is broken: {problem}")
             mark = f"{mark} broken".strip()
-        lines.append(f"{v.version:>7}  {v.family[:8]:<8} {bpc:>9.3f}  {ppl:>10.1f}  {secs:>8.0f}  {tps:>9,.0f}  {base:<10} {mark}")
+        parent = v.card.get("parent_version")
+        ends = str(v.card.get("newest_tweet_at") or "")[:16].replace("T", " ")
+        lines.append(f"{v.version:>7}  {v.family[:8]:<8} {bpc:>9.3f}  {ppl:>10.1f}  {secs:>8.0f}  {tps:>9,.0f}  {base:<10} "
+                     f"{'' if parent is None else parent:>6}  {ends:<20} {mark}")
     lines.append(f"champion: version {champion.version}" if champion else "champion: none yet")
     record = registry.champion_record(name) or {}
     if record.get("previous_damage") and not any(line.startswith(f"version {record.get('previous')} ") for line in broken):

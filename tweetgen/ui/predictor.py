@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tweetgen.errors import TweetgenError
+from tweetgen.registry.port import former_name_hint
 from tweetgen.ui.batcher import WINDOW_S, GenerationBatcher
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ class Predictor:
                 if version is None:
                     raise ModelUnavailableError(
                         f"No trained model '{self.model_name}' in {registry.where} yet: run `make demo`, or `python -m tweetgen train`, to train one."
+                        + former_name_hint(registry, self.model_name)
                     )
                 model, tokenizer = registry.load(version)
                 self._loaded = (version, model.to(self.device), tokenizer)
@@ -105,7 +107,7 @@ class Predictor:
         (text,) = self._generate_batch([(prompt, seed)])
         if isinstance(text, TweetgenError):
             raise text
-        return str(text), version
+        return text, version
 
     def _generate_batch(self, requests: Sequence[tuple[str, int]]) -> list[str | TweetgenError]:
         """The text of each ``(prompt, seed)``, or the error of a prompt that leaves no room."""
@@ -113,8 +115,9 @@ class Predictor:
 
         _, model, tokenizer = self._load()
         with self._lock:  # one batch at a time per model: torch threads are shared anyway
-            return sample_rows(model, tokenizer, requests, max_new_tokens=self.max_new_tokens,
+            rows = sample_rows(model, tokenizer, requests, max_new_tokens=self.max_new_tokens,
                                temperature=self.temperature, top_p=self.top_p)
+        return [row if isinstance(row, TweetgenError) else row.text for row in rows]
 
 
 def clean_prompt(prompt: str | None) -> str:
@@ -130,8 +133,9 @@ def check_prompt(prompt: str) -> str:
     """The prompt the model gets, for a program's request: the prompt box's limits, refused, not cut.
 
     Raises:
-        PromptError: longer than ``MAX_PROMPT_CHARS`` once trimmed, or holds a control character
-            (the one-line box cannot send one).
+        PromptError: longer than ``MAX_PROMPT_CHARS`` once trimmed, or holds a control character,
+            a line or paragraph separator (U+2028, U+2029) or a bidirectional override or isolate
+            (U+202A-U+202E, U+2066-U+2069), none of which a one-line prompt holds.
     """
     import unicodedata
 
@@ -139,8 +143,8 @@ def check_prompt(prompt: str) -> str:
     if len(text) > MAX_PROMPT_CHARS:
         raise PromptError(f"The prompt is {len(text)} characters long; send at most {MAX_PROMPT_CHARS}, as in the prompt box.")
     for position, char in enumerate(text):
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            raise PromptError(
-                f"The prompt holds the control character U+{ord(char):04X} at position {position}; send one line of text."
-            )
+        kind = unicodedata.category(char)
+        if kind in ("Cc", "Cs", "Zl", "Zp") or "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+            what = "control character" if kind in ("Cc", "Cs") else "line break" if kind in ("Zl", "Zp") else "bidirectional control"
+            raise PromptError(f"The prompt holds the {what} U+{ord(char):04X} at position {position}; send one line of text.")
     return text

@@ -1,8 +1,9 @@
 """Serve the app (``python app/app.py``, ``python -m tweetgen app``, a Space, or Modal's web endpoint).
 
 ``build_server`` is the one web application all of them run: our FastAPI app with the JSON API
-(``tweetgen.ui.api``: ``/api/generate``, ``/api/runs``, ``/api/health``) and the Gradio page
-mounted at ``/``.
+(``tweetgen.ui.api``: ``/api/generate``, ``/api/runs``, ``/api/health``, ``/api/docs``) mounted at
+``/api`` and the Gradio page at ``/``; an error no route answered is logged once and answered
+with a sentence (``tweetgen.ui.server_errors``).
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ def build_server(store: FeatureStore, predictor: Predictor, username: str = "elo
     import gradio as gr
     from fastapi import FastAPI
 
-    from tweetgen.ui.api import api_router
+    from tweetgen.ui.api import api_app
     from tweetgen.ui.gradio_app import build_app, launch_options
+    from tweetgen.ui.server_errors import AnswerUnexpectedErrors
 
     server = FastAPI(title="tweetgen", docs_url=None, redoc_url=None, openapi_url=None)
-    server.include_router(api_router(store, predictor))
+    server.mount("/api", api_app(store, predictor))  # before the page: every /api path is the API's
     demo = build_app(store, predictor, username=username, display_name=display_name)
-    return gr.mount_gradio_app(server, demo, path="/", **launch_options())
+    server = gr.mount_gradio_app(server, demo, path="/", **launch_options())
+    server.add_middleware(AnswerUnexpectedErrors)
+    return server
 
 
 def server_from_settings(settings: Settings) -> FastAPI:
