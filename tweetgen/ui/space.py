@@ -86,6 +86,7 @@ def run_generation_on_zero_gpu(predictor: Predictor, duration: int = GPU_SECONDS
         predictor.version()  # loads the weights in this process; ZeroGPU moves them when a GPU is attached
     except ModelUnavailableError as error:
         print(f"No model to load yet: {error}", flush=True)
+    predictor.batching = False  # each call is granted a GPU of its own: the call itself must generate
     predictor.generate = raising(spaces.GPU(duration=duration)(returning(predictor.generate)))  # type: ignore[method-assign]
     return predictor
 
