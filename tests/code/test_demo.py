@@ -21,7 +21,7 @@ from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, SAMPLE_USERNAME, TWEETS
 from tweetgen.sources.replay import REPLAY_HOLDOUT
 from tweetgen.sources.sample import SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
-from tweetgen.store.query import run_query
+from tweetgen.store.query import LAST_RUNS_SQL, run_query
 from tweetgen.ui.accounts import SAMPLE_NOTICE
 from tweetgen.ui.views import day_choices, day_view, load_monitor, measures_charts, row_for
 
@@ -168,6 +168,9 @@ def test_a_kaggle_history_and_the_daily_job_share_one_timeline(tmp_path: Path) -
     newest = day_view(frame, username=settings.username, display_name=settings.display_name)
     assert newest.choice == day_choices(frame)[0] and newest.choice.endswith(f"tweet of {store.read(TWEETS)['created_at'].max():%b %d, %Y}")
     assert row_for(frame, None)["tweet_created_at"] == store.read(TWEETS)["created_at"].max()
+    last = run_query(store, LAST_RUNS_SQL.format(n=2))  # `query --last`: the newest run first, with the tweet it answered
+    assert last["generated_at"].tolist() == [champion["generated_at"].max()] * 2
+    assert last["answered_tweet_at"].tolist() == [store.read(TWEETS)["created_at"].max()] * 2
     # "What did the model generate yesterday?" finds yesterday morning's run.
     yesterday = (now - pd.Timedelta(days=1)).date()
     answer = run_query(store, "SELECT arm, generated_at FROM generated_tweets "

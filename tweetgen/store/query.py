@@ -26,9 +26,10 @@ from tweetgen.store.port import FeatureStore, GroupNotFoundError
 
 FORMATS = ("table", "csv", "json")
 
-# Ready-made questions about the monitor group (the same SQL runs on both backends).
+# Ready-made questions about the monitor group (the same SQL runs on both backends). A row's time is
+# its run's (generated_at); the tweet it answered has its own (tweet_created_at), shown next to it.
 LAST_RUNS_SQL = """
-SELECT generated_at, model_version, model_family AS family, arm, tweet_clean_text AS real_tweet, prompt, prompted_text, random_text,
+SELECT generated_at, tweet_created_at AS answered_tweet_at, model_version, model_family AS family, arm, tweet_clean_text AS real_tweet, prompt, prompted_text, random_text,
        round(real_bits_per_char, 3) AS real_bpc
 FROM generated_tweets ORDER BY generated_at DESC, arm LIMIT {n}
 """
