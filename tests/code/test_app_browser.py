@@ -10,12 +10,14 @@ tiny model is trained for a few seconds first so its tweet reads like one.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageChops
 
 from tests.fakes.app_server import demo_store
 from tests.fakes.tiny_model import MODEL_NAME, register_tiny_champion
@@ -34,6 +36,7 @@ from tweetgen.ui.browser import (
     wait_for_image,
 )
 from tweetgen.ui.predictor import Predictor
+from tweetgen.ui.views import CARD_SCALE, FRESH_HINT, message_image
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "app-screenshot.png"
 UPDATE_SCREENSHOT = os.environ.get("TWEETGEN_UPDATE_SCREENSHOT") == "1"
@@ -172,7 +175,11 @@ def test_the_health_panel_is_a_table_with_light_rules(page) -> None:
 
 def test_the_fresh_tweet_box_says_what_to_do_then_shows_a_new_tweet(page, tmp_path) -> None:
     hint = page.locator(f"{FRESH} img").first.get_attribute("src")
-    assert natural_widths(page, f"{FRESH} img") == [1100]  # the hint, drawn as a card before the first Generate
+    shown = Image.open(io.BytesIO(page.request.get(hint).body())).convert("RGB")
+    expected = message_image(FRESH_HINT).convert("RGB")  # the hint, drawn as a card before the first Generate
+    assert shown.size == expected.size
+    changed = ImageChops.difference(shown, expected).getbbox()  # at most the card's clock, if a minute passed
+    assert changed is None or changed[3] - changed[1] < 40 * CARD_SCALE
     generate_tweet(page, "The rocket")
     assert natural_widths(page, f"{FRESH} img") == [1100]
     assert page.locator(f"{FRESH} img").first.get_attribute("src") != hint

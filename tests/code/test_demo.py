@@ -12,6 +12,7 @@ from tests.fakes.models import MODEL_NAME, register_tiny_model
 from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
 from tweetgen.config import Settings
 from tweetgen.errors import TweetgenError
+from tweetgen.model.families import family_name
 from tweetgen.model.train import TrainConfig
 from tweetgen.pipelines.demo import DEMO_DAYS, REPLAY_PER_DAY, ensure_champion, ensure_history, run_demo
 from tweetgen.pipelines.features import run_feature_pipeline
@@ -76,7 +77,7 @@ def test_demo_stages_produce_every_artefact_then_reuse_them() -> None:
     summaries = dict((name, summary) for name, summary, _ in second.stages)
     assert "0 inserted" in summaries["history"]
     assert "already released" in summaries["live (replay)"]
-    assert summaries["training"].startswith(f"champion tweet_model v{champion.version} exists")
+    assert summaries["training"].startswith(f"champion tweet_model v{champion.version} ({family_name(champion.family)}) exists")
     assert summaries["batch inference"].startswith(f"0 monitor rows written by {DEMO_DAYS} daily runs")
     assert summaries["daily job"].startswith("0 monitor rows written for the newest tweet; already answered by champion")
     assert len(store.read(GENERATED_TWEETS)) == 2 * (DEMO_DAYS + 1)
