@@ -32,15 +32,20 @@ INFERENCE_CRON = "0 6 * * *"
 # LSTM joined GPT-2 hold their versions under the former default; ``former_name_hint`` says how to reach them.
 DEFAULT_MODEL_NAME = "tweet_model"
 FORMER_DEFAULT_MODEL_NAME = "tweet_gpt2"
+# The retrain job checks daily, after the scrape and before the batch inference, so that a new
+# champion writes the day's tweets; most days it finds too few new tweets and skips at once.
+RETRAIN_CRON = "45 5 * * *"
 # What `python -m tweetgen --help` says about the settings (docs/configuration.md has the details).
 ENVIRONMENT_HELP = (
     "Settings come from the environment or a .env file; flags override them. "
     "TWEETGEN_BACKEND (local or hopsworks), TWEETGEN_DATA_DIR, TWEETGEN_USERNAME, TWEETGEN_DISPLAY_NAME, "
     "TWEETGEN_MODEL_NAME, TWEETGEN_LIVE_SOURCE (replay or x). "
+    "Retraining: TWEETGEN_RETRAIN_MIN_NEW_TWEETS, TWEETGEN_DRIFT_WINDOW, TWEETGEN_DRIFT_MARGIN. "
     "Hopsworks: HOPSWORKS_API_KEY, HOPSWORKS_PROJECT, HOPSWORKS_HOST, HOPSWORKS_PORT, HOPSWORKS_TIMEOUT, "
     "HOPSWORKS_JOB_TIMEOUT (seconds a write waits for its materialization job). "
     "X API: X_BEARER_TOKEN, X_USER_ID (the account's numeric id: spares the paid user lookup). "
     "App: GRADIO_SERVER_PORT, GRADIO_SERVER_NAME (Gradio's convention; --port and --host override them). "
+    "Queries: TWEETGEN_QUERY_MEMORY_MB (default 1024), TWEETGEN_QUERY_TIMEOUT_S (default 60). "
     "Job notifications: TWEETGEN_NOTIFY_ON (failure or always), TWEETGEN_SMTP_HOST, TWEETGEN_SMTP_PORT, "
     "TWEETGEN_SMTP_USER, TWEETGEN_SMTP_PASSWORD, TWEETGEN_SMTP_FROM, TWEETGEN_NOTIFY_EMAIL, TWEETGEN_NOTIFY_WEBHOOK. "
     "Set by the platform: SPACE_ID and SPACES_ZERO_GPU (Hugging Face), MODAL_IS_REMOTE (Modal), and "
@@ -72,6 +77,12 @@ class Settings:
             it the lookup runs once and the id is kept in the ``x_cursor`` feature group).
         live_source: where scheduled scrapes read new tweets: ``replay`` or ``x``.
         model_name: the registry name of the model (``[a-zA-Z0-9_]``).
+        retrain_min_new_tweets: ``TWEETGEN_RETRAIN_MIN_NEW_TWEETS``: new tweets since the
+            champion's data that make the retrain job continue it (``tweetgen.pipelines.retrain``).
+        drift_window: ``TWEETGEN_DRIFT_WINDOW``: the last N real tweets the drift figure averages
+            (``tweetgen.pipelines.drift``).
+        drift_margin: ``TWEETGEN_DRIFT_MARGIN``: bits/char by which that figure may exceed the
+            champion's own eval figure before the retrain job retrains whatever the count.
         space_id: ``SPACE_ID``, set by Hugging Face when the app runs on a Space.
         smtp_host: ``TWEETGEN_SMTP_HOST``: the mail server of job notifications (none: no email).
         smtp_port: ``TWEETGEN_SMTP_PORT``: 587 (STARTTLS) by default; 465 is TLS from the start.
@@ -86,6 +97,8 @@ class Settings:
         zero_gpu: ``SPACES_ZERO_GPU``, set by Hugging Face on a ZeroGPU Space: generation then
             runs under ``@spaces.GPU``.
         on_modal: ``MODAL_IS_REMOTE=1``, set by Modal inside its containers.
+        query_memory_mb: ``TWEETGEN_QUERY_MEMORY_MB``: the most memory a ``query`` (and its result) may take.
+        query_timeout_s: ``TWEETGEN_QUERY_TIMEOUT_S``: how long a ``query`` may run before it is stopped.
         data_volume: ``TWEETGEN_DATA_VOLUME``, where a Modal Volume is mounted (``modal_app.py``
             sets it): on Modal the local backend needs ``data_dir`` inside it, since the
             container's own disk is thrown away after each run.
@@ -104,6 +117,9 @@ class Settings:
     x_user_id: int | None = None
     live_source: str = "replay"
     model_name: str = DEFAULT_MODEL_NAME
+    retrain_min_new_tweets: int = 100
+    drift_window: int = 30
+    drift_margin: float = 0.25
     space_id: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -118,11 +134,20 @@ class Settings:
     zero_gpu: bool = False
     on_modal: bool = False
     data_volume: Path | None = None
+    query_memory_mb: int = 1024
+    query_timeout_s: float = 60.0
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
-        """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file."""
-        return cls.from_mapping(_environment(environ, dotenv))
+        """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file.
+
+        From then on the process's log records carry none of their secrets (``tweetgen.log_scrub``).
+        """
+        from tweetgen.log_scrub import scrub_secrets_from_logs
+
+        settings = cls.from_mapping(_environment(environ, dotenv))
+        scrub_secrets_from_logs(settings.secrets())
+        return settings
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -149,6 +174,10 @@ class Settings:
             x_user_id=_as_user_id(get("X_USER_ID")),
             live_source=(get("TWEETGEN_LIVE_SOURCE") or cls.live_source).lower(),
             model_name=get("TWEETGEN_MODEL_NAME") or cls.model_name,
+            retrain_min_new_tweets=_as_count(get("TWEETGEN_RETRAIN_MIN_NEW_TWEETS"), "TWEETGEN_RETRAIN_MIN_NEW_TWEETS",
+                                             cls.retrain_min_new_tweets),
+            drift_window=_as_count(get("TWEETGEN_DRIFT_WINDOW"), "TWEETGEN_DRIFT_WINDOW", cls.drift_window),
+            drift_margin=_as_float(get("TWEETGEN_DRIFT_MARGIN") or str(cls.drift_margin), "TWEETGEN_DRIFT_MARGIN", "bits per character"),
             space_id=get("SPACE_ID"),
             smtp_host=get("TWEETGEN_SMTP_HOST"),
             smtp_port=_as_port(get("TWEETGEN_SMTP_PORT") or str(cls.smtp_port), "TWEETGEN_SMTP_PORT", "e.g. 587 (STARTTLS) or 465 (TLS)"),
@@ -163,6 +192,8 @@ class Settings:
             zero_gpu=(get("SPACES_ZERO_GPU") or "").lower() in ("1", "t", "true"),
             on_modal=get("MODAL_IS_REMOTE") == "1",
             data_volume=Path(volume) if (volume := get("TWEETGEN_DATA_VOLUME")) else None,
+            query_memory_mb=_as_positive(get("TWEETGEN_QUERY_MEMORY_MB"), "TWEETGEN_QUERY_MEMORY_MB", cls.query_memory_mb, "megabytes"),
+            query_timeout_s=_as_positive(get("TWEETGEN_QUERY_TIMEOUT_S"), "TWEETGEN_QUERY_TIMEOUT_S", cls.query_timeout_s, "seconds"),
         )
         settings.check()
         return settings
@@ -244,10 +275,38 @@ def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict
     """``environ`` (default: ``os.environ``) on top of the ``dotenv`` file's values."""
     values: dict[str, str] = {}
     if dotenv is not None and dotenv.is_file():
-        from dotenv import dotenv_values
-
-        values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(read_dotenv(dotenv))
     values.update(os.environ if environ is None else environ)
+    return values
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The variables a ``.env`` file sets, through python-dotenv when it is installed.
+
+    Without it (a machine with only ``modal`` installed, deploying ``modal_app.py``) the common
+    form is read: ``NAME=value`` lines, an optional ``export``, ``#`` comments, and values in
+    single or double quotes (no interpolation, no multi-line values).
+    """
+    try:
+        from dotenv import dotenv_values
+    except ImportError:
+        return _simple_dotenv(path.read_text(encoding="utf-8"))
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _simple_dotenv(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if value[:1] in ("'", '"') and value.find(value[0], 1) > 0:
+            value = value[1 : value.find(value[0], 1)]
+        else:
+            value = value.split(" #")[0].strip()
+        values[name.strip()] = value
     return values
 
 
@@ -255,7 +314,7 @@ def _as_port(text: str | None, name: str, example: str) -> int | None:
     """``text`` as a TCP port number (None stays None), or one sentence naming ``name``."""
     if text is None:
         return None
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not _is_number(text) or not 0 < int(text) < 65536:
         raise ConfigError(f"{name} is {text!r}; set it to a port number, {example}.")
     return int(text)
 
@@ -263,13 +322,41 @@ def _as_port(text: str | None, name: str, example: str) -> int | None:
 def _as_user_id(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or int(text) == 0:
+    if not _is_number(text) or int(text) == 0:
         raise ConfigError(f"X_USER_ID is {text!r}; set it to the account's numeric X user id, or leave it unset.")
     return int(text)
 
 
-def _as_float(text: str, name: str) -> float:
+def _is_number(text: str) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits (``str.isdigit`` also takes '²' and '٧')."""
+    return text.isascii() and text.isdigit()
+
+
+def _as_float(text: str, name: str, unit: str = "seconds") -> float:
     try:
         return float(text)
     except ValueError:
-        raise ConfigError(f"{name} is {text!r}; set it to a number of seconds.") from None
+        raise ConfigError(f"{name} is {text!r}; set it to a number of {unit}.") from None
+
+
+def _as_positive(text: str | None, name: str, default: float, unit: str) -> float:
+    """``text`` as a positive number of ``unit`` (the default's type), ``default`` when unset."""
+    if text is None:
+        return default
+    try:
+        value = type(default)(text)
+    except ValueError:
+        value = 0
+    if not 0 < value < float("inf"):
+        example = f"e.g. {default:g}" if isinstance(default, float) else f"e.g. {default}"
+        raise ConfigError(f"{name} is {text!r}; set it to a positive number of {unit}, {example}.")
+    return value
+
+
+def _as_count(text: str | None, name: str, default: int) -> int:
+    """``text`` as a whole number of at least 1 (None: ``default``), or one sentence naming ``name``."""
+    if text is None:
+        return default
+    if not _is_number(text) or int(text) == 0:
+        raise ConfigError(f"{name} is {text!r}; set it to a whole number of at least 1, such as {default}.")
+    return int(text)

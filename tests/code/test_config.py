@@ -140,3 +140,21 @@ def test_the_app_listens_where_flags_then_gradio_variables_say() -> None:
     assert gradio.app_address(port=8000, host="127.0.0.1") == ("127.0.0.1", 8000)
     with pytest.raises(ConfigError, match="GRADIO_SERVER_PORT is 'http'"):
         Settings.from_mapping({"GRADIO_SERVER_PORT": "http"})
+
+
+def test_without_python_dotenv_a_dotenv_file_reads_as_python_dotenv_reads_it(tmp_path) -> None:
+    """The fallback reader (a machine with only ``modal`` installed) agrees with python-dotenv on the
+    forms `.env.example` and the docs use."""
+    from dotenv import dotenv_values
+
+    from tweetgen.config import _simple_dotenv
+
+    text = (
+        "# a comment\nTWEETGEN_BACKEND=hopsworks\nexport HOPSWORKS_PROJECT=my_project\n"
+        "HOPSWORKS_API_KEY='abc.def=='\nTWEETGEN_NOTIFY_WEBHOOK=\"http://127.0.0.1:9/x\"  # where\n"
+        "HOPSWORKS_JOB_TIMEOUT=300 # seconds\nEMPTY=\n\n"
+    )
+    (tmp_path / ".env").write_text(text)
+    expected = {k: v for k, v in dotenv_values(tmp_path / ".env").items() if v is not None}
+    assert _simple_dotenv(text) == expected
+    assert expected["HOPSWORKS_API_KEY"] == "abc.def==" and expected["HOPSWORKS_JOB_TIMEOUT"] == "300"

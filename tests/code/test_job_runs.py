@@ -163,17 +163,20 @@ def test_an_untrusted_certificate_or_no_tls_never_gets_the_password(tmp_path, ca
 def test_the_scheduler_records_its_runs_as_the_scheduler() -> None:
     clock, sleep = simulated_clock(START - timedelta(hours=1))
     ingest_sample_history()
-    run_forever(scheduled_jobs(Settings.load()), clock=clock, sleep=sleep, max_runs=2, log=lambda line: None)
+    run_forever(scheduled_jobs(Settings.load()), clock=clock, sleep=sleep, max_runs=3, log=lambda line: None)
     runs = local_runs().sort_values("started_at")
-    assert runs[["job", "status", "runner"]].values.tolist() == [["scrape", "ok", "scheduler"], ["inference", "failed", "scheduler"]]
+    assert runs[["job", "status", "runner"]].values.tolist() == [
+        ["scrape", "ok", "scheduler"], ["retrain", "failed", "scheduler"], ["inference", "failed", "scheduler"],
+    ]
 
 
 @pytest.mark.parametrize("backend", ["local", "hopsworks"])
 def test_runs_are_recorded_through_the_store_port_on_both_backends(backend, tmp_path, request) -> None:
+    twin = None
     if backend == "local":
         settings, store = Settings.load(), LocalFeatureStore(tmp_path / "store")
     else:
-        request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
+        twin = request.getfixturevalue("hopsworks_twin")  # sets HOPSWORKS_* to reach it
         settings = Settings.load(dotenv=None).with_overrides(backend="hopsworks")
         store = HopsworksFeatureStore.from_settings(settings)
     times = iter([START, START + timedelta(seconds=3), START + timedelta(minutes=1), START + timedelta(minutes=1, seconds=2)])
@@ -181,6 +184,8 @@ def test_runs_are_recorded_through_the_store_port_on_both_backends(backend, tmp_
     assert run_recorded("scrape", "modal", settings, opener, lambda s: "report", clock=lambda: next(times)) == "report"
     with pytest.raises(StoreError, match="broke"):
         run_recorded("inference", "modal", settings, opener, _raise(StoreError("The store broke.")), clock=lambda: next(times))
+    if twin is not None:  # on Hopsworks job_runs is materialized on its schedule (tweetgen.clients.write_plan)
+        twin.backend.jobs.fire("job_runs_1_offline_fg_materialization")
     runs = read_runs(store).sort_values("started_at").reset_index(drop=True)
     assert runs[["job", "status", "runner", "duration_s", "error"]].values.tolist() == [
         ["scrape", "ok", "modal", 3.0, ""], ["inference", "failed", "modal", 2.0, "The store broke."],

@@ -9,7 +9,8 @@ and ntfy (a topic URL with ``?tpl=1&t={{.title}}&m={{.text}}``) all accept; the 
 (``job``, ``run_id``, ``status``, ``error``...) are for any other receiver.
 
 Sending never raises: each channel that fails is logged as one line (never with a secret: the
-webhook URL, the password and every other secret of the settings are scrubbed) and returned.
+password, every other secret of the settings and the webhook URL, with each of its parts, are
+scrubbed: ``scrub``) and returned.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from tweetgen.config import Settings
 
@@ -34,6 +35,10 @@ TIMEOUT_S = 15.0
 IMPLICIT_TLS_PORT = 465
 DISCORD_MAX_CHARS = 2000
 DEFAULT_SENDER = "tweetgen@localhost"
+#: The shortest parts of a secret URL scrubbed on their own (shorter ones would scrub common text):
+#: its user-info, password, path, query or fragment, and a path segment or query value.
+MIN_PART_CHARS = 4
+MIN_TOKEN_CHARS = 6
 
 
 class NotifyError(Exception):
@@ -138,11 +143,46 @@ def post_webhook(url: str, notification: Notification) -> None:
         raise NotifyError(f"the receiver could not be reached: {error.reason}") from None
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """``text`` with every secret value replaced by ``***``."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret value, and every part of one that is a URL, replaced by ``***``.
+
+    An error often quotes only part of a URL (``http.client`` quotes the path of a URL that holds
+    a space; a proxy may quote the query), and quotes it as written, percent-encoded or decoded,
+    with its whitespace collapsed: each of those forms of each part is scrubbed (``secret_forms``).
+    """
+    forms = {form for secret in secrets for form in secret_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):  # a longer form first: no half-scrubbed secret
+        text = text.replace(form, "***")
     return text
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The strings that would give ``secret`` away: itself, and for a URL its user-info, password,
+    path, query and fragment (``MIN_PART_CHARS`` long or more), and every path segment or query
+    value that is not a plain word (``MIN_TOKEN_CHARS`` long or more with a digit, a capital or a
+    sign: the ids and tokens Slack, Discord and ntfy put there); each as written, percent-decoded,
+    percent-encoded and with its whitespace collapsed."""
+    secret = secret.strip()
+    parts: set[str] = set()
+    if secret.lower().startswith(("http://", "https://")):
+        url = urlsplit(secret)
+        userinfo = url.netloc.rpartition("@")[0]
+        path_and_query = url.path + (f"?{url.query}" if url.query else "")
+        whole = {userinfo, userinfo.partition(":")[2], url.path.rstrip("/"), url.query, url.fragment, path_and_query}
+        parts |= {part for part in whole if len(part) >= MIN_PART_CHARS}
+        pieces = url.path.split("/") + [value for _, value in parse_qsl(url.query, keep_blank_values=True)]
+        words = [word for piece in pieces for word in unquote(piece).split()]  # a token may hold a space
+        parts |= {piece for piece in pieces + words if _is_token(unquote(piece))}
+    forms = {secret, " ".join(secret.split())} if secret else set()
+    for part in parts:
+        for form in (part, unquote(part), quote(unquote(part), safe="/:@"), quote(unquote(part), safe="")):
+            forms |= {form, " ".join(form.split())}
+    return forms
+
+
+def _is_token(piece: str) -> bool:
+    """Whether a path segment or query value looks like an id or token rather than a plain word."""
+    return len(piece) >= MIN_TOKEN_CHARS and not (piece.isalpha() and piece.islower())
 
 
 def _describe(error: BaseException) -> str:

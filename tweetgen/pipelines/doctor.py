@@ -140,6 +140,8 @@ def run_doctor(
     """
     doctor = Doctor(settings, echo)
     check_settings(doctor, check_x)
+    if settings.backend == "local":
+        doctor.check("local store", lambda: check_local_store(settings))
     check_hopsworks(doctor)
     if check_x:
         doctor.check("X API", lambda: check_x_token(settings))
@@ -150,6 +152,18 @@ def run_doctor(
     else:
         doctor.skip(["Modal"], "not checked: pass --modal to check the Modal token and secrets")
     return doctor.report
+
+
+def check_local_store(settings: Settings) -> str:
+    """The data directory (``--data-dir``) is a writable folder and every Delta log in it is whole."""
+    from tweetgen.pipelines.preflight import check_data_dir
+    from tweetgen.pipelines.preflight import check_local_store as check_logs
+
+    check_data_dir(settings.data_dir, writes=True)
+    check_logs(settings)
+    present = [f"{spec.name} v{spec.version}" for spec in GROUPS.values()
+               if (settings.feature_store_dir / f"{spec.name}_{spec.version}" / "_delta_log").is_dir()]
+    return f"{settings.data_dir}: a writable folder; feature groups: {', '.join(present) or 'none written yet'}"
 
 
 # ---- settings ------------------------------------------------------------------------------

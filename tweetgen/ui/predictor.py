@@ -115,8 +115,9 @@ def check_prompt(prompt: str) -> str:
     """The prompt the model gets, for a program's request: the prompt box's limits, refused, not cut.
 
     Raises:
-        PromptError: longer than ``MAX_PROMPT_CHARS`` once trimmed, or holds a control character
-            (the one-line box cannot send one).
+        PromptError: longer than ``MAX_PROMPT_CHARS`` once trimmed, or holds a control character,
+            a line or paragraph separator (U+2028, U+2029) or a bidirectional override or isolate
+            (U+202A-U+202E, U+2066-U+2069), none of which a one-line prompt holds.
     """
     import unicodedata
 
@@ -124,8 +125,8 @@ def check_prompt(prompt: str) -> str:
     if len(text) > MAX_PROMPT_CHARS:
         raise PromptError(f"The prompt is {len(text)} characters long; send at most {MAX_PROMPT_CHARS}, as in the prompt box.")
     for position, char in enumerate(text):
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            raise PromptError(
-                f"The prompt holds the control character U+{ord(char):04X} at position {position}; send one line of text."
-            )
+        kind = unicodedata.category(char)
+        if kind in ("Cc", "Cs", "Zl", "Zp") or "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+            what = "control character" if kind in ("Cc", "Cs") else "line break" if kind in ("Zl", "Zp") else "bidirectional control"
+            raise PromptError(f"The prompt holds the {what} U+{ord(char):04X} at position {position}; send one line of text.")
     return text
