@@ -17,9 +17,9 @@ X API; the secrets bring the keys. Job notification settings (``TWEETGEN_SMTP_*`
 Every job run is recorded in the ``job_runs`` feature group as run by ``modal``. Cron specs come from ``tweetgen.config``, where the local
 scheduler (``python -m tweetgen schedule``) reads them too.
 
-Two images: the scrape, the batch inference and the web app run on the CPU, so their image has
-PyTorch's CPU build (no CUDA libraries, several GB less to build and to start); only ``train``
-gets the CUDA build, from PyPI. ``bench/bench_images.py`` resolves both and reports their sizes.
+Two images: the scrape, an LSTM's retrain, the batch inference and the web app run on the CPU, so
+their image has PyTorch's CPU build (no CUDA libraries, several GB less to build and to start);
+only ``train`` and a GPT-2 champion's retrain get the CUDA build, from PyPI. ``bench/bench_images.py`` resolves both and reports their sizes.
 
 Timeouts follow from the write plan (``tweetgen.clients.write_plan``): a job's own work, then for
 each feature group it writes the worst wait for its materialization jobs (``HOPSWORKS_JOB_TIMEOUT``)
