@@ -314,24 +314,32 @@ def query_command(
         Optional[str], typer.Argument(metavar="SQL", help="SQL over the feature groups, e.g. \"SELECT count(*) FROM tweets\".")
     ] = None,
     last: Annotated[
-        Optional[int], typer.Option("--last", metavar="N", callback=between(1), help="The last N batch inference runs (monitor group).")
+        Optional[int],
+        typer.Option("--last", metavar="N", callback=between(1),
+                     help="The last N runs of the daily job (monitor group), each with its champion and challenger rows."),
     ] = None,
     arms: Annotated[
         bool, typer.Option("--arms", help="The A/B test of the model families: per family, arm and version, over time (monitor group).")
     ] = False,
     runs: Annotated[bool, typer.Option("--runs", help="The last runs of each job (job_runs group): status, counts, error.")] = False,
+    drift: Annotated[
+        bool,
+        typer.Option("--drift", help="Per day and model family: the real tweets' bits/char and its change, the generations' "
+                                     "lengths, copied words and sentiment (monitor group)."),
+    ] = False,
     fmt: Annotated[str, choice_option("--format", FORMATS, "How to print the result.")] = "table",
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run SQL over the feature groups (DuckDB) and print the result; --last and --arms ask the monitor group, --runs the job runs."""
+    """Run SQL over the feature groups (DuckDB) and print the result; --last, --arms and --drift ask the monitor group, --runs the job runs."""
     from tweetgen.pipelines.runs import RUNS_SQL
     from tweetgen.store.factory import open_feature_store
-    from tweetgen.store.query import ARMS_SQL, LAST_RUNS_SQL, format_result, run_query
+    from tweetgen.store.query import ARMS_SQL, DRIFT_SQL, LAST_RUNS_SQL, format_result, run_query
 
-    questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL, runs and RUNS_SQL) if q]
+    asked = (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL, runs and RUNS_SQL, drift and DRIFT_SQL)
+    questions = [q for q in asked if q]
     if len(questions) != 1:
-        raise typer.BadParameter("give exactly one of: SQL, --last N, --arms, --runs.")
+        raise typer.BadParameter("give exactly one of: SQL, --last N, --arms, --runs, --drift.")
     settings = load_settings(backend, data_dir, "query")
     store = open_feature_store(settings)
     result = run_query(store, questions[0], memory_mb=settings.query_memory_mb, timeout_s=settings.query_timeout_s)

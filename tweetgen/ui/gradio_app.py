@@ -58,6 +58,9 @@ CSS = """
 footer { display: none !important; }
 """  # Gradio scopes the rules under @media to the page's content (.contain): the margins are set outside it
 
+GENERATE_CONCURRENCY = 16  # page generations handed to the predictor at once; it batches those that wait
+
+
 def launch_options() -> dict[str, Any]:
     """Theme, CSS and request limits for ``launch()`` / ``gr.mount_gradio_app()`` (Gradio 6 takes
     them there).
@@ -136,7 +139,8 @@ def build_app(
     store: FeatureStore, predictor: Predictor, username: str = "elonmusk", theme: str = "light", display_name: str | None = None,
     cache_sweep: tuple[int, int] = CACHE_SWEEP,
 ) -> gr.Blocks:
-    """The page, with requests queued: generations run one at a time, reads two at a time.
+    """The page, with requests queued: up to ``GENERATE_CONCURRENCY`` generations at a time (the
+    predictor runs those waiting for the model as one batch), reads two at a time.
 
     Args:
         store: where the monitor group is read (on page load, then at most every 30 s).
@@ -169,6 +173,6 @@ def build_app(
                   concurrency_limit=2, concurrency_id="read")
         page.day.input(show_day, inputs=page.day, outputs=shown, api_name="show_day", concurrency_limit=2, concurrency_id="read")
         gr.on([page.button.click, page.prompt.submit], generate, inputs=page.prompt, outputs=page.fresh,
-              api_name="generate", concurrency_limit=1, concurrency_id="generate")
+              api_name="generate", concurrency_limit=GENERATE_CONCURRENCY, concurrency_id="generate")
     demo.queue(max_size=32)
     return demo
