@@ -7,8 +7,10 @@ import pytest
 from PIL import Image, ImageChops
 
 from tests.fakes.app_server import FIRST_ID, demo_store
+from tests.fakes.models import register_tiny_model
 from tests.fakes.monitor_rows import RUNS, monitor_frame
 from tests.fakes.tiny_model import register_tiny_champion
+from tweetgen.config import DEFAULT_MODEL_NAME, FORMER_DEFAULT_MODEL_NAME
 from tweetgen.errors import StoreError
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.registry.port import ModelVersion
@@ -295,6 +297,16 @@ def test_no_trained_model_gives_an_explanation_image(tmp_path, monkeypatch) -> N
     monkeypatch.setattr(views, "message_image", lambda text, theme="light": shown.append(text) or real_message_image(text, theme))
     image = generate_from_prompt("hi", predictor)
     assert image.width == WIDTH and len(shown) == 1 and "make demo" in shown[0]
+
+
+def test_a_registry_of_the_former_default_name_is_named_with_the_way_forward(tmp_path) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    register_tiny_model(registry, name=FORMER_DEFAULT_MODEL_NAME)
+    with pytest.raises(ModelUnavailableError) as caught:
+        Predictor(lambda: registry, DEFAULT_MODEL_NAME).generate("hi", seed=0)
+    assert str(caught.value).endswith("set TWEETGEN_MODEL_NAME=tweet_gpt2 (in .env or the environment) to keep using them.")
+    text, version = Predictor(lambda: registry, FORMER_DEFAULT_MODEL_NAME, max_new_tokens=4).generate("hi", seed=0)
+    assert text.startswith("hi") and version.name == FORMER_DEFAULT_MODEL_NAME
 
 
 def test_frames_with_naive_times_are_read_as_utc() -> None:

@@ -24,7 +24,7 @@ from tweetgen.sources.sample import SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
 from tweetgen.store.query import LAST_RUNS_SQL, run_query
 from tweetgen.ui.accounts import SAMPLE_NOTICE
-from tweetgen.ui.views import day_choices, day_view, load_monitor, measures_charts, row_for
+from tweetgen.ui.views import RunsCache, day_choices, day_view, health_panel, load_monitor, measures_charts, row_for
 
 HISTORY_ROWS = SAMPLE_TWEETS - REPLAY_HOLDOUT
 TINY = TrainConfig(n_layer=2, n_embd=64, n_head=2, hidden_size=64, vocab_size=512, max_steps=20, n_quality_samples=10, progress=False)
@@ -65,6 +65,9 @@ def test_demo_stages_produce_every_artefact_then_reuse_them() -> None:
     assert runs[["job", "status"]].values.tolist() == [
         ["features", "ok"], ["scrape", "ok"], ["train", "ok"], ["train", "ok"], ["backfill", "ok"], ["inference", "ok"]]
     assert json.loads(runs.iloc[4]["counts"]) == {"runs": DEMO_DAYS, "rows_written": 2 * DEMO_DAYS}
+    health = health_panel(RunsCache(store).frame)  # and the app's health panel shows each of them
+    assert [line.split(" | ")[0].strip("| ") for line in health.splitlines() if line.startswith("| ") and " ok " in line] == [
+        "backfill", "features", "inference", "scrape", "train"]
     assert "== training" in printed
     # Everything the demo shows is the invented sample account's, and the page says so.
     assert dict((n, s) for n, s, _ in first.stages)["history"].startswith(
@@ -169,7 +172,7 @@ def test_a_kaggle_history_and_the_daily_job_share_one_timeline(tmp_path: Path) -
     newest = day_view(frame, username=settings.username, display_name=settings.display_name)
     assert newest.choice == day_choices(frame)[0] and newest.choice.endswith(f"tweet of {store.read(TWEETS)['created_at'].max():%b %d, %Y}")
     assert row_for(frame, None)["tweet_created_at"] == store.read(TWEETS)["created_at"].max()
-    last = run_query(store, LAST_RUNS_SQL.format(n=2))  # `query --last`: the newest run first, with the tweet it answered
+    last = run_query(store, LAST_RUNS_SQL.format(n=1))  # `query --last 1`: the newest run (its two arms), with the tweet it answered
     assert last["generated_at"].tolist() == [champion["generated_at"].max()] * 2
     assert last["answered_tweet_at"].tolist() == [store.read(TWEETS)["created_at"].max()] * 2
     # "What did the model generate yesterday?" finds yesterday morning's run.
