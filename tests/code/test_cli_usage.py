@@ -48,15 +48,38 @@ def test_help_names_values_as_people_read_them(capsys: pytest.CaptureFixture[str
     assert "SQL SQL over the feature groups" in help_text(["query"], capsys)
 
 
-def test_every_command_but_smoke_takes_backend_and_data_dir() -> None:
+def test_every_command_takes_backend_and_data_dir() -> None:
     commands = command_line().commands  # type: ignore[attr-defined]
     for name, command in commands.items():
         flags = {opt for param in command.params for opt in param.opts}
         if name == "demo":  # the demo is offline by definition: --data-dir only
             assert "--data-dir" in flags and "--backend" not in flags
-        elif name != "smoke":  # smoke talks to a URL, never to a store
+        else:
             assert {"--backend", "--data-dir"} <= flags, name
     assert {"doctor", "smoke"} <= set(commands)
+
+
+def test_smoke_with_a_store_checks_that_the_app_reads_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fakes.app_server import demo_store
+    from tests.fakes.tiny_model import register_tiny_champion
+    from tweetgen.ui.browser import running_app
+    from tweetgen.ui.predictor import Predictor
+
+    store = demo_store(tmp_path / "data" / "feature_store", n_runs=3)
+    registry, _ = register_tiny_champion(tmp_path / "model")
+    (tmp_path / "elsewhere").mkdir()
+    with running_app(store, Predictor(lambda: registry, "tweet_gpt2", max_new_tokens=8), tmp_path / "gradio") as url:
+        assert main(["smoke", url, "--data-dir", str(tmp_path / "data")]) == 0
+        out = capsys.readouterr().out
+        assert "ok     store     the app's newest run (tweet 1002, model version 3, 2026-01-12 06:00 UTC) is the newest in" in out
+        assert main(["smoke", url, "--data-dir", str(tmp_path / "elsewhere")]) == 1
+        err = capsys.readouterr().err
+        assert "FAILED store     the app shows a run and" in err and "holds no run: the app reads another store" in err
+        demo_store(tmp_path / "other" / "feature_store", n_runs=2)  # an older store: its newest run is a day earlier
+        assert main(["smoke", url, "--data-dir", str(tmp_path / "other")]) == 1
+        assert "the app's newest run is tweet 1002, model version 3 at 2026-01-12 06:00:00 UTC;" in capsys.readouterr().err
+        assert main(["smoke", url]) == 0  # without a store: health and generate only
+        assert "store" not in capsys.readouterr().out
 
 
 def test_the_readme_lists_each_command_with_flags_it_has() -> None:
