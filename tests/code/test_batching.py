@@ -137,3 +137,34 @@ def test_an_error_of_the_batch_reaches_every_request_and_the_batcher_goes_on(tmp
         errors = [f.exception(10) for f in futures]
     assert [str(e) for e in errors] == ["No trained model yet."] * 3 and calls == [3]
     assert batcher.submit("p", 9) == "ok"
+
+
+def test_the_page_and_the_api_waiting_together_are_generated_in_shared_batches(tiny_registry, tmp_path: Path) -> None:
+    import json
+    import urllib.request
+
+    from gradio_client import Client
+
+    from tests.fakes.app_server import demo_store
+    from tweetgen.ui.browser import running_app
+
+    predictor = Predictor(lambda: tiny_registry, "tweet_gpt2", max_new_tokens=12, batch_window_s=1.0)
+    predictor.version()
+
+    def api(seed: int) -> str:
+        body = json.dumps({"prompt": "The rocket", "seed": seed}).encode()
+        request = urllib.request.Request(f"{url}api/generate", data=body, method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())["text"]
+
+    with running_app(demo_store(tmp_path / "store", n_runs=1), predictor, tmp_path / "gradio") as url:
+        clients = [Client(url, verbose=False, download_files=str(tmp_path / "downloads")) for _ in range(3)]
+        with ThreadPoolExecutor(7) as pool:
+            pages = [pool.submit(client.predict, "Mars", api_name="/generate") for client in clients]
+            texts = [pool.submit(api, seed) for seed in range(4)]
+            assert all(Path(page.result(60)).is_file() for page in pages)  # each page request got its tweet image
+            texts = [future.result(60) for future in texts]
+    assert predictor.batcher.stats.requests == 7
+    assert predictor.batcher.stats.batches <= 3  # 7 requests within the window: shared batches, not one each
+    alone = Predictor(lambda: tiny_registry, "tweet_gpt2", max_new_tokens=12, batching=False)
+    assert texts == [alone.generate("The rocket", seed)[0] for seed in range(4)]
