@@ -176,3 +176,14 @@ def test_a_free_port_is_taken_and_the_premise_of_the_busy_port_test_holds() -> N
             listening_socket("127.0.0.1", port)
     with listening_socket("127.0.0.1", port) as mine:  # released: free again, and ours to serve on
         assert mine.getsockname() == ("127.0.0.1", port)
+
+
+def test_every_flag_the_docs_name_is_a_flag_of_a_command() -> None:
+    commands = command_line().commands  # type: ignore[attr-defined]
+    known = {opt for command in commands.values() for param in command.params for opt in param.opts} | {"--help"}
+    others = {"--hardware": "scripts/build_space.py", "--repo-type": "hf upload", "--index-url": "pip", "--split": "bench/bench_quality.py"}
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    named = {flag for page in pages for flag in re.findall(r"(?<![\w>-])--[a-z][a-z0-9-]*", page.read_text())}
+    assert {"--backend", "--drift", "--port"} <= named  # the premise: the docs do name flags
+    assert named - known <= set(others), f"flags the docs name that no command has: {sorted(named - known - set(others))}"
+    assert not set(others) & known  # each exception is another tool's flag, not a tweetgen one
