@@ -300,6 +300,10 @@ def demo_command(
     from tweetgen.pipelines.demo import run_demo
 
     settings = load_settings("local", data_dir, "demo")
+    if serve:  # a busy port is said now, not after minutes of pipelines
+        from tweetgen.ui.serve import listening_socket
+
+        listening_socket(*settings.app_address(port)).close()
     report = run_demo(settings, train_seconds=train_seconds, echo=typer.echo)
     typer.echo("\n".join(["", "Demo pipeline done:", *report.lines()]))
     if serve:

@@ -166,6 +166,14 @@ def test_a_busy_port_is_one_sentence_and_exit_1_before_anything_loads(how: str, 
     assert "tweetgen.cli" in imported and not {"torch", "gradio", "uvicorn"} & imported  # said before the model, Gradio or the server load
 
 
+def test_the_demo_says_its_port_is_busy_before_running_any_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with occupied_port() as holder:
+        port = holder.getsockname()[1]
+        assert main(["demo", "--port", str(port), "--data-dir", str(tmp_path / "data")]) == 1
+    assert capsys.readouterr().err.startswith(f"error: Port {port} on 127.0.0.1 is already in use")
+    assert not (tmp_path / "data" / "feature_store").exists()  # nothing ran
+
+
 def test_a_free_port_is_taken_and_the_premise_of_the_busy_port_test_holds() -> None:
     from tweetgen.errors import ConfigError
     from tweetgen.ui.serve import listening_socket
