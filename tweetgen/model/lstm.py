@@ -211,6 +211,12 @@ def join_states(states: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, .
         return None
     return tuple(torch.cat([state[i] for state in states], dim=1 if i < 2 else 0) for i in range(len(states[0])))
 
+def select_rows(state: tuple[torch.Tensor, ...], rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The recurrent state of the rows ``rows`` (indices) of a batch: ``h`` and ``c`` along dimension
+    1, the n-gram's last tokens along 0."""
+    return tuple(part.index_select(1 if i < 2 else 0, rows.to(part.device)) for i, part in enumerate(state))
+
+
 def _init_lstm(module: nn.LSTM) -> None:
     """PyTorch's uniform init, zero biases, and a forget-gate bias of 1 (the two biases add up),
     so the cell remembers by default at the start of training."""
