@@ -8,7 +8,8 @@ applies to every logger, handler and level, including handlers configured later.
 replaces, in the message, the exception text and the stack text of each record:
 
 * the secret values the settings hold (``Settings.secrets()``: API key, bearer token, SMTP
-  password, webhook URL), wherever they appear;
+  password, webhook URL), wherever they appear, and every part of one that is a URL, as written,
+  percent-encoded or decoded (``secret_forms``: an error may quote only a webhook's path);
 * the credentials of any ``Authorization`` header, and any ``Bearer``/``ApiKey`` credential,
   even one the settings do not know (a token passed another way).
 
@@ -22,9 +23,14 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 HIDDEN = "***"
 MIN_SECRET_CHARS = 4  # a shorter "secret" would blank ordinary words
+#: The shortest parts of a secret URL scrubbed on their own (shorter ones would scrub common text):
+#: its user-info, password, path, query or fragment, and a path segment or query value.
+MIN_PART_CHARS = 4
+MIN_TOKEN_CHARS = 6
 CREDENTIALS = re.compile(
     r"(?i)(\bauthorization\b['\"]?\s*[:=]\s*['\"]?(?:(?:bearer|basic|apikey|token|digest)\s+)?)[^\s'\",;}\]]+"
     r"|(\b(?:bearer|apikey)\s+)[A-Za-z0-9\-._~+/%=]{8,}"
@@ -40,7 +46,8 @@ class SecretsFilter(logging.Filter):
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        self.secrets |= {secret for secret in secrets if secret and len(secret) >= MIN_SECRET_CHARS}
+        forms = {form for secret in secrets for form in secret_forms(secret)}
+        self.secrets |= {form for form in forms if len(form) >= MIN_SECRET_CHARS}
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret and credential replaced by ``***``."""
@@ -64,6 +71,35 @@ class SecretsFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.scrub(record.stack_info)
         return True
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The strings that would give ``secret`` away: itself, and for a URL its user-info, password,
+    path, query and fragment (``MIN_PART_CHARS`` long or more), and every path segment or query
+    value that is not a plain word (``MIN_TOKEN_CHARS`` long or more with a digit, a capital or a
+    sign: the ids and tokens Slack, Discord and ntfy put there); each as written, percent-decoded,
+    percent-encoded and with its whitespace collapsed."""
+    secret = secret.strip()
+    parts: set[str] = set()
+    if secret.lower().startswith(("http://", "https://")):
+        url = urlsplit(secret)
+        userinfo = url.netloc.rpartition("@")[0]
+        path_and_query = url.path + (f"?{url.query}" if url.query else "")
+        whole = {userinfo, userinfo.partition(":")[2], url.path.rstrip("/"), url.query, url.fragment, path_and_query}
+        parts |= {part for part in whole if len(part) >= MIN_PART_CHARS}
+        pieces = url.path.split("/") + [value for _, value in parse_qsl(url.query, keep_blank_values=True)]
+        words = [word for piece in pieces for word in unquote(piece).split()]  # a token may hold a space
+        parts |= {piece for piece in pieces + words if _is_token(unquote(piece))}
+    forms = {secret, " ".join(secret.split())} if secret else set()
+    for part in parts:
+        for form in (part, unquote(part), quote(unquote(part), safe="/:@"), quote(unquote(part), safe="")):
+            forms |= {form, " ".join(form.split())}
+    return forms
+
+
+def _is_token(piece: str) -> bool:
+    """Whether a path segment or query value looks like an id or token rather than a plain word."""
+    return len(piece) >= MIN_TOKEN_CHARS and not (piece.isalpha() and piece.islower())
 
 
 _installed: SecretsFilter | None = None

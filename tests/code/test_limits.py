@@ -12,6 +12,7 @@ import re
 import time
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -20,8 +21,19 @@ from tweetgen.config import Settings
 from tweetgen.errors import ConfigError, TweetgenError
 from tweetgen.files import STALE_AFTER_S, remove_abandoned
 from tweetgen.pipelines.training import MIN_TWEETS, read_tweet_texts
-from tweetgen.schema import DESCRIPTION_MAX_CHARS, TWEETS, GroupSpec
+from tweetgen.schema import DESCRIPTION_MAX_CHARS, MAX_TEXT_CHARS, TWEETS, GroupSpec
 from tweetgen.sources.replay import MAX_HOLDOUT_SHARE, REPLAY_HOLDOUT, holdout_size
+from tweetgen.sources.screening import (
+    CLOCK_SLACK,
+    FIRST_TWEET_DAY,
+    REJECT_ACCOUNT,
+    REJECT_BEFORE_X,
+    REJECT_FUTURE,
+    REJECT_ID,
+    REJECT_NEGATIVE,
+    REJECT_TOO_LONG,
+    screen_tweets,
+)
 from tweetgen.sources.x_api import check_username
 from tweetgen.store.local import LocalFeatureStore
 
@@ -125,3 +137,49 @@ def test_the_webhook_is_an_http_or_https_url_in_any_case(url: str, ok: bool) -> 
     else:
         with pytest.raises(ConfigError, match="^TWEETGEN_NOTIFY_WEBHOOK is not an http\\(s\\) URL"):
             Settings.from_mapping({"TWEETGEN_NOTIFY_WEBHOOK": url})
+
+
+NOW = pd.Timestamp("2026-03-01 15:00:00", tz="UTC")
+
+
+def raw_rows(**column: list) -> pd.DataFrame:
+    """Raw rows (``RAW_COLUMNS``) of @elonmusk, one per value of the given column."""
+    n = len(next(iter(column.values())))
+    frame = pd.DataFrame({
+        "tweet_id": pd.Series(range(1, n + 1), dtype="int64"), "created_at": pd.Series([NOW - pd.Timedelta(days=1)] * n),
+        "text": ["a tweet"] * n, "username": ["elonmusk"] * n, "is_reply": [False] * n, "is_quote": [False] * n,
+        "lang": ["en"] * n, "likes": [0] * n, "retweets": [0] * n, "replies": [0] * n,
+    })
+    for name, values in column.items():
+        frame[name] = pd.Series(values, dtype=frame[name].dtype if name != "created_at" else "datetime64[us, UTC]")
+    return frame
+
+
+def reasons(frame: pd.DataFrame, username: str | None = "elonmusk") -> list[str | None]:
+    return [None if pd.isna(r) else r for r in screen_tweets(frame, username, now=NOW.to_pydatetime()).rejected]
+
+
+def test_a_time_up_to_the_clock_slack_ahead_is_kept_and_one_microsecond_more_is_not() -> None:
+    times = [NOW, NOW + CLOCK_SLACK - pd.Timedelta(microseconds=1), NOW + CLOCK_SLACK, NOW + CLOCK_SLACK + pd.Timedelta(microseconds=1)]
+    assert reasons(raw_rows(created_at=times)) == [None, None, None, REJECT_FUTURE]
+
+
+def test_a_time_from_the_first_tweet_day_on_is_kept() -> None:
+    times = [FIRST_TWEET_DAY - pd.Timedelta(microseconds=1), FIRST_TWEET_DAY, FIRST_TWEET_DAY + pd.Timedelta(microseconds=1)]
+    assert reasons(raw_rows(created_at=times)) == [REJECT_BEFORE_X, None, None]
+
+
+def test_a_text_of_max_text_chars_is_kept_and_one_more_is_not() -> None:
+    texts = ["🚀" * (MAX_TEXT_CHARS - 1), "🚀" * MAX_TEXT_CHARS, "🚀" * (MAX_TEXT_CHARS + 1)]
+    assert reasons(raw_rows(text=texts)) == [None, None, REJECT_TOO_LONG]
+
+
+def test_ids_and_counts_at_their_bounds() -> None:
+    assert reasons(raw_rows(tweet_id=[-1, 0, 1])) == [REJECT_ID, REJECT_ID, None]
+    for count in ("likes", "retweets", "replies"):
+        assert reasons(raw_rows(**{count: [-1, 0, 1]})) == [REJECT_NEGATIVE, None, None], count
+
+
+def test_the_account_is_matched_as_x_writes_handles_and_look_alikes_are_not() -> None:
+    names = ["elonmusk", "ElonMusk", "@elonmusk", " elonmusk ", "еlonmusk", "elonmusk2", "", None]
+    assert reasons(raw_rows(username=names)) == [None] * 4 + [REJECT_ACCOUNT.format(username="elonmusk")] * 4

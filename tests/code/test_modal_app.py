@@ -8,13 +8,14 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from tests.conftest import REPO
 from tests.fakes.models import register_tiny_model
-from tweetgen.clients.write_plan import job_timeout_s
+from tweetgen.clients.write_plan import WORK_S, job_timeout_s
 from tweetgen.config import DEFAULT_MODEL_NAME, INFERENCE_CRON, RETRAIN_CRON, SCRAPE_CRON, Settings
 from tweetgen.errors import ConfigError
 from tweetgen.registry.local import LocalModelRegistry
@@ -68,9 +69,9 @@ def test_timeouts_follow_from_the_write_plan_and_the_deploying_shells_job_timeou
     import modal_app as first
 
     defaults = Settings.load(dotenv=None)
-    assert first.X_READS_S == MODAL_TIME_BUDGET_S
-    assert first.SCRAPE_TIMEOUT_S == job_timeout_s("scrape", MODAL_TIME_BUDGET_S, defaults) == 2016
-    assert job_timeout_s("inference", first.INFERENCE_WORK_S, defaults) == first.INFERENCE_TIMEOUT_S
+    assert WORK_S["scrape"] == MODAL_TIME_BUDGET_S  # the X reads' own bound
+    assert first.SCRAPE_TIMEOUT_S == job_timeout_s("scrape", defaults) == 2016
+    assert job_timeout_s("inference", defaults) == first.INFERENCE_TIMEOUT_S
     monkeypatch.setenv("HOPSWORKS_JOB_TIMEOUT", "300")
     sys.modules.pop("modal_app")
     again = importlib.import_module("modal_app")
@@ -189,7 +190,7 @@ def test_train_keeps_its_checkpoint_on_the_volume_so_a_cut_off_run_resumes(modal
     on_modal = Settings.from_mapping({**modal_app.CLOUD_ENV, "MODAL_IS_REMOTE": "1"})
     assert seen[0].checkpoint_dir == str(Settings.load().data_dir / "checkpoints" / DEFAULT_MODEL_NAME)
     assert modal_app.checkpoint_folder(on_modal) == Path(modal_app.DATA_MOUNT, "checkpoints", DEFAULT_MODEL_NAME)  # the Volume
-    with pytest.raises(ConfigError, match="max_seconds=9000 leaves evaluation and registering no room"):
+    with pytest.raises(ConfigError, match="max_seconds=9000 leaves evaluation and registering no room"):  # 5400 at most
         modal_app.train.local(max_seconds=9000)
 
 
@@ -275,3 +276,21 @@ def test_web_builds_the_gradio_app(modal_app) -> None:
     assert generated.status_code == 200 and generated.json()["seed"] == 3 and generated.json()["text"].startswith("The")
     assert page.status_code == 200 and "gradio" in page.text.lower()
     assert config.status_code == 200 and "Tweets by a model" in config.text
+
+
+def test_train_commits_the_volume_while_it_runs_and_once_at_the_end(modal_app) -> None:
+    """A Volume's changes reach the next container only once committed: a checkpoint must be."""
+    commits: list[float] = []
+
+    class RecordingVolume:
+        def commit(self) -> None:
+            commits.append(time.monotonic())
+
+    with modal_app.committing(RecordingVolume(), every_s=0.05):
+        time.sleep(0.3)
+    assert 2 <= len(commits) <= 8  # every 0.05 s during 0.3 s (fewer on a busy machine), and the last at the end
+    assert commits[-1] - commits[0] >= 0.05  # not all at the end
+    before = len(commits)
+    with modal_app.committing(RecordingVolume(), every_s=0.05, active=False):  # off Modal: no Volume to commit
+        time.sleep(0.1)
+    assert len(commits) == before

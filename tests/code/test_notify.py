@@ -17,16 +17,14 @@ import pytest
 from tests.fakes.receivers import http_receiver, smtp_server
 from tweetgen.clients.notify import (
     DISCORD_MAX_CHARS,
-    MIN_PART_CHARS,
-    MIN_TOKEN_CHARS,
     Notification,
     email_message,
     scrub,
-    secret_forms,
     send_notification,
     webhook_body,
 )
 from tweetgen.config import Settings
+from tweetgen.log_scrub import MIN_PART_CHARS, MIN_TOKEN_CHARS, SecretsFilter, secret_forms
 from tweetgen.pipelines.runs import StoreOnce, read_runs, run_recorded
 from tweetgen.store.local import LocalFeatureStore
 from tweetgen.ui.browser import free_port
@@ -197,3 +195,10 @@ def test_the_email_sender_is_the_from_setting_else_the_user_if_an_address(user, 
     assert (message["From"], message["To"], message["Subject"]) == (expected, "a@example.com, b@example.com", "the subject")
     assert message.get_content() == "line 1\nline 2\n" and message["Date"].datetime.utcoffset() == timedelta(0)
     assert message["Message-ID"].endswith("@tweetgen>")
+
+
+def test_the_logs_scrub_every_part_of_a_secret_url_too() -> None:
+    url = "https://hooks.example.com/services/T01ABCDEF/B02GHIJKL/Zk1-Secret_Token"
+    logs = SecretsFilter([url])
+    assert logs.scrub("POST /services/T01ABCDEF/B02GHIJKL/Zk1-Secret_Token failed; token Zk1-Secret_Token") == "POST *** failed; token ***"
+    assert logs.scrub("the services hooks of example.com") == "the services hooks of example.com"  # plain words stay

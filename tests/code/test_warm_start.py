@@ -54,6 +54,7 @@ def test_a_warm_start_begins_at_the_champions_weights_and_records_its_lineage(tm
     assert card["newest_tweet_at"].startswith(str(newest["created_at"].date()))
     assert first.version.card["parent_version"] is None and card["settings"]["warm_start"] is True
     assert card["settings"]["learning_rate"] == pytest.approx(0.3 * TINY.learning_rate)
+    assert card["description"].startswith("LSTM 1x96 over bytes mixed with a 7-gram") and "continued from version 1 on 256 tweets" in card["description"]
     assert "Continued version 1 (warm start)" in warm.summary()
     page = (tmp_path / "models" / TINY.model_name / "2" / "model_card.md").read_text()
     assert "Continued from version 1 (warm start); its data ends at tweet" in page

@@ -19,6 +19,7 @@ from tweetgen.errors import ConfigError, SourceError
 from tweetgen.schema import RAW_COLUMNS, RAW_SCHEMA, X_CURSOR
 from tweetgen.sources.x_api import (
     FetchResult,
+    XApiSource,
     XCursor,
     check_username,
     cursor_from_rows,
@@ -518,3 +519,18 @@ def test_a_refusal_that_quotes_the_token_is_scrubbed(client: tweepy.Client, curs
     with replay("protected_timeline_quoting_token"), pytest.raises(SourceError, match=r"\(request by \*\*\*\)") as raised:
         fetch(client, cursor, since_id=RESEARCH_SINCE_ID)
     assert_no_token(raised.value)
+
+
+def test_the_cursor_row_is_stamped_in_utc_whatever_the_machines_time_zone(client: tweepy.Client, monkeypatch) -> None:
+    import time
+
+    source = XApiSource(client, "tweetgen_test", cursor=XCursor("tweetgen_test", USER_ID))
+    source.cursor = XCursor("tweetgen_test", USER_ID, 5, 9)  # moved on: a row to write
+    monkeypatch.setenv("TZ", "America/New_York")  # a laptop's zone, hours from UTC
+    time.tzset()
+    try:
+        (stamp,) = source.cursor_rows()["recorded_at"]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert str(stamp.tz) == "UTC" and abs(stamp - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=30)

@@ -25,9 +25,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from tweetgen.config import Settings
+from tweetgen.log_scrub import secret_forms
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,6 @@ TIMEOUT_S = 15.0
 IMPLICIT_TLS_PORT = 465
 DISCORD_MAX_CHARS = 2000
 DEFAULT_SENDER = "tweetgen@localhost"
-#: The shortest parts of a secret URL scrubbed on their own (shorter ones would scrub common text):
-#: its user-info, password, path, query or fragment, and a path segment or query value.
-MIN_PART_CHARS = 4
-MIN_TOKEN_CHARS = 6
 
 
 class NotifyError(Exception):
@@ -148,41 +145,13 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
 
     An error often quotes only part of a URL (``http.client`` quotes the path of a URL that holds
     a space; a proxy may quote the query), and quotes it as written, percent-encoded or decoded,
-    with its whitespace collapsed: each of those forms of each part is scrubbed (``secret_forms``).
+    with its whitespace collapsed: each of those forms of each part is scrubbed
+    (``tweetgen.log_scrub.secret_forms``, which the logs use too).
     """
     forms = {form for secret in secrets for form in secret_forms(secret)}
     for form in sorted(forms, key=len, reverse=True):  # a longer form first: no half-scrubbed secret
         text = text.replace(form, "***")
     return text
-
-
-def secret_forms(secret: str) -> set[str]:
-    """The strings that would give ``secret`` away: itself, and for a URL its user-info, password,
-    path, query and fragment (``MIN_PART_CHARS`` long or more), and every path segment or query
-    value that is not a plain word (``MIN_TOKEN_CHARS`` long or more with a digit, a capital or a
-    sign: the ids and tokens Slack, Discord and ntfy put there); each as written, percent-decoded,
-    percent-encoded and with its whitespace collapsed."""
-    secret = secret.strip()
-    parts: set[str] = set()
-    if secret.lower().startswith(("http://", "https://")):
-        url = urlsplit(secret)
-        userinfo = url.netloc.rpartition("@")[0]
-        path_and_query = url.path + (f"?{url.query}" if url.query else "")
-        whole = {userinfo, userinfo.partition(":")[2], url.path.rstrip("/"), url.query, url.fragment, path_and_query}
-        parts |= {part for part in whole if len(part) >= MIN_PART_CHARS}
-        pieces = url.path.split("/") + [value for _, value in parse_qsl(url.query, keep_blank_values=True)]
-        words = [word for piece in pieces for word in unquote(piece).split()]  # a token may hold a space
-        parts |= {piece for piece in pieces + words if _is_token(unquote(piece))}
-    forms = {secret, " ".join(secret.split())} if secret else set()
-    for part in parts:
-        for form in (part, unquote(part), quote(unquote(part), safe="/:@"), quote(unquote(part), safe="")):
-            forms |= {form, " ".join(form.split())}
-    return forms
-
-
-def _is_token(piece: str) -> bool:
-    """Whether a path segment or query value looks like an id or token rather than a plain word."""
-    return len(piece) >= MIN_TOKEN_CHARS and not (piece.isalpha() and piece.islower())
 
 
 def _describe(error: BaseException) -> str:

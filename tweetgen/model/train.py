@@ -211,7 +211,8 @@ def train(model: PreTrainedModel, train_blocks: Blocks, config: TrainConfig, val
     Stops after ``config.max_steps`` steps (or ``config.epochs`` passes), when ``config.max_seconds``
     (the loop only) is spent, or when ``validate`` (held-out bits per character, checked every
     ``config.val_interval`` steps and at the end) has not improved for ``config.patience``
-    validations in a row, whichever comes first. With ``validate`` the model is left with the
+    validations in a row, whichever comes first; but never before one step (a run on a starved
+    machine still ends with a loss to report). With ``validate`` the model is left with the
     weights of its best validation (``TrainResult.best_step``), not its last ones.
 
     The run is deterministic for ``config.seed`` on one machine and thread count when the time
@@ -306,7 +307,7 @@ def _train_loop(model: PreTrainedModel, train_blocks: Blocks, config: TrainConfi
     with tqdm(total=horizon, initial=result.steps, desc="Training", unit="step", disable=not config.progress) as bar:
         for step in itertools.count(result.steps) if horizon is None else range(result.steps, horizon):
             elapsed = time.perf_counter() - start
-            if config.max_seconds is not None and elapsed >= config.max_seconds:
+            if config.max_seconds is not None and elapsed >= config.max_seconds and result.steps > 0:  # one step at least
                 result.stopped_by = "time"
                 break
             if validate is not None and result.validations_since_best() >= config.patience:

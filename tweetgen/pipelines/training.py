@@ -171,7 +171,7 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
         metrics = phases.run("eval", lambda: evaluate(model, tokenizer, split.eval))
         samples, sample_metrics = phases.run("samples", lambda: sample_and_measure(model, tokenizer, config, split))
         metrics |= {**_train_metrics(result, model, len(split.train)), **ngram_metrics, **sample_metrics}
-        card = _card(config, model, data_version or read_version, split, result, samples) | lineage(parent, *newest_tweet(frame))
+        card = _card(config, model, data_version or read_version, split, result, samples, parent) | lineage(parent, *newest_tweet(frame))
         version = phases.run("register", lambda: _register(registry, model, tokenizer, config.model_name, metrics, card))
         remove_checkpoint(config.checkpoint_dir)  # registered: a new run starts from the beginning
         rescore = lambda champion: evaluate(*registry.load(champion), split.eval)["eval_bits_per_char"]  # noqa: E731
@@ -345,10 +345,14 @@ def describe(family: str, config: TrainConfig, model: PreTrainedModel) -> str:
     return f"GPT-2 {config.n_layer}x{config.n_embd} over {tokens}"
 
 
-def _card(config: TrainConfig, model: PreTrainedModel, data_version: str | None, split: TweetSplit, result: TrainResult, samples: list[str]) -> dict:
+def _card(
+    config: TrainConfig, model: PreTrainedModel, data_version: str | None, split: TweetSplit, result: TrainResult, samples: list[str],
+    parent: ModelVersion | None = None,
+) -> dict:
     family = family_of(model)
+    trained = f"continued from version {parent.version} on" if parent else "trained on"
     return {
-        "description": (f"{describe(family, config, model)}, trained on {len(split.train)} tweets, early-stopped on the "
+        "description": (f"{describe(family, config, model)}, {trained} {len(split.train)} tweets, early-stopped on the "
                         f"{len(split.val)} newest of its period, evaluated on the {len(split.eval)} newest."),
         "family": family,
         "data_version": data_version or f"{TWEETS.name} v{TWEETS.version} (table version not recorded)",

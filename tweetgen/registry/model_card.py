@@ -52,7 +52,8 @@ def render_model_card(name: str, version: int, metrics: dict[str, float], card: 
     lines += ["## Training data", ""]
     for key in ("data_version", "train_set_id", "val_set_id", "eval_set_id"):
         lines.append(f"- {key}: `{card.get(key) or 'not recorded'}`")
-    lines += ["", *lineage_lines(card)]
+    lineage = lineage_lines(card)
+    lines += ["", *lineage] if lineage else []
     lines += ["", "## Settings", "", "```json", json.dumps(card.get("settings", {}), indent=2, default=str), "```", ""]
     lines += _stopping_lines(card)
     lines += _ngram_lines(metrics)
@@ -74,8 +75,8 @@ def lineage_lines(card: dict[str, Any]) -> list[str]:
     parent = card.get("parent_version")
     start = f"Continued from version {parent} (warm start)" if parent is not None else "Trained from a fresh start"
     if card.get("newest_tweet_id") is None:
-        return [f"{start}.", ""] if "parent_version" in card else []
-    return [f"{start}; its data ends at tweet {card['newest_tweet_id']} of {card.get('newest_tweet_at')} (UTC).", ""]
+        return [f"{start}."] if "parent_version" in card else []
+    return [f"{start}; its data ends at tweet {card['newest_tweet_id']} of {card.get('newest_tweet_at')} (UTC)."]
 
 
 def _stopping_lines(card: dict[str, Any]) -> list[str]:

@@ -35,11 +35,12 @@ QUERY_MEMORY_MB = 1024  # TWEETGEN_QUERY_MEMORY_MB: what DuckDB and the result m
 QUERY_TIMEOUT_S = 60.0  # TWEETGEN_QUERY_TIMEOUT_S
 FETCH_VECTORS = 64  # result chunks of 64 x 2,048 rows
 
-# Ready-made questions about the monitor group (the same SQL runs on both backends).
+# Ready-made questions about the monitor group (the same SQL runs on both backends). A row's time is
+# its run's (generated_at); the tweet it answered has its own (tweet_created_at), shown next to it.
 # A run of the daily job writes one row per arm (champion, challenger), all with the run's
 # generated_at: the last N runs are the rows of the N newest generated_at values.
 LAST_RUNS_SQL = """
-SELECT generated_at, model_version, model_family AS family, arm, tweet_clean_text AS real_tweet, prompt, prompted_text, random_text,
+SELECT generated_at, tweet_created_at AS answered_tweet_at, model_version, model_family AS family, arm, tweet_clean_text AS real_tweet, prompt, prompted_text, random_text,
        round(real_bits_per_char, 3) AS real_bpc
 FROM generated_tweets
 WHERE generated_at IN (SELECT DISTINCT generated_at FROM generated_tweets ORDER BY generated_at DESC LIMIT {n})

@@ -44,11 +44,13 @@ CSS = """
 #measures, #measures * { font-family: var(--font) !important; }
 #measures th, #measures th * { word-break: keep-all !important; overflow-wrap: normal !important; hyphens: none !important; }
 #summary code, #health code { white-space: normal !important; overflow-wrap: anywhere; }
-#health table { border-collapse: collapse; width: 100%; font-size: var(--text-md); }
+#health table { border-collapse: collapse; width: 100%; font-size: var(--text-md); border: none !important; }
+#health thead, #health tbody, #health tr { border: none !important; }
 #health th, #health td { border: none !important; border-bottom: 1px solid var(--border-color-primary) !important;
   padding: 0.45rem 0.6rem !important; text-align: left; vertical-align: top; }
 #health th { color: #536471; font-weight: 600; }
-#health td:nth-child(3), #health td:nth-child(4) { white-space: nowrap; }
+#health th, #health td { word-break: keep-all !important; overflow-wrap: normal !important; }
+#health th, #health td:first-child, #health td:nth-child(3), #health td:nth-child(4) { white-space: nowrap; }
 @media (max-width: 640px) {
   h1 { font-size: 1.6rem !important; }
   #measures .cell-wrap, #measures td { padding-left: 4px !important; padding-right: 4px !important; }
@@ -111,10 +113,10 @@ def _layout() -> _Page:
         cards = [_card("The account's tweet", "card-real"), _card("Generated from its first two words", "card-prompted"),
                  _card("Generated from nothing", "card-random")]
     with gr.Row():
-        with gr.Column(scale=2, min_width=320):
+        with gr.Column(scale=1, min_width=300):  # as wide as the table: a run's label is long
             day = gr.Dropdown(label="Run", choices=[], allow_custom_value=True, elem_id="day")
             summary = gr.Markdown(elem_id="summary")
-        measures = gr.Dataframe(label="Measures of this run", interactive=False, wrap=True, scale=3, min_width=300,
+        measures = gr.Dataframe(label="Measures of this run", interactive=False, wrap=True, scale=1, min_width=300,
                                 column_widths=["31%", "23%", "23%", "23%"], elem_id="measures")
     gr.Markdown("### Measures over time: the real tweet under each model family (the A/B test), the champion's generations", elem_classes="caption")
     with gr.Row(equal_height=False):  # side by side on a wide screen, stacked on a phone

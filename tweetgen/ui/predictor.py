@@ -123,8 +123,19 @@ class Predictor:
 
 
 def clean_prompt(prompt: str | None) -> str:
-    """The prompt the model gets: surrounding whitespace removed, cut to ``MAX_PROMPT_CHARS`` characters."""
-    return (prompt or "").strip()[:MAX_PROMPT_CHARS].rstrip()
+    """The prompt the page's box gives the model: what ``check_prompt`` refuses (control characters,
+    line and paragraph separators, bidirectional controls) removed, surrounding whitespace removed,
+    cut to ``MAX_PROMPT_CHARS`` characters."""
+    import unicodedata
+
+    kept = "".join(char for char in prompt or "" if not _breaks_the_line(char, unicodedata.category(char)))
+    return kept.strip()[:MAX_PROMPT_CHARS].rstrip()
+
+
+def _breaks_the_line(char: str, category: str) -> bool:
+    """Whether a one-line prompt may not hold ``char``: a control character, a line or paragraph
+    separator, or a bidirectional embedding, override or isolate (it reorders what follows)."""
+    return category in ("Cc", "Cs", "Zl", "Zp") or "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069"
 
 
 class PromptError(TweetgenError):
@@ -146,7 +157,7 @@ def check_prompt(prompt: str) -> str:
         raise PromptError(f"The prompt is {len(text)} characters long; send at most {MAX_PROMPT_CHARS}, as in the prompt box.")
     for position, char in enumerate(text):
         kind = unicodedata.category(char)
-        if kind in ("Cc", "Cs", "Zl", "Zp") or "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        if _breaks_the_line(char, kind):
             what = "control character" if kind in ("Cc", "Cs") else "line break" if kind in ("Zl", "Zp") else "bidirectional control"
             raise PromptError(f"The prompt holds the {what} U+{ord(char):04X} at position {position}; send one line of text.")
     return text
