@@ -169,7 +169,7 @@ def test_a_kaggle_history_and_the_daily_job_share_one_timeline(tmp_path: Path) -
     newest = day_view(frame, username=settings.username, display_name=settings.display_name)
     assert newest.choice == day_choices(frame)[0] and newest.choice.endswith(f"tweet of {store.read(TWEETS)['created_at'].max():%b %d, %Y}")
     assert row_for(frame, None)["tweet_created_at"] == store.read(TWEETS)["created_at"].max()
-    last = run_query(store, LAST_RUNS_SQL.format(n=2))  # `query --last`: the newest run first, with the tweet it answered
+    last = run_query(store, LAST_RUNS_SQL.format(n=1))  # `query --last 1`: the newest run, its two arms, with the tweet it answered
     assert last["generated_at"].tolist() == [champion["generated_at"].max()] * 2
     assert last["answered_tweet_at"].tolist() == [store.read(TWEETS)["created_at"].max()] * 2
     # "What did the model generate yesterday?" finds yesterday morning's run.
