@@ -41,7 +41,7 @@ tokens generated are printed either way. The job is then run once for the day be
    generation at a time, as before batching), each loaded by 1 and by ``--clients`` (default 20)
    concurrent clients in this process that post ``/api/generate`` with the first two words of a
    stored tweet (a quarter of them with no prompt: a random tweet) and a seed of their own, for
-   ``--requests`` requests per client. Printed: requests/s, p50 and p95 latency, the mean batch,
+   ``--requests`` requests per client. Printed: requests/s, p50 and p95 latency, how requests joined,
    and the batching server's speed-up over the one-at-a-time server at the same load. Every
    answer is checked to start with its prompt, and answers to the same prompt and seed must be
    the same in both servers.
@@ -314,7 +314,7 @@ def serve_worker(spec: dict) -> None:
         print(json.dumps({"url": url}), flush=True)
         sys.stdin.read()
     stats = predictor.batcher.stats
-    print(json.dumps({"batches": stats.batches, "requests": stats.requests}), flush=True)
+    print(json.dumps({"batches": stats.batches, "requests": stats.requests, "most_rows": stats.most_rows}), flush=True)
 
 
 def spawn(kind: str, spec: dict) -> tuple[dict, float]:
@@ -443,8 +443,8 @@ def print_serving(results: dict, spec: dict, clients: int) -> None:
             print(f"{n:>7}  {'batched' if batching else 'one at a time':<16}{r['n']:>9}{r['rps']:>8.1f}{r['p50'] * 1000:>8.0f}"
                   f"{r['p95'] * 1000:>8.0f}{ratio:>17.2f}x")
     counts = results[("counts", True)]
-    print(f"  batching server: {counts['requests']} requests in {counts['batches']} batches, "
-          f"{counts['requests'] / max(counts['batches'], 1):.1f} per batch on average (all loads and warm-ups)")
+    print(f"  batching server: {counts['requests']} requests joined its generation in {counts['batches']} groups "
+          f"({counts['requests'] / max(counts['batches'], 1):.1f} on average), at most {counts['most_rows']} rows at once (all loads and warm-ups)")
     same = [loads[(n, True)]["answers"][key] == text for n in (1, clients) for key, text in loads[(n, False)]["answers"].items()]
     print(f"  same prompt and seed, same text with batching and without: {sum(same)} of {len(same)}")
     speedup = loads[(clients, True)]["rps"] / loads[(clients, False)]["rps"]

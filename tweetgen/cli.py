@@ -300,6 +300,10 @@ def demo_command(
     from tweetgen.pipelines.demo import run_demo
 
     settings = load_settings("local", data_dir, "demo")
+    if serve:  # a busy port is said now, not after minutes of pipelines
+        from tweetgen.ui.serve import listening_socket
+
+        listening_socket(*settings.app_address(port)).close()
     report = run_demo(settings, train_seconds=train_seconds, echo=typer.echo)
     typer.echo("\n".join(["", "Demo pipeline done:", *report.lines()]))
     if serve:
@@ -354,15 +358,42 @@ def smoke_command(
     timeout: Annotated[
         float, typer.Option(metavar="SECONDS", callback=between(1), help="Seconds to wait for each answer (a cold start loads the model).")
     ] = 120.0,
+    backend: Annotated[
+        Optional[str], choice_option("--backend", BACKENDS, "Also check that the app reads this store: its newest run is the app's.")
+    ] = None,
+    data_dir: Annotated[
+        Optional[Path], typer.Option("--data-dir", metavar="DIR", help="The local store to compare with (implies --backend local).")
+    ] = None,
 ) -> None:
-    """Check a deployed app: /api/health and /api/generate answer; exit 1 if one does not."""
+    """Check a deployed app: /api/health and /api/generate answer (and with --backend or --data-dir, that
+    /api/runs answers the store's newest run); exit 1 if one does not."""
     from tweetgen.clients.smoke import smoke_test
 
-    report = smoke_test(url, timeout_s=timeout)
+    store_run = None
+    if backend or data_dir:
+        store_run = newest_run(load_settings(backend or "local", data_dir, "query"))
+    report = smoke_test(url, timeout_s=timeout, store_run=store_run)
     for line in report.lines():
         typer.echo(line, err=not report.ok)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def newest_run(settings: Settings) -> Any:
+    """The newest run of the daily job in the store ``settings`` name (``tweetgen.clients.smoke.StoreRun``)."""
+    from tweetgen.clients.smoke import StoreRun
+    from tweetgen.schema import GENERATED_TWEETS
+    from tweetgen.store.factory import open_feature_store
+    from tweetgen.store.query import NEWEST_RUN_SQL, run_query
+
+    store = open_feature_store(settings)
+    if not store.exists(GENERATED_TWEETS):
+        return StoreRun(store.where, None)
+    rows = run_query(store, NEWEST_RUN_SQL)
+    if rows.empty:
+        return StoreRun(store.where, None)
+    newest = rows["generated_at"].iloc[0].to_pydatetime()
+    return StoreRun(store.where, newest, frozenset(zip(rows["tweet_id"].tolist(), rows["model_version"].tolist(), strict=True)))
 
 
 def command_line(command: str | None = None) -> Any:

@@ -91,49 +91,110 @@ def test_concurrent_requests_run_as_one_batch_with_the_texts_they_get_one_at_a_t
     assert one_at_a_time.batcher.stats.batches == 0
 
 
+class EchoRows:
+    """A generation for the batcher's own tests: each row ends after ``steps`` passes with its prompt
+    and seed as its text; ``gate`` (when given) must be open for a pass to run."""
+
+    def __init__(self, steps: int = 1, gate: threading.Event | None = None, fail_first_pass: bool = False) -> None:
+        self.steps, self.gate, self.fail = steps, gate, fail_first_pass
+        self.left: dict[object, tuple[str, int]] = {}
+        self.added: list[tuple[float, int]] = []  # when, how many
+        self.widths: list[int] = []  # rows in each pass
+
+    @property
+    def rows(self) -> int:
+        return len(self.left)
+
+    def add(self, requests, keys):
+        self.added.append((time.monotonic(), len(requests)))
+        for key, (prompt, seed) in zip(keys, requests, strict=True):
+            self.left[key] = (f"{prompt}/{seed}", self.steps)
+        return {key: TweetgenError("too long") for key, (prompt, _) in zip(keys, requests, strict=True) if prompt == "too long"}
+
+    def step(self):
+        if self.gate is not None:
+            self.gate.wait(10)
+        if self.fail:
+            self.fail = False
+            self.left.clear()
+            raise TweetgenError("No trained model yet.")
+        self.widths.append(len(self.left))
+        ended = [(key, text) for key, (text, steps) in self.left.items() if steps == 1]
+        self.left = {key: (text, steps - 1) for key, (text, steps) in self.left.items() if steps > 1}
+        return ended
+
+
 def test_a_lone_request_waits_no_longer_than_the_window() -> None:
-    started: list[float] = []
-    batcher = GenerationBatcher(lambda rows: started.append(time.monotonic()) or [p for p, _ in rows], window_s=0.05)
+    rows = EchoRows()
+    batcher = GenerationBatcher(lambda: rows, window_s=0.05)
     before = time.monotonic()
-    assert batcher.submit("alone", 1) == "alone"
-    assert 0.04 <= started[0] - before < 1.0  # held for the window (loose: a busy machine is slow), not more
+    assert batcher.submit("alone", 1) == "alone/1"
+    assert 0.04 <= rows.added[0][0] - before < 1.0  # held for the window (loose: a busy machine is slow), not more
     assert (batcher.stats.batches, batcher.stats.requests) == (1, 1)
 
 
-def test_a_batch_holds_at_most_max_batch_and_the_rest_form_the_next() -> None:
-    release, sizes = threading.Event(), []
-
-    def run(rows):
-        sizes.append(len(rows))
-        if len(sizes) == 1:
-            release.wait(10)  # the first batch holds the model while the others arrive
-        return [f"{p}/{s}" for p, s in rows]
-
-    batcher = GenerationBatcher(run, window_s=0.0, max_batch=4)
+def test_requests_join_a_running_generation_and_leave_when_they_end() -> None:
+    gate, rows = threading.Event(), EchoRows(steps=3)
+    rows.gate = gate
+    batcher = GenerationBatcher(lambda: rows, window_s=0.0, max_batch=4)
     with ThreadPoolExecutor(7) as pool:
         first = pool.submit(batcher.submit, "first", 0)
-        while not sizes:
+        while not rows.added:
             time.sleep(0.01)
         others = [pool.submit(batcher.submit, f"p{i}", i) for i in range(6)]
-        time.sleep(0.3)
-        release.set()
+        time.sleep(0.3)  # they wait while the first pass is held
+        gate.set()
         assert first.result(10) == "first/0"
         assert [f.result(10) for f in others] == [f"p{i}/{i}" for i in range(6)]
-    assert sizes == [1, 4, 2]
+        too_long = pool.submit(batcher.submit, "too long", 9)
+        with pytest.raises(TweetgenError, match="too long"):
+            too_long.result(10)  # its own error, to it alone
+    assert max(rows.widths) == 4 == batcher.stats.most_rows  # never more than max_batch rows at once
+    assert rows.added[0][1] == 1 and sum(n for _, n in rows.added) == 8  # the others joined while it ran
+    assert len(rows.added) < 8
 
 
-def test_an_error_of_the_batch_reaches_every_request_and_the_batcher_goes_on(tmp_path: Path) -> None:
-    calls = []
+def test_an_error_of_the_generation_reaches_every_request_in_it_and_the_batcher_goes_on() -> None:
+    opened: list[EchoRows] = []
 
-    def run(rows):
-        calls.append(len(rows))
-        if len(calls) == 1:
-            raise TweetgenError("No trained model yet.")
-        return ["ok"] * len(rows)
+    def open_rows() -> EchoRows:
+        opened.append(EchoRows(fail_first_pass=not opened))
+        return opened[-1]
 
-    batcher = GenerationBatcher(run, window_s=0.2)
+    batcher = GenerationBatcher(open_rows, window_s=0.2)
     with ThreadPoolExecutor(3) as pool:
         futures = [pool.submit(batcher.submit, "p", i) for i in range(3)]
         errors = [f.exception(10) for f in futures]
-    assert [str(e) for e in errors] == ["No trained model yet."] * 3 and calls == [3]
-    assert batcher.submit("p", 9) == "ok"
+    assert [str(e) for e in errors] == ["No trained model yet."] * 3
+    assert batcher.submit("p", 9) == "p/9" and len(opened) == 2  # a fresh generation after the failure
+
+
+def test_the_page_and_the_api_waiting_together_are_generated_in_shared_batches(tiny_registry, tmp_path: Path) -> None:
+    import json
+    import urllib.request
+
+    from gradio_client import Client
+
+    from tests.fakes.app_server import demo_store
+    from tweetgen.ui.browser import running_app
+
+    predictor = Predictor(lambda: tiny_registry, "tweet_gpt2", max_new_tokens=12, batch_window_s=1.0)
+    predictor.version()
+
+    def api(seed: int) -> str:
+        body = json.dumps({"prompt": "The rocket", "seed": seed}).encode()
+        request = urllib.request.Request(f"{url}api/generate", data=body, method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())["text"]
+
+    with running_app(demo_store(tmp_path / "store", n_runs=1), predictor, tmp_path / "gradio") as url:
+        clients = [Client(url, verbose=False, download_files=str(tmp_path / "downloads")) for _ in range(3)]
+        with ThreadPoolExecutor(7) as pool:
+            pages = [pool.submit(client.predict, "Mars", api_name="/generate") for client in clients]
+            texts = [pool.submit(api, seed) for seed in range(4)]
+            assert all(Path(page.result(60)).is_file() for page in pages)  # each page request got its tweet image
+            texts = [future.result(60) for future in texts]
+    assert predictor.batcher.stats.requests == 7
+    assert predictor.batcher.stats.batches <= 3  # 7 requests within the window: shared batches, not one each
+    alone = Predictor(lambda: tiny_registry, "tweet_gpt2", max_new_tokens=12, batching=False)
+    assert texts == [alone.generate("The rocket", seed)[0] for seed in range(4)]

@@ -48,15 +48,38 @@ def test_help_names_values_as_people_read_them(capsys: pytest.CaptureFixture[str
     assert "SQL SQL over the feature groups" in help_text(["query"], capsys)
 
 
-def test_every_command_but_smoke_takes_backend_and_data_dir() -> None:
+def test_every_command_takes_backend_and_data_dir() -> None:
     commands = command_line().commands  # type: ignore[attr-defined]
     for name, command in commands.items():
         flags = {opt for param in command.params for opt in param.opts}
         if name == "demo":  # the demo is offline by definition: --data-dir only
             assert "--data-dir" in flags and "--backend" not in flags
-        elif name != "smoke":  # smoke talks to a URL, never to a store
+        else:
             assert {"--backend", "--data-dir"} <= flags, name
     assert {"doctor", "smoke"} <= set(commands)
+
+
+def test_smoke_with_a_store_checks_that_the_app_reads_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.fakes.app_server import demo_store
+    from tests.fakes.tiny_model import register_tiny_champion
+    from tweetgen.ui.browser import running_app
+    from tweetgen.ui.predictor import Predictor
+
+    store = demo_store(tmp_path / "data" / "feature_store", n_runs=3)
+    registry, _ = register_tiny_champion(tmp_path / "model")
+    (tmp_path / "elsewhere").mkdir()
+    with running_app(store, Predictor(lambda: registry, "tweet_gpt2", max_new_tokens=8), tmp_path / "gradio") as url:
+        assert main(["smoke", url, "--data-dir", str(tmp_path / "data")]) == 0
+        out = capsys.readouterr().out
+        assert "ok     store     the app's newest run (tweet 1002, model version 3, 2026-01-12 06:00 UTC) is the newest in" in out
+        assert main(["smoke", url, "--data-dir", str(tmp_path / "elsewhere")]) == 1
+        err = capsys.readouterr().err
+        assert "FAILED store     the app shows a run and" in err and "holds no run: the app reads another store" in err
+        demo_store(tmp_path / "other" / "feature_store", n_runs=2)  # an older store: its newest run is a day earlier
+        assert main(["smoke", url, "--data-dir", str(tmp_path / "other")]) == 1
+        assert "the app's newest run is tweet 1002, model version 3 at 2026-01-12 06:00:00 UTC;" in capsys.readouterr().err
+        assert main(["smoke", url]) == 0  # without a store: health and generate only
+        assert "store" not in capsys.readouterr().out
 
 
 def test_the_readme_lists_each_command_with_flags_it_has() -> None:
@@ -143,6 +166,14 @@ def test_a_busy_port_is_one_sentence_and_exit_1_before_anything_loads(how: str, 
     assert "tweetgen.cli" in imported and not {"torch", "gradio", "uvicorn"} & imported  # said before the model, Gradio or the server load
 
 
+def test_the_demo_says_its_port_is_busy_before_running_any_pipeline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with occupied_port() as holder:
+        port = holder.getsockname()[1]
+        assert main(["demo", "--port", str(port), "--data-dir", str(tmp_path / "data")]) == 1
+    assert capsys.readouterr().err.startswith(f"error: Port {port} on 127.0.0.1 is already in use")
+    assert not (tmp_path / "data" / "feature_store").exists()  # nothing ran
+
+
 def test_a_free_port_is_taken_and_the_premise_of_the_busy_port_test_holds() -> None:
     from tweetgen.errors import ConfigError
     from tweetgen.ui.serve import listening_socket
@@ -153,3 +184,16 @@ def test_a_free_port_is_taken_and_the_premise_of_the_busy_port_test_holds() -> N
             listening_socket("127.0.0.1", port)
     with listening_socket("127.0.0.1", port) as mine:  # released: free again, and ours to serve on
         assert mine.getsockname() == ("127.0.0.1", port)
+
+
+def test_every_flag_the_docs_name_is_a_flag_of_a_command() -> None:
+    commands = command_line().commands  # type: ignore[attr-defined]
+    known = {opt for command in commands.values() for param in command.params for opt in param.opts} | {"--help"}
+    others = {"--hardware": "scripts/build_space.py", "--repo-type": "hf", "--space-sdk": "hf", "--flavor": "hf", "--index-url": "pip",
+              "--split": "bench/bench_quality.py", "--detach": "modal run", "--force": "modal secret create",
+              "--width": "scripts/screenshot_app.py", "--palette": "scripts/screenshot_app.py", "--output": "scripts/screenshot_app.py"}
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    named = {flag for page in pages for flag in re.findall(r"(?<![\w>-])--[a-z][a-z0-9-]*", page.read_text())}
+    assert {"--backend", "--drift", "--port"} <= named  # the premise: the docs do name flags
+    assert named - known <= set(others), f"flags the docs name that no command has: {sorted(named - known - set(others))}"
+    assert not set(others) & known  # each exception is another tool's flag, not a tweetgen one

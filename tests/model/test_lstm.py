@@ -127,3 +127,20 @@ def test_build_model_builds_either_family_or_says_which_exist(tokenizer) -> None
     assert family_of(build_model("gpt2", tokenizer, n_layer=1, n_embd=32, n_head=2, n_positions=32)) == "gpt2"
     with pytest.raises(TweetgenError, match="model family is 'rnn'; use one of lstm, gpt2"):
         build_model("rnn", tokenizer, n_layer=1, n_embd=16)
+
+
+@pytest.mark.parametrize("n_layer", [1, 2])
+def test_a_generation_step_computes_what_the_lstm_computes(tokenizer, n_layer: int) -> None:
+    model = build_lstm(tokenizer, n_embd=16, hidden_size=32, n_layer=n_layer, seed=2).eval()
+    ids = torch.tensor([[tokenizer.bos_token_id, 84, 104, 101, 32], [tokenizer.bos_token_id, 77, 97, 114, 115]])
+    with torch.no_grad():
+        whole = model(input_ids=ids).logits
+        first = model(input_ids=ids[:, :4], use_cache=True)
+        lstm_forward, model.lstm.forward = model.lstm.forward, None  # the premise: a step never calls nn.LSTM
+        step = model(input_ids=ids[:, 4:], past_key_values=first.past_key_values, use_cache=True)
+        model.lstm.forward = lstm_forward
+        through_lstm = model.lstm(model.embed(ids[:, 4:]), first.past_key_values[:2])[1]  # nn.LSTM itself, one position
+    assert torch.allclose(step.logits[:, 0], whole[:, 4], atol=1e-5)
+    differences = [float((a - b).abs().max()) for a, b in zip(step.past_key_values, through_lstm, strict=True)]
+    assert max(differences) < 1e-5, differences
+    assert step.past_key_values[0].shape == (n_layer, 2, 32)

@@ -4,6 +4,9 @@
 ``GET /api/health`` must answer 200 with the job health, and ``POST /api/generate`` must answer
 200 with a tweet. A daily-job warning in the health is shown, not failed on: a fresh deployment
 has no runs yet. An app that cannot be reached is one sentence, and the rest is not tried.
+
+Given the newest run of a store (``smoke URL --backend ... --data-dir ...``), it also checks that
+the app reads that store: ``GET /api/runs?last=1`` must answer that run.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 SMOKE_PROMPT = "The"
@@ -42,15 +46,28 @@ class SmokeReport:
         return [*lines, f"smoke test of {self.url}: {'passed' if self.ok else 'failed'}"]
 
 
+@dataclass(frozen=True)
+class StoreRun:
+    """The newest run of the daily job in a store: its time and its rows' (tweet id, model version)."""
+
+    where: str
+    generated_at: datetime | None  # None: the store holds no runs
+    rows: frozenset[tuple[int, int]] = frozenset()
+
+
 class Unreachable(Exception):
     """The app did not answer at all (refused, timed out, no such host)."""
 
 
-def smoke_test(url: str, timeout_s: float = 120.0) -> SmokeReport:
-    """Check ``url``'s ``/api/health`` and ``/api/generate``; never raises for what the app answers."""
+def smoke_test(url: str, timeout_s: float = 120.0, store_run: StoreRun | None = None) -> SmokeReport:
+    """Check ``url``'s ``/api/health`` and ``/api/generate`` (and with ``store_run``, that its
+    ``/api/runs`` answers that run); never raises for what the app answers."""
     base = url.rstrip("/")
     report = SmokeReport(base)
-    for name, check in (("health", _check_health), ("generate", _check_generate)):
+    checks = [("health", _check_health), ("generate", _check_generate)]
+    if store_run is not None:
+        checks.append(("store", lambda base, timeout_s: _check_store(base, timeout_s, store_run)))
+    for name, check in checks:
         try:
             report.checks.append(check(base, timeout_s))
         except Unreachable as error:
@@ -76,6 +93,30 @@ def _check_generate(base: str, timeout_s: float) -> Check:
     if status != 200 or not fields_ok or not body["text"].strip():
         return Check("generate", False, f"POST /api/generate answered HTTP {status}: {_short(body)}")
     return Check("generate", True, f"{body.get('model')} v{body.get('version')} wrote {body['text']!r} in {seconds:.1f} s")
+
+
+def _check_store(base: str, timeout_s: float, expected: StoreRun) -> Check:
+    status, body = _call("GET", f"{base}/api/runs?last=1", None, timeout_s)
+    if status != 200 or not isinstance(body, dict) or not isinstance(body.get("runs"), list):
+        return Check("store", False, f"GET /api/runs answered HTTP {status}: {_short(body)}")
+    newest = body["runs"][0] if body["runs"] else None
+    if newest is None or expected.generated_at is None:
+        same = newest is None and expected.generated_at is None
+        detail = f"neither the app nor {expected.where} holds a run yet" if same else (
+            f"the app shows {'no run' if newest is None else 'a run'} and {expected.where} "
+            f"{'holds no run' if expected.generated_at is None else 'holds runs'}")
+        return Check("store", same, detail if same else f"{detail}: {_other_store}")
+    at = datetime.fromisoformat(str(newest.get("generated_at")))
+    row = (newest.get("tweet_id"), newest.get("model_version"))
+    if abs(at - expected.generated_at) >= timedelta(milliseconds=1) or row not in expected.rows:  # JSON times carry ms
+        return Check("store", False, f"the app's newest run is tweet {row[0]}, model version {row[1]} at {at:%Y-%m-%d %H:%M:%S} UTC; "
+                                     f"{expected.where}'s is at {expected.generated_at:%Y-%m-%d %H:%M:%S} UTC: {_other_store}")
+    return Check("store", True, f"the app's newest run (tweet {row[0]}, model version {row[1]}, "
+                                f"{at:%Y-%m-%d %H:%M} UTC) is the newest in {expected.where}")
+
+
+_other_store = ("the app reads another store (check the deployment's TWEETGEN_BACKEND and HOPSWORKS_PROJECT), "
+                "or a run written in the last 30 s is not in its cache yet")
 
 
 def _call(method: str, url: str, payload: dict | None, timeout_s: float) -> tuple[int, Any]:

@@ -84,7 +84,7 @@ def sample_tweets(
 
 @dataclass
 class _Row:
-    index: int  # where its text goes in the result
+    key: object  # the caller's name for it
     prompt_ids: list[int]  # bos + the prompt's tokens
     room: int  # new tokens it may write
     generator: torch.Generator
@@ -102,7 +102,62 @@ class _Cohort:
     tokens: torch.Tensor | None = None  # (B,) drawn from the logits: what the next pass reads
 
 
-@torch.inference_mode()
+class Generation:
+    """Tweets being written, one forward pass per new token for all of them: rows join (``add``)
+    and leave (``step`` returns each once it has ended) between passes, so a row never waits for
+    another to end, and a new one never waits for a batch to end."""
+
+    def __init__(
+        self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int | None = None,
+        temperature: float = 0.9, top_p: float = 0.95,
+    ) -> None:
+        model.eval()
+        self.model, self.tokenizer = model, tokenizer
+        self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
+        self._cohorts: list[_Cohort] = []
+
+    @property
+    def rows(self) -> int:
+        """Rows being written."""
+        return sum(len(cohort.rows) for cohort in self._cohorts)
+
+    @torch.inference_mode()
+    def add(self, requests: Sequence[tuple[str, int]], keys: Sequence[object]) -> dict[object, TweetgenError]:
+        """Start a row per ``(prompt, seed)`` (its prompt read in one pass with the others of its
+        length), named by its key; the ``TweetgenError`` of each prompt that leaves no room, by key."""
+        errors: dict[object, TweetgenError] = {}
+        by_length: dict[int, list[_Row]] = {}
+        for key, (prompt, seed) in zip(keys, requests, strict=True):
+            prompt_ids = [self.tokenizer.bos_token_id, *self.tokenizer(prompt, add_special_tokens=False)["input_ids"]]
+            room = min(self.max_new_tokens or tweet_tokens(self.tokenizer), context_length(self.model) - len(prompt_ids))
+            if room <= 0:
+                errors[key] = TweetgenError(
+                    f"The prompt is {len(prompt_ids) - 1} tokens long and leaves no room to generate; shorten it."
+                )
+                continue
+            by_length.setdefault(len(prompt_ids), []).append(_Row(key, prompt_ids, room, torch.Generator().manual_seed(seed)))
+        for rows in by_length.values():
+            self._cohorts.append(_step(self.model, rows, torch.tensor([row.prompt_ids for row in rows], device=self.model.device), None))
+        return errors
+
+    @torch.inference_mode()
+    def step(self) -> list[tuple[object, Sampled]]:
+        """One new token for every row; the rows that ended with it, by key, and their tweets."""
+        ended: list[tuple[object, Sampled]] = []
+        for cohort in self._cohorts:
+            cohort.tokens = _draw(cohort.logits, self.temperature, self.top_p, [row.generator for row in cohort.rows])
+            for row, token in zip(cohort.rows, cohort.tokens.tolist(), strict=True):
+                if not row.done:
+                    row.new.append(token)
+                    row.done = token == self.tokenizer.eos_token_id or len(row.new) >= row.room
+                    if row.done:
+                        ended.append((row.key, _decode(self.tokenizer, row.prompt_ids[1:] + row.new, len(row.prompt_ids) - 1)))
+        going = [c for c in (_without_ended(self.model, cohort) for cohort in self._cohorts) if c is not None]
+        self._cohorts = [_step(self.model, c.rows, c.tokens.to(self.model.device)[:, None], c.past)  # type: ignore[union-attr]
+                         for c in _join(self.model, going)]
+        return ended
+
+
 def sample_rows(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -114,36 +169,27 @@ def sample_rows(
     """One tweet per ``(prompt, seed)`` of ``requests``, in their order; a prompt that leaves no
     room in the model's context gets its ``TweetgenError`` in its place, and the others their texts.
 
-    Rows are generated together (see the module's docstring).
+    Rows are generated together (see the module's docstring and ``Generation``).
     """
-    model.eval()
-    results: list[Sampled | TweetgenError] = []
-    results.extend(Sampled("", False) for _ in requests)
-    by_length: dict[int, list[_Row]] = {}
-    for index, (prompt, seed) in enumerate(requests):
-        prompt_ids = [tokenizer.bos_token_id, *tokenizer(prompt, add_special_tokens=False)["input_ids"]]
-        room = min(max_new_tokens or tweet_tokens(tokenizer), context_length(model) - len(prompt_ids))
-        if room <= 0:
-            results[index] = TweetgenError(
-                f"The prompt is {len(prompt_ids) - 1} tokens long and leaves no room to generate; shorten it."
-            )
-            continue
-        by_length.setdefault(len(prompt_ids), []).append(_Row(index, prompt_ids, room, torch.Generator().manual_seed(seed)))
-    cohorts = [_step(model, rows, torch.tensor([row.prompt_ids for row in rows], device=model.device), None)
-               for rows in by_length.values()]
-    while cohorts:
-        for cohort in cohorts:
-            cohort.tokens = _draw(cohort.logits, temperature, top_p, [row.generator for row in cohort.rows])
-            for row, token in zip(cohort.rows, cohort.tokens.tolist(), strict=True):
-                if not row.done:
-                    row.new.append(token)
-                    row.done = token == tokenizer.eos_token_id or len(row.new) >= row.room
-        cohorts = _join(model, [cohort for cohort in cohorts if not all(row.done for row in cohort.rows)])
-        cohorts = [_step(model, c.rows, c.tokens.to(model.device)[:, None], c.past) for c in cohorts]  # type: ignore[union-attr]
-    for rows in by_length.values():
-        for row in rows:
-            results[row.index] = _decode(tokenizer, row.prompt_ids[1:] + row.new, len(row.prompt_ids) - 1)
-    return results
+    generation = Generation(model, tokenizer, max_new_tokens, temperature, top_p)
+    results: dict[object, Sampled | TweetgenError] = dict(generation.add(requests, range(len(requests))))
+    while generation.rows:
+        results.update(generation.step())
+    return [results[index] for index in range(len(requests))]
+
+
+def _without_ended(model: PreTrainedModel, cohort: _Cohort) -> _Cohort | None:
+    """``cohort`` without its ended rows (None once all ended). The LSTM's state drops their rows;
+    another model's rows stay in the batch, unread, until the last one ends."""
+    going = [i for i, row in enumerate(cohort.rows) if not row.done]
+    if not going:
+        return None
+    if len(going) == len(cohort.rows) or not (isinstance(cohort.past, tuple) and hasattr(model, "attach_ngram")):
+        return cohort
+    from tweetgen.model.lstm import select_rows
+
+    keep = torch.tensor(going)
+    return _Cohort([cohort.rows[i] for i in going], select_rows(cohort.past, keep), cohort.logits[keep], cohort.tokens[keep])  # type: ignore[index]
 
 
 def _step(model: PreTrainedModel, rows: list[_Row], input_ids: torch.Tensor, past: object) -> _Cohort:

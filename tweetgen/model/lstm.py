@@ -162,7 +162,10 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
         (normalised: softmax gives the mixture back)."""
         lstm_state = past_key_values[:2] if past_key_values is not None else None
         x = self.drop(self.embed(input_ids))  # (B, T, n_embd)
-        out, state = self.lstm(x, lstm_state)  # (B, T, H); state: ((L, B, H), (L, B, H))
+        if lstm_state is not None and input_ids.shape[1] == 1 and not self.training:
+            out, state = self._step(x, lstm_state)  # generating: one token per row
+        else:
+            out, state = self.lstm(x, lstm_state)  # (B, T, H); state: ((L, B, H), (L, B, H))
         logits = self.lm_head(self.ln_f(self.drop(out)))  # (B, T, V)
         table = self.ngram
         if table is not None:
@@ -174,6 +177,23 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
             shifted = logits[:, :-1].reshape(-1, logits.shape[-1]).float()
             loss = nn.functional.cross_entropy(shifted, labels[:, 1:].reshape(-1))
         return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=state if use_cache else None)
+
+    def _step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """``self.lstm`` over one position (B, 1, n_embd), written out: the same gates, computed with
+        two matrix products per layer. On a CPU, ``nn.LSTM`` spends several times longer preparing
+        each call than computing one position, and generation calls it once per token."""
+        h_all, c_all = state
+        inputs, hs, cs = x[:, 0], [], []
+        for layer in range(self.config.n_layer):
+            w_ih, w_hh = getattr(self.lstm, f"weight_ih_l{layer}"), getattr(self.lstm, f"weight_hh_l{layer}")
+            b_ih, b_hh = getattr(self.lstm, f"bias_ih_l{layer}"), getattr(self.lstm, f"bias_hh_l{layer}")
+            gates = torch.addmm(b_ih, inputs, w_ih.t()) + torch.addmm(b_hh, h_all[layer], w_hh.t())
+            i, f, g, o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(f) * c_all[layer] + torch.sigmoid(i) * torch.tanh(g)
+            inputs = torch.sigmoid(o) * torch.tanh(c)
+            hs.append(inputs)
+            cs.append(c)
+        return inputs[:, None], (torch.stack(hs), torch.stack(cs))
 
     def _mix(self, logits: torch.Tensor, ngram: torch.Tensor) -> torch.Tensor:
         """log((1 - w) softmax(logits) + w ngram), in float32."""
@@ -190,6 +210,12 @@ def join_states(states: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, .
     if len({state[2].shape[1] for state in states if len(state) > 2}) > 1:
         return None
     return tuple(torch.cat([state[i] for state in states], dim=1 if i < 2 else 0) for i in range(len(states[0])))
+
+def select_rows(state: tuple[torch.Tensor, ...], rows: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The recurrent state of the rows ``rows`` (indices) of a batch: ``h`` and ``c`` along dimension
+    1, the n-gram's last tokens along 0."""
+    return tuple(part.index_select(1 if i < 2 else 0, rows.to(part.device)) for i, part in enumerate(state))
+
 
 def _init_lstm(module: nn.LSTM) -> None:
     """PyTorch's uniform init, zero biases, and a forget-gate bias of 1 (the two biases add up),

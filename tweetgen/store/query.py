@@ -69,6 +69,10 @@ SELECT CAST(generated_at AT TIME ZONE 'UTC' AS DATE) AS day, model_family AS fam
        round(avg(random_sentiment), 3) AS random_sentiment
 FROM generated_tweets GROUP BY day, family ORDER BY day, family
 """
+NEWEST_RUN_SQL = """
+SELECT tweet_id, model_version, generated_at FROM generated_tweets
+WHERE generated_at = (SELECT max(generated_at) FROM generated_tweets)
+"""
 MAX_CELL_CHARS = 60
 # What a terminal acts on instead of printing: C0 and C1 controls (ESC starts CSI/OSC sequences,
 # BEL ends OSC ones, 0x9b and 0x9d are their 8-bit forms) and DEL; and the bidirectional

@@ -9,7 +9,7 @@ in one batch (``tweetgen.ui.batcher``); callers just call ``generate``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tweetgen.errors import TweetgenError
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
     from tweetgen.config import Settings
+    from tweetgen.model.generate import Generation
     from tweetgen.registry.port import ModelRegistry, ModelVersion
 
 MAX_PROMPT_CHARS = 100  # longer prompts are cut: a tweet starts with a few words, not a page
@@ -59,7 +60,7 @@ class Predictor:
         self._loaded: tuple[ModelVersion, PreTrainedModel, PreTrainedTokenizerBase] | None = None
         self._lock = threading.Lock()
         self.batching = batching
-        self.batcher = GenerationBatcher(self._generate_batch, window_s=batch_window_s)
+        self.batcher = GenerationBatcher(self._generation, window_s=batch_window_s)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Predictor:
@@ -103,21 +104,22 @@ class Predictor:
         """
         version = self._load()[0]
         if self.batching:
-            return self.batcher.submit(prompt, seed), version
-        (text,) = self._generate_batch([(prompt, seed)])
-        if isinstance(text, TweetgenError):
-            raise text
-        return text, version
+            return self.batcher.submit(prompt, seed).text, version  # type: ignore[attr-defined]
+        generation = self._generation()
+        with self._lock:  # one generation at a time per model: torch threads are shared anyway
+            if errors := generation.add([(prompt, seed)], [0]):
+                raise errors[0]
+            ended: list = []
+            while not ended:
+                ended = generation.step()
+        return ended[0][1].text, version
 
-    def _generate_batch(self, requests: Sequence[tuple[str, int]]) -> list[str | TweetgenError]:
-        """The text of each ``(prompt, seed)``, or the error of a prompt that leaves no room."""
-        from tweetgen.model.generate import sample_rows
+    def _generation(self) -> Generation:
+        """A ``Generation`` on the champion (loading it if needed), with this predictor's settings."""
+        from tweetgen.model.generate import Generation
 
         _, model, tokenizer = self._load()
-        with self._lock:  # one batch at a time per model: torch threads are shared anyway
-            rows = sample_rows(model, tokenizer, requests, max_new_tokens=self.max_new_tokens,
-                               temperature=self.temperature, top_p=self.top_p)
-        return [row if isinstance(row, TweetgenError) else row.text for row in rows]
+        return Generation(model, tokenizer, max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p)
 
 
 def clean_prompt(prompt: str | None) -> str:
