@@ -69,6 +69,10 @@ class Method:
 
 def main() -> None:
     args = parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # scoring and sampling too, not only the training loops
     if not args.path.is_dir():
         sys.exit(f"{args.path} is not a folder; pass the folder holding the Kaggle year files with --path.")
     months = month_starts(*args.months)
@@ -190,7 +194,7 @@ def print_table(methods: list[Method], by_month: dict[str, pd.DataFrame], versio
     print(f"{'overall':8} {sum(map(len, by_month.values())):>6} " + " ".join(f"{m.overall:>7.3f}" for m in methods))
     print()
     for method in methods:
-        print(f"{method.name}: {method.overall:.3f} bits/char over the walk, {method.cpu_s:,.0f} CPU seconds")
+        print(f"{method.name}: {method.overall:.3f} bits/char over the walk, {method.cpu_s:,.1f} CPU seconds")
     a, b, c = (m.overall for m in methods)
     print(f"(b) - (c): {b - c:+.3f} bits/char; (b) - (a): {b - a:+.3f} bits/char.")
     print("\nThe retrain job, month by month:")

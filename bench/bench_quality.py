@@ -190,7 +190,12 @@ def network_alone_bpc(registry, version, metrics: dict, frame, split: str) -> fl
 
 def worker(row: str, args: argparse.Namespace) -> None:
     """Compute one row and print it as JSON on the last line of stdout (run in a child process)."""
+    import torch
+
     from tweetgen.model.evaluate import eval_set_id
+
+    if args.threads:
+        torch.set_num_threads(args.threads)  # scoring and sampling too, not only the training loop
 
     frame = load_frame(args.path, args.split)
     train_texts, val_texts, eval_texts = texts_of(frame, args.split)
