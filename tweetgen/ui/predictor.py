@@ -91,13 +91,13 @@ class Predictor:
             ModelUnavailableError: no champion model can be loaded.
             TweetgenError: the prompt leaves the model no room to generate.
         """
-        from tweetgen.model.generate import sample
+        from tweetgen.model.generate import best_of
 
         version, model, tokenizer = self._load()
         with self._lock:  # one generation at a time per model: torch threads are shared anyway
-            texts = sample(model, tokenizer, prompt, n=1, max_new_tokens=self.max_new_tokens, seed=seed,
-                           temperature=self.temperature, top_p=self.top_p)
-        return texts[0], version
+            [tweet] = best_of(model, tokenizer, prompt, n=1, max_new_tokens=self.max_new_tokens, seed=seed,
+                              temperature=self.temperature, top_p=self.top_p)
+        return tweet.text, version
 
 
 def clean_prompt(prompt: str | None) -> str:
