@@ -12,4 +12,4 @@ import sys
 from tweetgen.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["infer", *sys.argv[1:]]))
+    sys.exit(main(sys.argv[1:], command="infer", prog="batch_inference.py"))

@@ -11,4 +11,4 @@ import sys
 from tweetgen.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main(["scrape", *sys.argv[1:]]))
+    sys.exit(main(sys.argv[1:], command="scrape", prog="scrape_live.py"))

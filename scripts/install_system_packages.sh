@@ -3,12 +3,23 @@
 #   chromium                 headless browser for tests/code/test_app_browser.py
 #   fonts-noto-color-emoji   colour emoji in tweet images
 #   fonts-noto-cjk           Chinese, Japanese and Korean text in tweet images
-# Idempotent: does nothing when everything is present. Without apt-get, or without root (or
+# Usage: install_system_packages.sh [PACKAGE...]   (default: all three; `make demo` asks for the two
+# fonts, `make test` for all). Idempotent: does nothing when everything is present. Without apt-get, or without root (or
 # password-less sudo), it prints one line saying what is missing and how to install it, and
 # exits 0: the tests that need the browser then skip, and the renderer draws without those fonts.
 set -euo pipefail
 
-PACKAGES=(chromium fonts-noto-color-emoji fonts-noto-cjk)
+KNOWN=(chromium fonts-noto-color-emoji fonts-noto-cjk)
+PACKAGES=("$@")
+if [ ${#PACKAGES[@]} -eq 0 ]; then
+    PACKAGES=("${KNOWN[@]}")
+fi
+for package in "${PACKAGES[@]}"; do
+    case " ${KNOWN[*]} " in
+        *" $package "*) ;;
+        *) echo "Unknown package '$package': this script installs only ${KNOWN[*]}." >&2; exit 2 ;;
+    esac
+done
 
 is_installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch  # every test session sets its threads (below); imported here, a mutation run's fork server shares it
 
 from tweetgen.config import NOTIFY_VARIABLES
 
@@ -19,8 +20,6 @@ REPO = Path(__file__).resolve().parents[1]
 def _one_torch_thread():
     """Tiny test models gain nothing from a second thread, and spinning threads stall when other
     processes hold the cores: one thread keeps the suite fast on a busy machine."""
-    import torch
-
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

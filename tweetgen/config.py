@@ -28,10 +28,14 @@ NOTIFY_VARIABLES = (
 # batch inference, so the newest tweet of the day is the one the model answers.
 SCRAPE_CRON = "30 5 * * *"
 INFERENCE_CRON = "0 6 * * *"
+# The registry name of the model, whatever its family (TWEETGEN_MODEL_NAME). Registries made before the
+# LSTM joined GPT-2 hold their versions under the former default; ``former_name_hint`` says how to reach them.
+DEFAULT_MODEL_NAME = "tweet_model"
+FORMER_DEFAULT_MODEL_NAME = "tweet_gpt2"
 # The retrain job checks daily, after the scrape and before the batch inference, so that a new
 # champion writes the day's tweets; most days it finds too few new tweets and skips at once.
 RETRAIN_CRON = "45 5 * * *"
-# What `python -m tweetgen --help` says about the settings (README: Configuration has the details).
+# What `python -m tweetgen --help` says about the settings (docs/configuration.md has the details).
 ENVIRONMENT_HELP = (
     "Settings come from the environment or a .env file; flags override them. "
     "TWEETGEN_BACKEND (local or hopsworks), TWEETGEN_DATA_DIR, TWEETGEN_USERNAME, TWEETGEN_DISPLAY_NAME, "
@@ -41,6 +45,7 @@ ENVIRONMENT_HELP = (
     "HOPSWORKS_JOB_TIMEOUT (seconds a write waits for its materialization job). "
     "X API: X_BEARER_TOKEN, X_USER_ID (the account's numeric id: spares the paid user lookup). "
     "App: GRADIO_SERVER_PORT, GRADIO_SERVER_NAME (Gradio's convention; --port and --host override them). "
+    "Queries: TWEETGEN_QUERY_MEMORY_MB (default 1024), TWEETGEN_QUERY_TIMEOUT_S (default 60). "
     "Job notifications: TWEETGEN_NOTIFY_ON (failure or always), TWEETGEN_SMTP_HOST, TWEETGEN_SMTP_PORT, "
     "TWEETGEN_SMTP_USER, TWEETGEN_SMTP_PASSWORD, TWEETGEN_SMTP_FROM, TWEETGEN_NOTIFY_EMAIL, TWEETGEN_NOTIFY_WEBHOOK. "
     "Set by the platform: SPACE_ID and SPACES_ZERO_GPU (Hugging Face), MODAL_IS_REMOTE (Modal), and "
@@ -92,6 +97,8 @@ class Settings:
         zero_gpu: ``SPACES_ZERO_GPU``, set by Hugging Face on a ZeroGPU Space: generation then
             runs under ``@spaces.GPU``.
         on_modal: ``MODAL_IS_REMOTE=1``, set by Modal inside its containers.
+        query_memory_mb: ``TWEETGEN_QUERY_MEMORY_MB``: the most memory a ``query`` (and its result) may take.
+        query_timeout_s: ``TWEETGEN_QUERY_TIMEOUT_S``: how long a ``query`` may run before it is stopped.
         data_volume: ``TWEETGEN_DATA_VOLUME``, where a Modal Volume is mounted (``modal_app.py``
             sets it): on Modal the local backend needs ``data_dir`` inside it, since the
             container's own disk is thrown away after each run.
@@ -109,7 +116,7 @@ class Settings:
     x_bearer_token: str | None = dataclasses.field(default=None, repr=False)
     x_user_id: int | None = None
     live_source: str = "replay"
-    model_name: str = "tweet_gpt2"
+    model_name: str = DEFAULT_MODEL_NAME
     retrain_min_new_tweets: int = 100
     drift_window: int = 30
     drift_margin: float = 0.25
@@ -127,11 +134,20 @@ class Settings:
     zero_gpu: bool = False
     on_modal: bool = False
     data_volume: Path | None = None
+    query_memory_mb: int = 1024
+    query_timeout_s: float = 60.0
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
-        """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file."""
-        return cls.from_mapping(_environment(environ, dotenv))
+        """Read settings from ``environ`` (default: ``os.environ``) on top of a ``.env`` file.
+
+        From then on the process's log records carry none of their secrets (``tweetgen.log_scrub``).
+        """
+        from tweetgen.log_scrub import scrub_secrets_from_logs
+
+        settings = cls.from_mapping(_environment(environ, dotenv))
+        scrub_secrets_from_logs(settings.secrets())
+        return settings
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> Settings:
@@ -176,6 +192,8 @@ class Settings:
             zero_gpu=(get("SPACES_ZERO_GPU") or "").lower() in ("1", "t", "true"),
             on_modal=get("MODAL_IS_REMOTE") == "1",
             data_volume=Path(volume) if (volume := get("TWEETGEN_DATA_VOLUME")) else None,
+            query_memory_mb=_as_positive(get("TWEETGEN_QUERY_MEMORY_MB"), "TWEETGEN_QUERY_MEMORY_MB", cls.query_memory_mb, "megabytes"),
+            query_timeout_s=_as_positive(get("TWEETGEN_QUERY_TIMEOUT_S"), "TWEETGEN_QUERY_TIMEOUT_S", cls.query_timeout_s, "seconds"),
         )
         settings.check()
         return settings
@@ -257,10 +275,38 @@ def _environment(environ: Mapping[str, str] | None, dotenv: Path | None) -> dict
     """``environ`` (default: ``os.environ``) on top of the ``dotenv`` file's values."""
     values: dict[str, str] = {}
     if dotenv is not None and dotenv.is_file():
-        from dotenv import dotenv_values
-
-        values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(read_dotenv(dotenv))
     values.update(os.environ if environ is None else environ)
+    return values
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """The variables a ``.env`` file sets, through python-dotenv when it is installed.
+
+    Without it (a machine with only ``modal`` installed, deploying ``modal_app.py``) the common
+    form is read: ``NAME=value`` lines, an optional ``export``, ``#`` comments, and values in
+    single or double quotes (no interpolation, no multi-line values).
+    """
+    try:
+        from dotenv import dotenv_values
+    except ImportError:
+        return _simple_dotenv(path.read_text(encoding="utf-8"))
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _simple_dotenv(text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if value[:1] in ("'", '"') and value.find(value[0], 1) > 0:
+            value = value[1 : value.find(value[0], 1)]
+        else:
+            value = value.split(" #")[0].strip()
+        values[name.strip()] = value
     return values
 
 
@@ -268,7 +314,7 @@ def _as_port(text: str | None, name: str, example: str) -> int | None:
     """``text`` as a TCP port number (None stays None), or one sentence naming ``name``."""
     if text is None:
         return None
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not _is_number(text) or not 0 < int(text) < 65536:
         raise ConfigError(f"{name} is {text!r}; set it to a port number, {example}.")
     return int(text)
 
@@ -276,9 +322,14 @@ def _as_port(text: str | None, name: str, example: str) -> int | None:
 def _as_user_id(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or int(text) == 0:
+    if not _is_number(text) or int(text) == 0:
         raise ConfigError(f"X_USER_ID is {text!r}; set it to the account's numeric X user id, or leave it unset.")
     return int(text)
+
+
+def _is_number(text: str) -> bool:
+    """Whether ``text`` is a whole number in ASCII digits (``str.isdigit`` also takes '²' and '٧')."""
+    return text.isascii() and text.isdigit()
 
 
 def _as_float(text: str, name: str, unit: str = "seconds") -> float:
@@ -288,10 +339,24 @@ def _as_float(text: str, name: str, unit: str = "seconds") -> float:
         raise ConfigError(f"{name} is {text!r}; set it to a number of {unit}.") from None
 
 
+def _as_positive(text: str | None, name: str, default: float, unit: str) -> float:
+    """``text`` as a positive number of ``unit`` (the default's type), ``default`` when unset."""
+    if text is None:
+        return default
+    try:
+        value = type(default)(text)
+    except ValueError:
+        value = 0
+    if not 0 < value < float("inf"):
+        example = f"e.g. {default:g}" if isinstance(default, float) else f"e.g. {default}"
+        raise ConfigError(f"{name} is {text!r}; set it to a positive number of {unit}, {example}.")
+    return value
+
+
 def _as_count(text: str | None, name: str, default: int) -> int:
     """``text`` as a whole number of at least 1 (None: ``default``), or one sentence naming ``name``."""
     if text is None:
         return default
-    if not text.isdigit() or int(text) == 0:
+    if not _is_number(text) or int(text) == 0:
         raise ConfigError(f"{name} is {text!r}; set it to a whole number of at least 1, such as {default}.")
     return int(text)

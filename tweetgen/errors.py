@@ -9,6 +9,10 @@ class ConfigError(TweetgenError):
     """A setting is missing or invalid (names the variable or flag to set)."""
 
 
+class UsageError(ConfigError):
+    """A command-line flag has a value that cannot work (names the flag): the CLI exits 2, as for any usage error."""
+
+
 class SourceError(TweetgenError):
     """Input data cannot be read (names the file and, where it applies, the row)."""
 

@@ -13,11 +13,18 @@ as it works in it. A later run removes the scratch folders whose lock nobody hol
 was killed. A folder without a lock file is removed only when it is older than ``STALE_AFTER_S``
 (where advisory locks do not exist, on Windows, the age alone decides). So a run never deletes
 what a concurrent one is still writing.
+
+Links: the folders and lock files the pipelines create under the data directory are opened
+without following symbolic links (``O_NOFOLLOW``), so a link left where a table, a model folder or
+a lock belongs (a dangling one, a loop, one pointing outside the data directory) is refused with
+a sentence naming it (``LinkRefusedError``) instead of being followed or failing deep in a writer.
+The data directory itself may be a link (to another disk, say).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -31,6 +38,10 @@ try:
 except ImportError:  # Windows: no advisory locks
     fcntl = None  # type: ignore[assignment]
 
+from tweetgen.errors import StoreError
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # not on Windows: there ``lstat`` decides
+LINK_ERRORS = (errno.ELOOP, errno.EMLINK)  # what open(O_NOFOLLOW) says of a link (EMLINK on FreeBSD)
 LOCK_SUFFIX = ".lock"
 STALE_AFTER_S = 3600.0  # a scratch folder without a lock file older than this is abandoned
 
@@ -59,12 +70,76 @@ def apply_umask(root: Path) -> None:
                     os.chmod(path, mode)
 
 
+class LinkRefusedError(StoreError):
+    """A symbolic link (or another kind of file) where the data directory needs a folder or a lock file."""
+
+
+def _link_refused(path: Path, what: str) -> LinkRefusedError:
+    return LinkRefusedError(
+        f"{path} is a symbolic link where {what} belongs; links inside the data directory are not followed: "
+        "remove the link (move what it points to into its place if you need it) and run again."
+    )
+
+
+def open_lock_file(path: Path) -> IO[str]:
+    """Open (creating) the lock file ``path`` for appending, never through a symbolic link.
+
+    Raises:
+        LinkRefusedError: ``path`` is a symbolic link (dangling, a loop, or to anywhere).
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as error:
+        if error.errno in LINK_ERRORS:
+            raise _link_refused(path, "a lock file") from None
+        raise
+    if not NOFOLLOW and os.path.islink(path):  # pragma: no cover - Windows
+        os.close(fd)
+        raise _link_refused(path, "a lock file")
+    return os.fdopen(fd, "a")
+
+
+def real_folder(path: Path, what: str = "a folder of the data directory") -> bool:
+    """Whether ``path`` is a folder (False if nothing is there), looked at without following a link.
+
+    Raises:
+        LinkRefusedError: ``path`` is a symbolic link, or a file where a folder belongs.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | NOFOLLOW)
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        if error.errno in LINK_ERRORS or os.path.islink(path):  # Linux says ENOTDIR for a link with O_DIRECTORY
+            raise _link_refused(path, what) from None
+        if error.errno == errno.ENOTDIR:
+            raise LinkRefusedError(f"{path} is a file where {what} belongs; move it away and run again.") from None
+        raise
+    os.close(fd)
+    if not NOFOLLOW and os.path.islink(path):  # pragma: no cover - Windows
+        raise _link_refused(path, what)
+    return True
+
+
+def make_folder(path: Path, what: str = "a folder of the data directory") -> Path:
+    """Create the folder ``path`` (and its parents) unless it exists; a link there is refused.
+
+    Raises:
+        LinkRefusedError: ``path`` is a symbolic link (a dangling one or a loop included).
+    """
+    if not real_folder(path, what):
+        with contextlib.suppress(FileExistsError):  # a link appeared: the check below names it
+            path.mkdir(parents=True, exist_ok=True)
+        real_folder(path, what)
+    return path
+
+
 def is_locked(lock_path: Path) -> bool:
     """Whether some process holds the advisory lock on ``lock_path`` (False if it does not exist)."""
     if fcntl is None or not lock_path.exists():
         return False
     try:
-        with open(lock_path, "a") as handle:
+        with open_lock_file(lock_path) as handle:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(handle, fcntl.LOCK_UN)
     except BlockingIOError:
@@ -76,7 +151,7 @@ def is_locked(lock_path: Path) -> bool:
 
 def _hold(lock_path: Path) -> IO[str]:
     """Open ``lock_path`` and hold an exclusive lock on it until the handle is closed."""
-    handle = open(lock_path, "a")  # noqa: SIM115 - closed by the caller, which holds the lock meanwhile
+    handle = open_lock_file(lock_path)
     if fcntl is not None:
         fcntl.flock(handle, fcntl.LOCK_EX)
     return handle
@@ -86,7 +161,7 @@ def _hold(lock_path: Path) -> IO[str]:
 def scratch_folder(parent: Path, prefix: str) -> Iterator[Path]:
     """A new folder ``<parent>/<prefix><random>``, locked while the block runs, removed after it
     (unless the block renamed it: then only its lock file goes)."""
-    parent.mkdir(parents=True, exist_ok=True)
+    parent.mkdir(parents=True, exist_ok=True)  # the caller's folder (the system's temporary one may be a link)
     folder = parent / f"{prefix}{secrets.token_hex(6)}"
     lock_path = folder.with_name(folder.name + LOCK_SUFFIX)
     handle = _hold(lock_path)  # the lock first, then the folder: a sweeper never sees it unlocked
@@ -140,8 +215,8 @@ def shared_lock(lock_path: Path, when_alone: Callable[[], object] = lambda: None
     keeps the lock shared, so writers that come later still run alongside it. Without advisory
     locks (Windows) it never calls ``when_alone``: leftovers stay rather than risk a live write.
     """
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as handle:
+    make_folder(lock_path.parent)
+    with open_lock_file(lock_path) as handle:
         if fcntl is None:
             yield
             return

@@ -23,6 +23,7 @@ from tests.conftest import REPO
 from tests.fakes.app_server import demo_store, free_port, running_app
 from tests.fakes.tiny_model import register_tiny_champion
 from tweetgen.cli import main
+from tweetgen.config import DEFAULT_MODEL_NAME
 from tweetgen.pipelines.runs import JobRun
 from tweetgen.pipelines.scheduler import utc_now
 from tweetgen.registry.local import LocalModelRegistry
@@ -155,25 +156,33 @@ def test_without_a_model_generate_answers_503_and_smoke_fails(tmp_path, capsys) 
 
 
 class BlockedPredictor(Predictor):
-    """The champion's predictor whose generations wait until ``release`` is set (to fill the queue)."""
+    """The champion's predictor whose generations wait until ``release`` is set (to fill the queue);
+    ``wait_for(n)`` returns once ``n`` generations have reached it."""
 
     def __init__(self, registry, release: threading.Event) -> None:
         super().__init__(lambda: registry, "tweet_gpt2", max_new_tokens=4)
-        self.release = release
+        self.release, self.arrived = release, threading.Semaphore(0)
 
     def generate(self, prompt: str, seed: int):
+        self.arrived.release()
         self.release.wait(timeout=60)
         return super().generate(prompt, seed)
+
+    def wait_for(self, n: int) -> None:
+        assert all(self.arrived.acquire(timeout=60) for _ in range(n)), "the requests never reached the model"
 
 
 def test_generate_answers_503_when_too_many_requests_wait(tmp_path) -> None:
     registry, _ = register_tiny_champion(tmp_path)
     release = threading.Event()
-    app = running_app(demo_store(tmp_path / "store", n_runs=1), BlockedPredictor(registry, release), tmp_path / "gradio")
+    predictor = BlockedPredictor(registry, release)
+    app = running_app(demo_store(tmp_path / "store", n_runs=1), predictor, tmp_path / "gradio")
     with app as address, ThreadPoolExecutor(MAX_WAITING) as pool:
-        waiting = [pool.submit(post, address, {"seed": i}) for i in range(MAX_WAITING)]
-        time.sleep(1.0)  # let them all reach the server
-        status, body = post(address, {"seed": 99})
+        waiting = [pool.submit(post, address, {"seed": i}) for i in range(MAX_WAITING - 1)]
+        predictor.wait_for(MAX_WAITING - 1)  # one below the limit: the next request is taken
+        waiting.append(pool.submit(post, address, {"seed": MAX_WAITING}))
+        predictor.wait_for(1)
+        status, body = post(address, {"seed": 99})  # at the limit: refused
         release.set()
         answered = [future.result()[0] for future in waiting]
     assert status == 503 and body["error"] == f"The model is busy with {MAX_WAITING} requests; try again in a few seconds."
@@ -181,7 +190,7 @@ def test_generate_answers_503_when_too_many_requests_wait(tmp_path) -> None:
 
 
 def test_the_app_command_serves_page_and_api_and_smoke_passes(tmp_path, capsys) -> None:
-    register_tiny_champion(tmp_path)  # the registry under TWEETGEN_DATA_DIR/models
+    register_tiny_champion(tmp_path, DEFAULT_MODEL_NAME)  # the registry under TWEETGEN_DATA_DIR/models, the default name
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TWEETGEN_DATA_DIR": str(tmp_path), "GRADIO_TEMP_DIR": str(tmp_path / "gradio")}
     app = subprocess.Popen([sys.executable, "-m", "tweetgen", "app", "--port", str(port)], env=env,

@@ -57,7 +57,7 @@ def test_show_day_returns_the_chosen_run(served, client) -> None:
             assert image.width == WIDTH
             assert ImageChops.difference(image.convert("RGB"), want).getbbox() is None  # PNG: lossless
     assert "seed 1001" in summary  # run 1 of monitor_frame
-    assert measures["headers"] == ["measure", "real", "from its first two words", "random"]
+    assert measures["headers"] == ["measure", "real", "from prompt", "random"]
     assert measures["data"][2] == ["longest run of words copied from training", "–", "1", "1"]
     assert frame.iloc[3]["tweet_id"] == FIRST_ID + 1
 

@@ -85,9 +85,11 @@ def test_the_env_example_loads_and_every_notification_setting_is_documented() ->
     repo = Path(__file__).resolve().parents[2]
     settings = Settings.load(environ={}, dotenv=repo / ".env.example")
     assert settings.notify_on == "failure" and settings.smtp_host is None and settings.notify_webhook is None
-    readme, example = (repo / "README.md").read_text(), (repo / ".env.example").read_text()
+    table, example = (repo / "docs" / "configuration.md").read_text(), (repo / ".env.example").read_text()
     for name in NOTIFY_VARIABLES:
-        assert f"| `{name}` |" in readme and f"\n{name}=" in example, name
+        assert f"| `{name}` |" in table and f"\n{name}=" in example, name
+
+
 def test_x_user_id_is_a_number_or_unset() -> None:
     assert Settings.from_mapping({"X_USER_ID": " 44196397 "}).x_user_id == 44196397
     assert Settings.from_mapping({}).x_user_id is None
@@ -112,7 +114,7 @@ def test_the_local_backend_on_modal_needs_a_volume_under_the_data_dir() -> None:
     assert not Settings.from_mapping({"TWEETGEN_DATA_DIR": "/root/data"}).on_modal  # off Modal: no volume needed
 
 
-def test_every_setting_is_described_in_help_readme_and_env_example(capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_setting_is_described_in_help_docs_and_env_example(capsys: pytest.CaptureFixture[str]) -> None:
     import re
 
     from tests.conftest import REPO
@@ -123,10 +125,10 @@ def test_every_setting_is_described_in_help_readme_and_env_example(capsys: pytes
     documented = read
     assert main(["--help"]) == 0
     help_text = " ".join(capsys.readouterr().out.split())
-    readme, example = (REPO / "README.md").read_text(), (REPO / ".env.example").read_text()
+    table, example = (REPO / "docs" / "configuration.md").read_text(), (REPO / ".env.example").read_text()
     for name in sorted(documented):
         assert name in help_text, f"python -m tweetgen --help does not mention {name}"
-        assert f"| `{name}` |" in readme, f"README's Configuration table has no row for {name}"
+        assert f"| `{name}` |" in table, f"docs/configuration.md has no row for {name}"
         assert name in example, f".env.example does not mention {name}"
 
 
@@ -138,3 +140,21 @@ def test_the_app_listens_where_flags_then_gradio_variables_say() -> None:
     assert gradio.app_address(port=8000, host="127.0.0.1") == ("127.0.0.1", 8000)
     with pytest.raises(ConfigError, match="GRADIO_SERVER_PORT is 'http'"):
         Settings.from_mapping({"GRADIO_SERVER_PORT": "http"})
+
+
+def test_without_python_dotenv_a_dotenv_file_reads_as_python_dotenv_reads_it(tmp_path) -> None:
+    """The fallback reader (a machine with only ``modal`` installed) agrees with python-dotenv on the
+    forms `.env.example` and the docs use."""
+    from dotenv import dotenv_values
+
+    from tweetgen.config import _simple_dotenv
+
+    text = (
+        "# a comment\nTWEETGEN_BACKEND=hopsworks\nexport HOPSWORKS_PROJECT=my_project\n"
+        "HOPSWORKS_API_KEY='abc.def=='\nTWEETGEN_NOTIFY_WEBHOOK=\"http://127.0.0.1:9/x\"  # where\n"
+        "HOPSWORKS_JOB_TIMEOUT=300 # seconds\nEMPTY=\n\n"
+    )
+    (tmp_path / ".env").write_text(text)
+    expected = {k: v for k, v in dotenv_values(tmp_path / ".env").items() if v is not None}
+    assert _simple_dotenv(text) == expected
+    assert expected["HOPSWORKS_API_KEY"] == "abc.def==" and expected["HOPSWORKS_JOB_TIMEOUT"] == "300"

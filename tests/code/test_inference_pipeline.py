@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import REPO
 from tests.fakes.frames import tweets_frame
 from tests.fakes.models import MODEL_NAME, register_tiny_model
+from tweetgen.config import DEFAULT_MODEL_NAME, FORMER_DEFAULT_MODEL_NAME
 from tweetgen.errors import TweetgenError
 from tweetgen.pipelines.inference import Sampling, choose_prompt, clip_tweet, newest_tweet, run_batch_inference
 from tweetgen.registry.local import LocalModelRegistry
@@ -131,7 +132,21 @@ def test_no_champion_or_no_tweets_writes_nothing(tmp_path: Path, store: LocalFea
         run_batch_inference(LocalFeatureStore(tmp_path / "nothing"), registry, MODEL_NAME, now=NOW)
 
 
+def test_a_registry_of_the_former_default_name_gets_a_way_forward(tmp_path: Path, store: LocalFeatureStore) -> None:
+    registry = LocalModelRegistry(tmp_path / "models")
+    register_tiny_model(registry, name=FORMER_DEFAULT_MODEL_NAME)  # trained when the default name was tweet_gpt2
+    with pytest.raises(TweetgenError) as caught:
+        run_batch_inference(store, registry, DEFAULT_MODEL_NAME, now=NOW)
+    assert str(caught.value).endswith(
+        "run `python -m tweetgen train` first. The registry holds 1 version(s) under the former default name 'tweet_gpt2': "
+        "set TWEETGEN_MODEL_NAME=tweet_gpt2 (in .env or the environment) to keep using them.")
+    with pytest.raises(TweetgenError) as other:  # a name of the user's own choosing: no hint
+        run_batch_inference(store, registry, "my_model", now=NOW)
+    assert "former default" not in str(other.value)
+    assert len(run_batch_inference(store, registry, FORMER_DEFAULT_MODEL_NAME, now=NOW).rows) == 1  # and the way works
+
+
 def test_script_without_a_model_is_one_sentence() -> None:
     result = subprocess.run([sys.executable, "batch_inference.py"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
-    assert result.stderr.startswith("error: There is no champion model 'tweet_gpt2'") and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: There is no champion model 'tweet_model'") and "Traceback" not in result.stderr

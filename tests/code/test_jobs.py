@@ -38,6 +38,6 @@ def test_the_scheduler_scrapes_then_survives_a_failed_inference(capsys) -> None:
     failures = [line for line in logged if "batch inference" in line and "failed" in line]
     assert len(failures) == 1 and "python -m tweetgen train" in failures[0]
     [retrain] = [line for line in logged if line.startswith("end retrain")]
-    assert "failed" in retrain and "no champion of 'tweet_gpt2'" in retrain and "to retrain" in retrain
+    assert "failed" in retrain and "no champion of 'tweet_model'" in retrain and "to retrain" in retrain
     assert clock.now.date() == datetime(2026, 11, 23).date()
     assert "4 new tweets released by the replay" in capsys.readouterr().out

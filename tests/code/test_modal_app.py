@@ -4,14 +4,19 @@ body runs in-process (``.local()``) against the local backend."""
 
 import importlib
 import inspect
+import math
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from tests.conftest import REPO
 from tests.fakes.models import register_tiny_model
-from tweetgen.config import INFERENCE_CRON, RETRAIN_CRON, SCRAPE_CRON, Settings
+from tweetgen.clients.write_plan import WORK_S, job_timeout_s
+from tweetgen.config import DEFAULT_MODEL_NAME, INFERENCE_CRON, RETRAIN_CRON, SCRAPE_CRON, Settings
 from tweetgen.errors import ConfigError
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, TWEETS
@@ -57,8 +62,22 @@ def test_schedules_are_the_settings_cron_specs(declared: dict[str, dict]) -> Non
     assert cron_of(declared["train"]) is None and declared["train"]["gpu"]
     assert cron_of(declared["retrain"]) == RETRAIN_CRON and "gpu" not in declared["retrain"]  # an LSTM retrains on the CPU
     assert cron_of(declared["retrain_on_gpu"]) is None and declared["retrain_on_gpu"]["gpu"]  # a GPT-2 champion's
-    # The scrape's X reads stop within their budget; the write then waits for its materialization job.
-    assert declared["scrape"]["timeout"] >= MODAL_TIME_BUDGET_S + Settings.hopsworks_job_timeout_s
+
+
+
+def test_timeouts_follow_from_the_write_plan_and_the_deploying_shells_job_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import modal_app as first
+
+    defaults = Settings.load(dotenv=None)
+    assert WORK_S["scrape"] == MODAL_TIME_BUDGET_S  # the X reads' own bound
+    assert first.SCRAPE_TIMEOUT_S == job_timeout_s("scrape", defaults) == 2016
+    assert job_timeout_s("inference", defaults) == first.INFERENCE_TIMEOUT_S
+    monkeypatch.setenv("HOPSWORKS_JOB_TIMEOUT", "300")
+    sys.modules.pop("modal_app")
+    again = importlib.import_module("modal_app")
+    assert math.ceil((60 + 240 + (2 * 300 + 60) * 2 + 300 + 60) * 1.2) == again.SCRAPE_TIMEOUT_S
+    assert again.CLOUD_ENV["HOPSWORKS_JOB_TIMEOUT"] == "300"  # the functions wait as long as their timeout allows
+    sys.modules.pop("modal_app")
 
 
 def test_secrets_are_named_with_their_required_keys(declared: dict[str, dict]) -> None:
@@ -68,6 +87,14 @@ def test_secrets_are_named_with_their_required_keys(declared: dict[str, dict]) -
 
 def test_the_scrape_is_never_retried_since_a_retry_pays_for_the_same_posts_again(declared: dict[str, dict]) -> None:
     assert declared["scrape"]["retries"] == 0
+
+
+def test_each_function_is_declared_with_its_planned_timeout(declared: dict[str, dict]) -> None:
+    import modal_app
+
+    assert declared["scrape"]["timeout"] == modal_app.SCRAPE_TIMEOUT_S
+    assert declared["daily_inference"]["timeout"] == modal_app.INFERENCE_TIMEOUT_S
+    assert declared["train"]["timeout"] == modal_app.TRAIN_TIMEOUT_S
 
 
 def spec_of(function):
@@ -113,10 +140,69 @@ def requirement_lines(path: Path) -> list[str]:
     return [line.split("#")[0].strip() for line in path.read_text().splitlines() if line.split("#")[0].strip()]
 
 
+def test_the_cpu_functions_get_cpu_torch_and_only_train_gets_the_cuda_build(modal_app) -> None:
+    cpu, _, _ = image_layers(modal_app.image)
+    gpu, _, _ = image_layers(modal_app.gpu_image)
+    cpu_installs = [c for c in cpu if c.startswith("RUN /.uv/uv pip install")]
+    gpu_installs = [c for c in gpu if c.startswith("RUN /.uv/uv pip install")]
+    assert len(cpu_installs) == 2 and cpu_installs[0].endswith("--index-url https://download.pytorch.org/whl/cpu torch==2.13.0")
+    assert "--requirements" in cpu_installs[1]
+    assert len(gpu_installs) == 1 and "--requirements" in gpu_installs[0] and "whl/cpu" not in gpu_installs[0]
+    for function in (modal_app.scrape, modal_app.daily_inference, modal_app.web):
+        assert spec_of(function).image is synchronizer_of(modal_app.image) and not spec_of(function).gpus
+    assert spec_of(modal_app.train).image is synchronizer_of(modal_app.gpu_image) and spec_of(modal_app.train).gpus
+
+
+def synchronizer_of(image):
+    from modal._utils.async_utils import synchronizer
+
+    return synchronizer._translate_in(image)
+
+
+def test_deploying_needs_only_modal_even_with_a_dotenv_file(tmp_path: Path) -> None:
+    """``modal deploy`` imports this file on the deploying machine, where ``pip install modal`` may be
+    all there is: no python-dotenv, no pandas, no torch."""
+    (tmp_path / ".env").write_text('HOPSWORKS_JOB_TIMEOUT=300\nexport TWEETGEN_NOTIFY_WEBHOOK="http://127.0.0.1:9/hook" # ours\n')
+    probe = f"""
+import importlib.abc, sys
+MISSING = ("dotenv", "pandas", "pyarrow", "numpy", "torch", "transformers", "hopsworks", "gradio", "tweepy", "duckdb", "deltalake")
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in MISSING:
+            raise ModuleNotFoundError(f"No module named {{name!r}}")
+sys.meta_path.insert(0, Missing())
+sys.path.insert(0, {str(REPO)!r})
+import modal_app
+print(modal_app.CLOUD_ENV["HOPSWORKS_JOB_TIMEOUT"], modal_app.SCRAPE_TIMEOUT_S, sorted(modal_app.notify_environment()))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOPSWORKS_", "TWEETGEN_"))}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[0] == "300 2376 ['TWEETGEN_NOTIFY_WEBHOOK']"
+
+
+def test_train_keeps_its_checkpoint_on_the_volume_so_a_cut_off_run_resumes(modal_app, monkeypatch) -> None:
+    from tweetgen.pipelines import jobs
+
+    seen = []
+    monkeypatch.setattr(jobs, "train_job", lambda settings, config, runner: seen.append(config) or _Summary())
+    modal_app.train.local(base_model="tiny", max_seconds=20)
+    on_modal = Settings.from_mapping({**modal_app.CLOUD_ENV, "MODAL_IS_REMOTE": "1"})
+    assert seen[0].checkpoint_dir == str(Settings.load().data_dir / "checkpoints" / DEFAULT_MODEL_NAME)
+    assert modal_app.checkpoint_folder(on_modal) == Path(modal_app.DATA_MOUNT, "checkpoints", DEFAULT_MODEL_NAME)  # the Volume
+    with pytest.raises(ConfigError, match="max_seconds=9000 leaves evaluation and registering no room"):  # 5400 at most
+        modal_app.train.local(max_seconds=9000)
+
+
+class _Summary:
+    def summary(self) -> str:
+        return "trained"
+
+
 def test_the_image_installs_only_the_runtime_set_and_ships_the_avatar(modal_app) -> None:
     commands, context, mounted = image_layers(modal_app.image)
-    installs = [c for c in commands if c.startswith("RUN /.uv/uv pip install")]  # the base image only updates pip
-    assert len(installs) == 1 and "--requirements" in installs[0]
+    installs = [c for c in commands if c.startswith("RUN /.uv/uv pip install") and "--requirements" in c]
+    assert len(installs) == 1
     assert [Path(p).resolve() for p in context.values()] == [REPO / "requirements.txt"]
     lines = requirement_lines(REPO / "requirements.txt")
     assert not [line for line in lines if line.startswith("-")], "the file is copied alone: no -r, -e or -c lines"
@@ -165,7 +251,7 @@ def test_train_then_daily_inference_bodies_run_locally(modal_app) -> None:
 
     run_feature_pipeline(LocalFeatureStore(settings.feature_store_dir), source="sample")
     summary = modal_app.train.local(base_model="tiny", epochs=0.02, max_seconds=20)
-    assert "Trained tweet_gpt2 version 1" in summary and "becomes the first champion" in summary
+    assert "Trained tweet_model version 1" in summary and "becomes the first champion" in summary
     lines = modal_app.daily_inference.local()
     assert any(line.startswith("rows written      1") for line in lines)
     assert modal_app.retrain.local()[0].startswith("Skipped: 0 new tweets since the champion's data (version 1)")  # an LSTM: on the CPU
@@ -190,3 +276,21 @@ def test_web_builds_the_gradio_app(modal_app) -> None:
     assert generated.status_code == 200 and generated.json()["seed"] == 3 and generated.json()["text"].startswith("The")
     assert page.status_code == 200 and "gradio" in page.text.lower()
     assert config.status_code == 200 and "Tweets by a model" in config.text
+
+
+def test_train_commits_the_volume_while_it_runs_and_once_at_the_end(modal_app) -> None:
+    """A Volume's changes reach the next container only once committed: a checkpoint must be."""
+    commits: list[float] = []
+
+    class RecordingVolume:
+        def commit(self) -> None:
+            commits.append(time.monotonic())
+
+    with modal_app.committing(RecordingVolume(), every_s=0.05):
+        time.sleep(0.3)
+    assert 2 <= len(commits) <= 8  # every 0.05 s during 0.3 s (fewer on a busy machine), and the last at the end
+    assert commits[-1] - commits[0] >= 0.05  # not all at the end
+    before = len(commits)
+    with modal_app.committing(RecordingVolume(), every_s=0.05, active=False):  # off Modal: no Volume to commit
+        time.sleep(0.1)
+    assert len(commits) == before

@@ -169,6 +169,13 @@ def test_the_challenger_of_each_other_family_is_its_best_whole_version_on_the_ch
     assert challengers([champion, version(6, 1.9, family="lstm")], champion, lambda v: True) == []
 
 
+def test_of_two_challengers_with_the_same_score_the_newer_one_is_picked_in_any_order() -> None:
+    champion = version(1, 2.0, family="lstm")
+    tied = [version(3, 2.1, family="gpt2"), version(5, 2.1, family="gpt2"), version(4, 2.1, family="gpt2")]
+    for versions in (tied, tied[::-1]):
+        assert [v.version for v in challengers([champion, *versions], champion, lambda v: True)] == [5]
+
+
 def test_the_card_shows_the_family_early_stopping_the_ngram_and_the_sample_measures(tmp_path, saved_model) -> None:
     metrics = {"eval_bits_per_char": 2.0, "sample_count": 100.0, "sample_distinct_1": 0.61, "sample_distinct_2": 0.93,
                "sample_copy_rate": 0.04, "sample_copy_words": 3.2, "sample_mean_chars": 71.4,

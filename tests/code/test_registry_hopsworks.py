@@ -14,6 +14,7 @@ from tests.fakes.saved_models import (
     logits,
     saved_fixture,  # noqa: F401 - the saved fixture
 )
+from tests.twin.datasets import INODE_NOT_FOUND, PATH_NOT_FOUND
 from tests.twin.fixtures import hopsworks_twin_fixture, twin_project_fixture  # noqa: F401 - the fixtures
 from tests.twin.server import HopsworksTwin
 from tweetgen.config import Settings
@@ -116,17 +117,18 @@ def test_the_champion_follows_the_rule_not_version_1_or_the_newest(hopsworks_twi
     assert again.champion_record(NAME)["reason"] == record["reason"]
 
 
-@pytest.mark.parametrize("status", [500, 401, 503])
+@pytest.mark.parametrize("status", [500, 401, 503, 400, 404])  # 400 and 404 with error codes that do not mean "absent"
 def test_a_champion_record_that_cannot_be_read_is_never_read_as_no_champion(hopsworks_twin, registry, saved, status) -> None:
     """Problem 4 of issue 11: ``DatasetApi.exists`` says False on any error, and the champion rule
     then let a worse model replace the champion."""
     folder = saved[0]
     registry.promote_if_better(registry.register(folder, NAME, score(2.0), CARD))
     worse = registry.register(folder, NAME, score(2.5), CARD)
-    hopsworks_twin.http.fail("GET", r"champion\.json$", status)
+    hopsworks_twin.http.fail("GET", r"champion\.json$", status, count=10)  # more than the retries of a 503
 
     with pytest.raises(RegistryError) as caught:
         registry.promote_if_better(worse)
+    hopsworks_twin.http.clear_faults()
 
     message = str(caught.value)
     assert message.startswith(f"Hopsworks could not read {CHAMPION} in the model registry of Hopsworks project 'twin_project'")
@@ -135,12 +137,36 @@ def test_a_champion_record_that_cannot_be_read_is_never_read_as_no_champion(hops
     assert registry.champion(NAME).version == 1  # readable again: still the first version
 
 
-def test_a_champion_record_that_is_absent_means_no_champion(hopsworks_twin, registry, saved) -> None:
+@pytest.mark.parametrize("absent", [PATH_NOT_FOUND, INODE_NOT_FOUND], ids=["400-110018", "404-110008"])
+def test_a_champion_record_that_is_absent_means_no_champion(hopsworks_twin, registry, saved, absent) -> None:
+    """The dataset resource answers a missing path with HTTP 400, error 110018 (the twin's default,
+    as ``DatasetHelper.checkFileExist``); other services with 404, error 110008: both mean absent."""
+    hopsworks_twin.backend.files.absent_answer = absent
     first = registry.register(saved[0], NAME, score(2.0), CARD)
     assert registry.champion_record(NAME) is None and registry.champion(NAME) is None
     assert registry.promote_if_better(first).promoted
     hopsworks_twin.backend.files.remove(CHAMPION)  # deleted in the UI
     assert registry.champion(NAME) is None
+
+
+def test_a_missing_path_is_answered_400_path_not_found_as_the_backend_does(hopsworks_twin, twin_project) -> None:
+    """The premise of the test above: the twin refuses a missing path as ``DatasetHelper.checkFileExist`` does."""
+    from hopsworks_common.client.exceptions import RestAPIError
+
+    with pytest.raises(RestAPIError) as caught:
+        twin_project.get_dataset_api().get(CHAMPION)
+    assert (caught.value.response.status_code, caught.value.error_code) == (400, 110018)
+
+
+def test_the_first_save_of_a_new_project_that_fails_names_the_save_not_the_folder_check(
+    hopsworks_twin, registry, saved
+) -> None:
+    """On a refused save the adapter asks whether the number was taken; on a new project the
+    version folder is absent (HTTP 400, 110018), which must read as "not taken"."""
+    hopsworks_twin.http.fail("PUT", r"modelregistries/\d+/models/tweet_gpt2_1$", 500)
+    with pytest.raises(RegistryError) as caught:
+        registry.register(saved[0], NAME, score(2.0), CARD)
+    assert "could not save version 1 of model 'tweet_gpt2'" in str(caught.value), str(caught.value)
 
 
 def test_saving_and_loading_give_identical_logits(registry, saved) -> None:
@@ -206,7 +232,8 @@ def test_sdk_errors_become_one_sentence_without_the_key(hopsworks_twin, registry
     message = str(caught.value)
     assert message.startswith(
         "Hopsworks could not list the versions of model 'tweet_gpt2' in the model registry of Hopsworks project "
-        "'twin_project': permission denied (HTTP 403: key *** lacks a scope)"
+        "'twin_project': 127.0.0.1 denied permission (HTTP 403: key *** lacks a scope); check HOPSWORKS_HOST (now "
+        "127.0.0.1), HOPSWORKS_PROJECT and HOPSWORKS_API_KEY"
     )
     assert hopsworks_twin.api_key not in message and "\n" not in message
 

@@ -117,5 +117,5 @@ def test_a_gpt2_champion_retrains_on_the_gpu_function_an_lstm_or_none_on_the_cpu
 
     settings = Settings.load()
     assert not retrain_needs_gpu(settings)  # no champion: the CPU function says so
-    register_tiny_champion(settings.data_dir)  # a one-layer GPT-2 under <data_dir>/models
+    register_tiny_champion(settings.data_dir, settings.model_name)  # a one-layer GPT-2 under <data_dir>/models
     assert retrain_needs_gpu(settings)

@@ -12,7 +12,8 @@ import tweetgen.pipelines.training as pipeline
 from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
 from tests.twin.fixtures import hopsworks_twin_fixture  # noqa: F401 - the hopsworks_twin fixture
 from tweetgen.errors import TweetgenError
-from tweetgen.model.evaluate import evaluate
+from tweetgen.model.evaluate import evaluate, framed_ids
+from tweetgen.model.ngram import count_ngrams
 from tweetgen.model.train import TrainConfig
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import TWEETS
@@ -227,6 +228,16 @@ def test_the_lstm_mixes_in_an_ngram_fitted_on_the_validation_slice(tmp_path, sto
     plain = pipeline.run_training(store, registry, dataclasses.replace(TINY, ngram_order=0))
     m = mixed.metrics
     assert m["ngram_order"] == 7 and 0 < m["ngram_weight"] <= 0.9
+    # Each figure exactly, computed again through the model's own forward pass: the network alone
+    # (weight 0) and the mixture with the fitted weight, both with the n-gram of the training
+    # tweets alone, on the validation tweets; the eval figure with the n-gram the model carries.
+    model, tokenizer = registry.load(mixed.version)
+    split = pipeline.split_tweets(pipeline.read_tweet_texts(store)[0], TINY)
+    of_training_tweets = count_ngrams(framed_ids(tokenizer, split.train), 7, len(tokenizer))
+    assert evaluate(model, tokenizer, split.eval)["eval_bits_per_char"] == pytest.approx(m["eval_bits_per_char"], rel=1e-6)
+    for weight, reported in ((0.0, "val_bits_per_char"), (m["ngram_weight"], "val_bits_per_char_with_ngram")):
+        model.attach_ngram(of_training_tweets, weight)
+        assert evaluate(model, tokenizer, split.val)["eval_bits_per_char"] == pytest.approx(m[reported], rel=1e-6), reported
     assert m["val_bits_per_char_with_ngram"] < m["val_bits_per_char"] == plain.metrics["val_bits_per_char"]  # same network
     assert m["eval_bits_per_char"] < plain.metrics["eval_bits_per_char"]  # and it carries to the eval set
     assert "ngram_weight" not in plain.metrics and registry.load(plain.version)[0].config.ngram_order == 0

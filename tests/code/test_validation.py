@@ -106,3 +106,91 @@ def test_monitor_rules(column: str, value: object, message: str) -> None:
     frame.loc[1, column] = value
     with pytest.raises(ValidationError, match=message):
         validate(GENERATED_TWEETS, frame)
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_a_tweets_text_holds_up_to_max_text_chars(extra: int) -> None:
+    from tweetgen.schema import MAX_TEXT_CHARS
+
+    frame = tweets_frame()
+    frame.loc[2, "text"] = "é" * (MAX_TEXT_CHARS + extra)  # characters, not bytes
+    if extra <= 0:
+        assert validate(TWEETS, frame).column("text")[2].as_py() == "é" * (MAX_TEXT_CHARS + extra)
+    else:
+        with pytest.raises(ValidationError, match=f"'text' in row 2 is longer than {MAX_TEXT_CHARS:,} characters"):
+            validate(TWEETS, frame)
+
+
+@pytest.mark.parametrize("column", ["likes", "retweets", "replies", "n_chars", "n_words"])
+@pytest.mark.parametrize("value", [-1, 0, 1])
+def test_a_count_is_never_negative_and_zero_is_a_count(column: str, value: int) -> None:
+    frame = tweets_frame()
+    frame.loc[1, column] = value
+    if value < 0:
+        with pytest.raises(ValidationError, match=f"'{column}' in row 1 is negative"):
+            validate(TWEETS, frame)
+    else:
+        assert validate(TWEETS, frame).column(column)[1].as_py() == value
+
+
+@pytest.mark.parametrize("column", ["prompted_text", "random_text"])
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_a_generated_text_holds_up_to_a_tweet(column: str, extra: int) -> None:
+    from tests.fakes.monitor_rows import monitor_frame
+    from tweetgen.schema import GENERATED_TWEETS, MAX_TWEET_CHARS
+
+    frame = monitor_frame(n_runs=2)
+    frame.loc[0, column] = "🚀" * (MAX_TWEET_CHARS + extra)
+    if extra <= 0:
+        assert len(validate(GENERATED_TWEETS, frame).column(column)[0].as_py()) == MAX_TWEET_CHARS + extra
+    else:
+        with pytest.raises(ValidationError, match=f"'{column}' in row 0 is longer than a tweet \\({MAX_TWEET_CHARS} characters\\)"):
+            validate(GENERATED_TWEETS, frame)
+
+
+@pytest.mark.parametrize(("ended_after", "ok"), [(pd.Timedelta(0), True), (pd.Timedelta(microseconds=1), True),
+                                                 (pd.Timedelta(microseconds=-1), False)])
+def test_a_run_ends_at_or_after_its_start(ended_after: pd.Timedelta, ok: bool) -> None:
+    from tweetgen.pipelines.runs import JobRun
+    from tweetgen.schema import JOB_RUNS
+
+    start = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+    frame = JobRun("scrape", "scrape-1", "local", start, start + ended_after, "ok", {"inserted": 4}).frame()
+    if ok:
+        assert validate(JOB_RUNS, frame).num_rows == 1
+    else:
+        with pytest.raises(ValidationError, match="'ended_at' in row 0 is before 'started_at'"):
+            validate(JOB_RUNS, frame)
+
+
+@pytest.mark.parametrize(("counts", "ok"), [
+    ('{}', True), ('{"inserted": 4}', True), ('{"inserted": 0, "rejected": -1}', True), ('{"n": 12345678901234567890}', True),
+    ('{"inserted": 4.0}', False), ('{"inserted": true}', False), ('{"inserted": "4"}', False), ('{"inserted": null}', False),
+    ('[4]', False), ('4', False), ('null', False), ('', False), ('{"inserted": 4', False), ("{'inserted': 4}", False),
+])
+def test_counts_are_a_json_object_of_integers_only(counts: str, ok: bool) -> None:
+    from tweetgen.pipelines.runs import JobRun
+    from tweetgen.schema import JOB_RUNS
+
+    start = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+    frame = JobRun("scrape", "scrape-1", "local", start, start, "ok").frame().assign(counts=counts)
+    if ok:
+        assert validate(JOB_RUNS, frame).column("counts")[0].as_py() == counts
+    else:
+        with pytest.raises(ValidationError, match="'counts' in row 0 is not a JSON object of integers"):
+            validate(JOB_RUNS, frame)
+
+
+@pytest.mark.parametrize(("status", "error", "ok"), [("failed", "It broke.", True), ("failed", "", False), ("failed", " \n", False),
+                                                     ("ok", "", True), ("running", "", False), ("OK", "", False)])
+def test_a_failed_run_has_an_error_sentence_and_statuses_are_exact(status: str, error: str, ok: bool) -> None:
+    from tweetgen.pipelines.runs import JobRun
+    from tweetgen.schema import JOB_RUNS
+
+    start = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+    frame = JobRun("scrape", "scrape-1", "local", start, start, "ok").frame().assign(status=status, error=error)
+    if ok:
+        assert validate(JOB_RUNS, frame).num_rows == 1
+    else:
+        with pytest.raises(ValidationError, match="row 0 is a failed run without an error sentence|'status' in row 0 is"):
+            validate(JOB_RUNS, frame)

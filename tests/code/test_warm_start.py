@@ -89,7 +89,7 @@ def test_a_warm_start_that_contradicts_the_champion_is_refused_before_training(t
 
 
 def test_a_warm_start_without_a_champion_is_refused(tmp_path, store) -> None:
-    with pytest.raises(TweetgenError, match="no champion of 'tweet_gpt2' .* to continue; run `python -m tweetgen train` without --warm-start"):
+    with pytest.raises(TweetgenError, match="no champion of 'tweet_model' .* to continue; run `python -m tweetgen train` without --warm-start"):
         pipeline.run_training(store, LocalModelRegistry(tmp_path / "models"), WARM)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pyarrow as pa
@@ -15,11 +16,14 @@ import vcr
 
 from tests.fakes.x_cassettes import replay
 from tweetgen.errors import ConfigError, SourceError
-from tweetgen.schema import RAW_COLUMNS, RAW_SCHEMA
+from tweetgen.schema import RAW_COLUMNS, RAW_SCHEMA, X_CURSOR
 from tweetgen.sources.x_api import (
     FetchResult,
+    XApiSource,
     XCursor,
     check_username,
+    cursor_from_rows,
+    cursor_rows,
     fetch_new_tweets,
     make_client,
     tweets_to_frame,
@@ -447,3 +451,86 @@ def test_the_bearer_token_never_reaches_any_output_at_debug_level(
     assert "Headers:" in logged and "Authorization" in logged
     for text in (out, err, logged):
         assert TOKEN not in text
+
+
+def cursor_table(*rows: tuple[str, int, int, int, int]) -> pd.DataFrame:
+    """``x_cursor`` rows: (username, seq, user_id, since_id, until_id)."""
+    recorded = datetime(2026, 3, 1, tzinfo=UTC)
+    return pa.Table.from_pylist(
+        [dict(zip(("username", "seq", "user_id", "since_id", "until_id"), row, strict=True)) | {"recorded_at": recorded} for row in rows],
+        schema=X_CURSOR.schema,
+    ).to_pandas()
+
+
+def test_the_current_cursor_is_the_accounts_row_with_the_largest_seq_in_any_order() -> None:
+    rows = cursor_table(("tweetgen_test", 2, USER_ID, 5, 9), ("other", 7, 42, 1, 2), ("tweetgen_test", 10, USER_ID, 6, 0),
+                        ("tweetgen_test", 9, USER_ID, 7, 8))
+    assert cursor_from_rows(rows, "@TweetGen_Test") == XCursor("tweetgen_test", USER_ID, 6, 0, 10)  # 10 > 9 as numbers
+    assert cursor_from_rows(rows, "other") == XCursor("other", 42, 1, 2, 7)
+    assert cursor_from_rows(rows, "nobody") is None and cursor_from_rows(rows.iloc[:0], "other") is None
+
+
+def test_a_cursor_row_is_written_only_when_its_state_changed_and_numbers_on_from_the_previous() -> None:
+    now = datetime(2026, 3, 2, 6, 30, tzinfo=UTC)
+    first = cursor_rows(XCursor("tweetgen_test", USER_ID, 5, 9), None, now)
+    assert first.to_dict("records") == [{"username": "tweetgen_test", "seq": 1, "user_id": USER_ID, "since_id": 5, "until_id": 9,
+                                         "recorded_at": pd.Timestamp(now)}]
+    previous = XCursor("tweetgen_test", USER_ID, 5, 9, seq=4)
+    assert cursor_rows(XCursor("tweetgen_test", USER_ID, 5, 9), previous, now).empty  # the same state: no row
+    assert list(cursor_rows(XCursor("tweetgen_test", USER_ID, 5, 9), previous, now).columns) == X_CURSOR.schema.names
+    for changed in (XCursor("tweetgen_test", USER_ID, 6, 9), XCursor("tweetgen_test", USER_ID, 5, 0),
+                    XCursor("tweetgen_test", USER_ID + 1, 5, 9), XCursor("other", USER_ID, 5, 9)):
+        assert cursor_rows(changed, previous, now)[["seq", "since_id", "until_id"]].values.tolist() == [[5, changed.since_id, changed.until_id]]
+    assert XCursor("a", 1, 2, 3, seq=1).same_state(XCursor("a", 1, 2, 3, seq=8)) and not XCursor("a", 1, 2, 3).same_state(None)
+
+
+@pytest.mark.parametrize(("until_id", "unread"), [(0, False), (1, True), (2028666671723449551, True)])
+def test_a_window_is_left_unread_from_until_id_one_on(until_id: int, unread: bool) -> None:
+    assert XCursor("a", 1, 0, until_id).unread_below is unread
+
+
+def test_the_first_page_is_asked_without_a_pagination_token_and_the_next_with_it(client: tweepy.Client, cursor: XCursor) -> None:
+    sent: list[str] = []  # the URLs as sent (vcr matches queries without their empty values)
+    client.session.hooks["response"].append(lambda response, *args, **kwargs: sent.append(response.request.url))
+    with replay("max_tweets"):
+        fetch(client, cursor, max_tweets=6)
+    first, second = (urlsplit(url).query for url in sent)
+    assert "pagination_token" not in first and second.endswith("&pagination_token=7140dibdnow9c7btw4b2pa1lxq3x2w6gq5rkzb9z2d3c")
+
+
+def test_a_page_that_reaches_the_cap_exactly_is_the_last_one_asked_for(client: tweepy.Client, cursor: XCursor) -> None:
+    with replay("max_tweets_exact") as cassette:  # a page of 5 with a next_token; asking for page 2 fails the test
+        result = fetch(client, cursor, max_tweets=5)
+    assert (cassette.play_count, result.requests, result.stopped_because, len(result.frame)) == (1, 1, "max tweets reached", 5)
+    assert result.cursor == XCursor("tweetgen_test", USER_ID, SINCE_ID, 2028666671723449551)
+
+
+@pytest.mark.parametrize(("budget_s", "requests"), [(0.0, 0), (1.0, 1)])
+def test_no_request_is_sent_once_the_time_budget_is_spent_to_the_second(
+    client: tweepy.Client, cursor: XCursor, budget_s: float, requests: int
+) -> None:
+    with replay("max_tweets_exact") as cassette:
+        result = fetch(client, cursor, max_tweets=5, time_budget_s=budget_s)
+    assert cassette.play_count == result.requests == requests
+    assert result.stopped_because == ("time budget spent" if requests == 0 else "max tweets reached")
+
+
+def test_a_refusal_that_quotes_the_token_is_scrubbed(client: tweepy.Client, cursor: XCursor) -> None:
+    with replay("protected_timeline_quoting_token"), pytest.raises(SourceError, match=r"\(request by \*\*\*\)") as raised:
+        fetch(client, cursor, since_id=RESEARCH_SINCE_ID)
+    assert_no_token(raised.value)
+
+
+def test_the_cursor_row_is_stamped_in_utc_whatever_the_machines_time_zone(client: tweepy.Client, monkeypatch) -> None:
+    import time
+
+    source = XApiSource(client, "tweetgen_test", cursor=XCursor("tweetgen_test", USER_ID))
+    source.cursor = XCursor("tweetgen_test", USER_ID, 5, 9)  # moved on: a row to write
+    monkeypatch.setenv("TZ", "America/New_York")  # a laptop's zone, hours from UTC
+    time.tzset()
+    try:
+        (stamp,) = source.cursor_rows()["recorded_at"]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert str(stamp.tz) == "UTC" and abs(stamp - pd.Timestamp.now(tz="UTC")) < pd.Timedelta(minutes=30)

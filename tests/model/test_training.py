@@ -182,13 +182,29 @@ def test_load_base_from_a_folder_adds_a_pad_token(tmp_path, tokenizer) -> None:
     assert torch.equal(model(input_ids=x).logits, loaded(input_ids=x).logits)
 
 
-def test_a_time_budget_alone_trains_until_it_is_spent(tokenizer) -> None:
+class TickingClock:
+    """``time.perf_counter`` for the training loop: each reading is ``tick`` seconds after the last."""
+
+    def __init__(self, tick: float) -> None:
+        self.tick, self.readings = tick, 0
+
+    def perf_counter(self) -> float:
+        self.readings += 1
+        return (self.readings - 1) * self.tick
+
+
+def test_a_time_budget_alone_trains_until_it_is_spent(tokenizer, monkeypatch) -> None:
+    # An injected clock: 1/16 s per reading. The loop reads it at its start, for the checkpoint
+    # timer, then once before each step: before step k it reads (k + 2) / 16 s, so the budget of
+    # 1 s is spent before step 14, exactly (14 steps: more than one epoch of 45 blocks / 8).
+    clock = TickingClock(1 / 16)
+    monkeypatch.setattr("tweetgen.model.train.time", clock)
     model = build_tiny_model(tokenizer, **SMALL)
     config = TrainConfig(batch_size=8, max_seconds=1.0, num_threads=1, progress=False)
     validate = validation_scorer(tokenizer, EVAL_TEXTS[:10])
     result = train(model, frame_texts(TRAIN_TEXTS, tokenizer, 64), config, validate)
-    assert result.stopped_by == "time" and 1.0 <= result.seconds < 3.0
-    assert result.steps == len(result.train_losses) > 5  # more than one epoch of 45 blocks / 8
+    assert result.stopped_by == "time" and result.steps == 14 and result.seconds == 17 / 16
+    assert result.steps == len(result.train_losses)
     assert result.val_curve and result.val_curve[-1][0] == result.steps  # the last weights are validated too
 
 

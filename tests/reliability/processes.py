@@ -1,12 +1,16 @@
 """Run the CLI as a real process, and kill one with SIGKILL at a chosen moment (no test hooks in
-the code under test: the process is killed from outside, as a crash or an OOM killer would)."""
+the code under test: the process is killed as a crash or an OOM killer would, from outside, or
+from a watcher the test's own child code arms: ``die_at_first_file``)."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
+import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,3 +82,74 @@ def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], timeout
 def kill_after(process: subprocess.Popen[str], delay_s: float) -> Killed:
     """SIGKILL ``process`` after ``delay_s`` seconds (unless it ended before)."""
     return kill_when(process, lambda: True, delay_s=delay_s)
+
+
+IN_CREATE, IN_MOVED_TO = 0x100, 0x80
+
+
+def die_at_first_file(folder: Path) -> None:
+    """SIGKILL this process the moment a data file starts to appear in ``folder`` (a file whose
+    name does not start with ``_``: not the lock, the contract or the log).
+
+    Call it in a child process (``start_python``) before the write: a thread blocked on Linux
+    inotify wakes when the writer creates the file (Delta Lake first writes ``<name>#1``, then
+    renames it and commits about a millisecond later) and kills the process within microseconds:
+    after its first write, before its commit. The test checks that it landed there.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    watch = libc.inotify_init1(0)
+    if watch < 0 or libc.inotify_add_watch(watch, str(folder).encode(), IN_CREATE | IN_MOVED_TO) < 0:
+        raise OSError(ctypes.get_errno(), f"cannot watch {folder}")
+
+    def kill_on_first_file() -> None:
+        while True:
+            events, offset = os.read(watch, 65536), 0
+            while offset < len(events):
+                _, _, _, length = struct.unpack_from("iIII", events, offset)
+                name = events[offset + 16 : offset + 16 + length].rstrip(b"\0").decode()
+                offset += 16 + length
+                if not name.startswith("_"):
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=kill_on_first_file, daemon=True).start()
+
+
+# A CLI run that imports everything, says it is ready, and waits for the go (a file) to start its job.
+_AT_THE_GO = """
+import sys, time
+from pathlib import Path
+from tweetgen.cli import main
+barrier = Path(sys.argv[1])
+(barrier / f"ready-{sys.argv[2]}").touch()
+while not (barrier / "go").exists():
+    time.sleep(0.002)
+raise SystemExit(main(sys.argv[3:]))
+"""
+
+
+def start_cli_together(runs: list[list[str]], data_dir: Path, timeout: float = 120) -> list[subprocess.Popen[str]]:
+    """Start one CLI process per argument list and let their jobs begin at the same moment, once
+    every process has finished its imports (which take seconds on a busy machine), so that their
+    writes overlap. A test proves they did with ``spans_overlap`` on their ``job_runs`` rows."""
+    barrier = data_dir.parent / f"barrier-{time.monotonic_ns()}"
+    barrier.mkdir(parents=True)
+    processes = [
+        subprocess.Popen([PYTHON, "-c", _AT_THE_GO, str(barrier), str(i), *args], env=cli_env(data_dir), cwd=data_dir.parent,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        for i, args in enumerate(runs)
+    ]
+    started = time.monotonic()
+    while len(list(barrier.glob("ready-*"))) < len(runs):
+        if any(p.poll() is not None for p in processes) or time.monotonic() - started > timeout:
+            for process in processes:
+                process.kill()
+            raise AssertionError("a CLI process ended or hung before its job could start")
+        time.sleep(0.01)
+    (barrier / "go").touch()
+    return processes
+
+
+def spans_overlap(spans: list[tuple[float, float]] | list[tuple[object, object]]) -> bool:
+    """Whether every (start, end) span shares a moment with every other: the latest start comes
+    before the earliest end."""
+    return max(start for start, _ in spans) < min(end for _, end in spans)

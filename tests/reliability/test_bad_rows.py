@@ -24,6 +24,7 @@ from tweetgen.sources.screening import (
     REJECT_ACCOUNT,
     REJECT_BEFORE_X,
     REJECT_FUTURE,
+    REJECT_ID,
     REJECT_NEGATIVE,
     REJECT_TOO_LONG,
 )
@@ -115,19 +116,19 @@ def test_the_report_says_which_rows_were_rejected_and_which_cleaned(tmp_path, ba
 
 
 def test_a_tweet_over_the_bound_from_any_source_rejects_only_its_row(tmp_path: Path) -> None:
-    frame = tweets_frame(range(3))[RAW_COLUMNS]
-    frame.loc[1, "text"] = "y" * (MAX_TEXT_CHARS + 1)
-    frame.loc[2, "likes"] = -5
+    frame = tweets_frame(range(-1, 4))[RAW_COLUMNS]  # ids -1 and 0 are no tweet's
+    frame.loc[3, "text"] = "y" * (MAX_TEXT_CHARS + 1)
+    frame.loc[4, "likes"] = -5
     store = LocalFeatureStore(tmp_path / "store")
-    report = write_tweets(store, TweetLoad("replay", frame, 3), source_label="live")
+    report = write_tweets(store, TweetLoad("replay", frame, 5), source_label="live")
     assert report.inserted == 1
-    assert report.rejected == {REJECT_TOO_LONG: 1, REJECT_NEGATIVE: 1}
-    assert store.read(TWEETS)["tweet_id"].tolist() == [0]
+    assert report.rejected == {REJECT_ID: 2, REJECT_TOO_LONG: 1, REJECT_NEGATIVE: 1}
+    assert store.read(TWEETS)["tweet_id"].tolist() == [1]
 
 
 def test_times_are_checked_against_the_clock_not_the_ingestion_time(tmp_path: Path) -> None:
     now = pd.Timestamp.now(tz="UTC")
-    frame = tweets_frame(range(3), created_at=[now - pd.Timedelta(days=1), now + pd.Timedelta(days=2),
+    frame = tweets_frame(range(1, 4), created_at=[now - pd.Timedelta(days=1), now + pd.Timedelta(days=2),
                                              pd.Timestamp("2006-03-20 23:59", tz="UTC")])[RAW_COLUMNS]
     frame["created_at"] = frame["created_at"].astype("datetime64[us, UTC]")
     report = write_tweets(LocalFeatureStore(tmp_path / "s"), TweetLoad("x api", frame, 3), "live",

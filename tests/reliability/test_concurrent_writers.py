@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
 from tests.data.test_kaggle import NEW_HEADER, T0, Tweet, new_row, write_csv
 from tests.fakes.frames import tweets_frame
 from tests.fakes.saved_models import saved_fixture  # noqa: F401 - the saved fixture
-from tests.reliability.processes import PYTHON, cli_env, start_cli
+from tests.reliability.processes import PYTHON, cli_env, spans_overlap, start_cli, start_cli_together
 from tweetgen.files import remove_abandoned, scratch_folder, shared_lock
+from tweetgen.pipelines.runs import read_runs
 from tweetgen.registry.local import INCOMING_PREFIX, LocalModelRegistry
 from tweetgen.schema import HELD_OUT_TWEETS, TWEETS
 from tweetgen.store.local import WRITERS_LOCK, LocalFeatureStore
@@ -26,12 +28,20 @@ def overlapping_files(folder: Path, n_files: int = 3, per_file: int = 400, step:
     return paths, (n_files - 1) * step + per_file
 
 
+def assert_ran_concurrently(store: LocalFeatureStore, job: str, runs: int) -> None:
+    """The premise of a concurrent-writer test: the jobs' recorded spans (``job_runs``) overlapped."""
+    spans = read_runs(store).query("job == @job")[["started_at", "ended_at"]].itertuples(index=False)
+    spans = [tuple(span) for span in spans]
+    assert len(spans) == runs and spans_overlap(spans), f"the {job} runs did not overlap: {spans}"
+
+
 def test_concurrent_ingests_of_overlapping_files_store_each_tweet_once(tmp_path: Path) -> None:
     paths, distinct = overlapping_files(tmp_path)
     data_dir = tmp_path / "data"
-    processes = [start_cli(["features", "--source", "kaggle", "--path", str(p)], data_dir) for p in [*paths, paths[1]]]
+    processes = start_cli_together([["features", "--source", "kaggle", "--path", str(p)] for p in [*paths, paths[1]]], data_dir)
     assert [p.wait(timeout=120) for p in processes] == [0] * len(processes)
     store = LocalFeatureStore(data_dir / "feature_store")
+    assert_ran_concurrently(store, "features", len(processes))
     ids, held = store.read(TWEETS)["tweet_id"], store.read(HELD_OUT_TWEETS)["tweet_id"]
     # Each run held back the newest tenth of what it read; a tweet one run held back another may have
     # written as history (the replay then skips it). Each group holds a tweet once, and none is lost.
@@ -42,21 +52,25 @@ def test_concurrent_scrapes_release_each_tweet_once(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     assert start_cli(["features"], data_dir).wait(timeout=120) == 0  # the history, and the tweets it held back
     history = len(LocalFeatureStore(data_dir / "feature_store").read(TWEETS))
-    processes = [start_cli(["scrape", "--count", "5"], data_dir) for _ in range(3)]
+    processes = start_cli_together([["scrape", "--count", "5"]] * 3, data_dir)
     assert [p.wait(timeout=120) for p in processes] == [0, 0, 0]
+    assert_ran_concurrently(LocalFeatureStore(data_dir / "feature_store"), "scrape", 3)
     ids = LocalFeatureStore(data_dir / "feature_store").read(TWEETS)["tweet_id"]
     assert ids.is_unique and 5 <= len(ids) - history <= 15  # runs that read the same held ids release the same tweets once
 
 
 def test_concurrent_registrations_get_distinct_versions_and_leave_no_scratch(tmp_path: Path, saved) -> None:
     registry = LocalModelRegistry(tmp_path / "models")
-    results, errors = [], []
+    results, errors, spans, go = [], [], [], threading.Barrier(4)
 
     def register(bits: float) -> None:
+        go.wait(timeout=30)
+        started = time.monotonic()
         try:
             results.append(registry.register(saved[0], "m", {"eval_bits_per_char": bits}, {"eval_set_id": "sha256:x"}))
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
+        spans.append((started, time.monotonic()))
 
     threads = [threading.Thread(target=register, args=(2.0 + i / 10,)) for i in range(4)]
     for thread in threads:
@@ -64,6 +78,7 @@ def test_concurrent_registrations_get_distinct_versions_and_leave_no_scratch(tmp
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
+    assert spans_overlap(spans), f"the registrations ran one after another: {spans}"
     assert sorted(v.version for v in results) == [1, 2, 3, 4]
     assert [v.version for v in registry.versions("m")] == [1, 2, 3, 4]
     assert list((tmp_path / "models" / "m").glob(f"{INCOMING_PREFIX}*")) == []
@@ -87,7 +102,10 @@ def test_files_of_a_write_in_flight_survive_another_writer(tmp_path: Path) -> No
     store.insert(TWEETS, tweets_frame(range(3)))
     table = store.path(TWEETS)
     in_flight = table / "part-00000-in-flight-c000.snappy.parquet"  # written, not yet committed
-    in_flight.write_bytes(b"PAR1")
+    being_written = table / "part-00001-in-flight-c000.snappy.parquet#1"  # Delta Lake renames it when whole
+    not_data = table / "notes.parquet.txt"  # not a data file: never removed
+    for file in (in_flight, being_written, not_data):
+        file.write_bytes(b"PAR1")
     holding, release = threading.Event(), threading.Event()
 
     def writer_in_flight() -> None:
@@ -99,22 +117,30 @@ def test_files_of_a_write_in_flight_survive_another_writer(tmp_path: Path) -> No
     thread.start()
     assert holding.wait(timeout=10)
     store.insert(TWEETS, tweets_frame(range(3, 6)))  # another writer meanwhile: not alone, removes nothing
-    assert in_flight.exists()
+    assert in_flight.exists() and being_written.exists()
     release.set()
     thread.join(timeout=10)
     store.insert(TWEETS, tweets_frame(range(6, 9)))  # alone now: the file no commit names is a leftover
-    assert not in_flight.exists()
+    assert not in_flight.exists() and not being_written.exists() and not_data.exists()
     assert sorted(store.read(TWEETS)["tweet_id"]) == list(range(9))
 
 
 def test_threads_inserting_the_same_rows_store_them_once(tmp_path: Path, n_threads: int = 4) -> None:
     store = LocalFeatureStore(tmp_path)
     frame = tweets_frame(range(50))
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(store.insert(TWEETS, frame))) for _ in range(n_threads)]
+    results, spans, go = [], [], threading.Barrier(n_threads)
+
+    def insert() -> None:
+        go.wait(timeout=30)
+        started = time.monotonic()
+        results.append(store.insert(TWEETS, frame))
+        spans.append((started, time.monotonic()))
+
+    threads = [threading.Thread(target=insert) for _ in range(n_threads)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert spans_overlap(spans), f"the inserts ran one after another: {spans}"
     assert sum(r.inserted for r in results) == 50 and sum(r.already_present for r in results) == 50 * (n_threads - 1)
     assert sorted(store.read(TWEETS)["tweet_id"]) == list(range(50))

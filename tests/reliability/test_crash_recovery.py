@@ -9,6 +9,7 @@ between writing files and committing them are hit, not only the imports.
 from __future__ import annotations
 
 import random
+import signal
 import tempfile
 from pathlib import Path
 
@@ -38,8 +39,19 @@ TRAIN = (
 )
 
 
+# A child process that runs batch inference as `tweetgen infer` does, armed to die at its first data file.
+DIE_AT_FIRST_FILE = "from tests.reliability.processes import die_at_first_file\ndie_at_first_file"
+INFER = "from tweetgen.cli import main\nraise SystemExit(main(['infer']))\n"
+
+
 def data_files(table: Path) -> set[Path]:
-    return set(table.glob("*.parquet")) if table.is_dir() else set()
+    """The table's data files, and those still being written (Delta Lake writes ``<name>#1`` first)."""
+    return {p for p in table.iterdir() if ".parquet" in p.name} if table.is_dir() else set()
+
+
+def uncommitted_files(store: LocalFeatureStore, spec) -> set[str]:
+    committed = {Path(p).name for p in store._table(spec).file_uris()}
+    return {p.name for p in data_files(store.path(spec))} - committed
 
 
 def writes_a_new_file(table: Path):
@@ -90,18 +102,24 @@ def trained(tmp_path_factory) -> Path:
 def test_killed_inference_leaves_a_usable_store_and_registry(trained: Path) -> None:
     rng = random.Random(16)
     store, registry = LocalFeatureStore(trained / "feature_store"), LocalModelRegistry(trained / "models")
-    monitor = store.path(GENERATED_TWEETS)
-    kill_after(start_cli(["infer"], trained), rng.uniform(1.0, 6.0))
-    ready = writes_a_new_file(monitor)
-    kill_when(start_cli(["infer"], trained), ready, delay_s=rng.uniform(0, 0.2))
-    assert_store_is_whole(store)
-    champion = registry.champion(MODEL_NAME)
-    registry.load(champion)  # still loads
+    kill_after(start_cli(["infer"], trained), rng.uniform(1.0, 6.0))  # anywhere: imports, loading, generating
+    if not store.exists(GENERATED_TWEETS):
+        store._ensure_table(GENERATED_TWEETS)  # the monitor group as a first run creates it, to watch it
+    monitor, version = store.path(GENERATED_TWEETS), store.table_version(GENERATED_TWEETS)
+    assert store.read(GENERATED_TWEETS).empty, "the first kill came after the commit: nothing is left to kill mid-write"
+
+    # The second run dies the moment its first data file appears (tests.reliability.processes.die_at_first_file)
+    killed = start_python(f"{DIE_AT_FIRST_FILE}({str(monitor)!r})\n{INFER}", trained)
+    assert killed.wait(timeout=180) == -signal.SIGKILL, "inference ended without writing: the kill never came"
+    assert store.table_version(GENERATED_TWEETS) == version, "the kill came after the commit"
+    assert uncommitted_files(store, GENERATED_TWEETS), "the kill left no data file: it came before the first write"
+    assert store.read(GENERATED_TWEETS).empty  # readable, and the half write is not in it
+    registry.load(registry.champion(MODEL_NAME))  # the champion still loads
 
     report = run_batch_inference(store, registry, MODEL_NAME, Sampling(max_new_tokens=8))
     rows = store.read(GENERATED_TWEETS)
     assert len(rows) == 1 and report.inserted + len(report.skipped_arms) == 1  # one row per tweet and model, never two
-    assert_store_is_whole(store)
+    assert_store_is_whole(store)  # the killed run's data file is gone
 
 
 def test_killed_training_leaves_a_usable_registry_and_the_next_run_removes_its_scratch(

@@ -1,5 +1,6 @@
-"""Settings and the store are checked before any expensive work: one sentence, exit 1, torch never
-imported. (Speed is the bench's business; "torch was not imported" is what makes these fast.)"""
+"""Settings and the store are checked before any expensive work: one sentence, exit 1 (a flag's
+value that cannot work: 2), torch never imported. (Speed is the bench's business; "torch was not
+imported" is what makes these fast.)"""
 
 from __future__ import annotations
 
@@ -61,14 +62,16 @@ def test_schedule_checks_every_jobs_requirements_at_start(tmp_path: Path) -> Non
     (["--max-seconds", "-5"], "error: --max-seconds is -5.0; use a number above 0."),
     (["--max-seconds", "nan"], "error: --max-seconds is nan; use a number above 0."),
     (["--ngram-order", "9"], "error: --ngram-order is 9; use 0 (no n-gram) to 7."),
+    (["--model", "gpt3"], "error: --model is 'gpt3'; use one of lstm, gpt2."),
+    (["--tokenizer", "words"], "error: --tokenizer is 'words'; use one of byte, bpe."),
 ])
 def test_training_options_that_cannot_work_fail_before_torch(tmp_path: Path, flags: list[str], sentence: str) -> None:
-    assert probe(["train", *flags], tmp_path / "data") == (1, sentence, False)
+    assert probe(["train", *flags], tmp_path / "data") == (2, sentence, False)  # usage errors exit 2
 
 
 def test_a_champion_record_naming_a_missing_version_fails_before_training(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    record = data_dir / "models" / "tweet_gpt2" / "champion.json"
+    record = data_dir / "models" / "tweet_model" / "champion.json"  # the default model name
     record.parent.mkdir(parents=True)
     record.write_text(json.dumps({"version": 7}))
     for command in (["train"], ["infer"], ["models"]):

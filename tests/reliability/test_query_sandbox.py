@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,41 @@ def test_an_error_message_quoting_a_tweet_is_escaped(store: LocalFeatureStore) -
     with pytest.raises(TweetgenError) as caught:
         run_query(store, "SELECT CAST(text AS INTEGER) FROM tweets WHERE tweet_id = 98")
     assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value)
+
+
+def test_a_query_past_its_time_is_stopped_with_one_sentence(store: LocalFeatureStore) -> None:
+    started = time.monotonic()
+    with pytest.raises(TweetgenError) as caught:
+        run_query(store, "SELECT count(*) FROM range(1000000000000)", timeout_s=1.0)
+    assert str(caught.value) == (
+        "The query ran longer than 1 s and was stopped; narrow it (a WHERE, a LIMIT), or raise TWEETGEN_QUERY_TIMEOUT_S."
+    )
+    assert time.monotonic() - started < 30  # stopped, not run to the end (hours)
+    assert run_query(store, "SELECT count(*) AS n FROM range(1000)", timeout_s=1.0).to_dict("records") == [{"n": 1000}]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["SELECT count(DISTINCT range) AS n FROM range(20000000)",  # DuckDB's own hash table
+     "SELECT range::VARCHAR || 'padding the result' AS s FROM range(3000000)"],  # the result fetched into Python
+    ids=["in-duckdb", "in-the-result"],
+)
+def test_a_query_past_its_memory_is_stopped_with_one_sentence(store: LocalFeatureStore, sql: str) -> None:
+    with pytest.raises(TweetgenError) as caught:
+        run_query(store, sql, memory_mb=64)
+    assert str(caught.value) == (
+        "The query needed more than 64 MB of memory and was stopped; narrow it (fewer columns or rows, a LIMIT), "
+        "or raise TWEETGEN_QUERY_MEMORY_MB."
+    )
+    smaller = sql.replace("20000000", "1000").replace("3000000", "1000")
+    assert len(run_query(store, smaller, memory_mb=64)) in (1, 1000)  # the same query, smaller, fits
+
+
+def test_the_command_takes_its_bounds_from_the_settings(tmp_path: Path) -> None:
+    result = run_cli(["query", "SELECT count(*) FROM range(1000000000000)"], tmp_path / "data", TWEETGEN_QUERY_TIMEOUT_S="1.5")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "error: The query ran longer than 1.5 s and was stopped; narrow it (a WHERE, a LIMIT), " \
+                                    "or raise TWEETGEN_QUERY_TIMEOUT_S."
+    bad = run_cli(["query", "SELECT 1"], tmp_path / "data", TWEETGEN_QUERY_MEMORY_MB="0")
+    assert bad.returncode != 0
+    assert "TWEETGEN_QUERY_MEMORY_MB is '0'; set it to a positive number of megabytes, e.g. 1024." in bad.stderr

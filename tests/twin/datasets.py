@@ -1,7 +1,7 @@
 """The project's file system behind the dataset API (``hopsworks_common/core/dataset_api.py``).
 
-- ``GET dataset/{path}`` (``DatasetApi._get``, hence ``exists``): the inode, 404 error 110008 when
-  absent; ``?action=listing`` lists a directory (``_list_dataset_path``; ``inode_fixtures.json``).
+- ``GET dataset/{path}`` (``DatasetApi._get``, hence ``exists``): the inode;
+  ``?action=listing`` lists a directory (``_list_dataset_path``; ``inode_fixtures.json``).
 - ``POST dataset/{path}?action=create`` (``mkdir``; parents are made, as HopsFS ``mkdirs`` does).
 - ``POST dataset/upload/{dir}`` (``_upload_request``): flow.js chunks as multipart form data; the
   file appears when its last chunk arrives. The directory must exist.
@@ -9,6 +9,18 @@
 - ``DELETE dataset/{path}`` (``remove``).
 
 Paths are relative to the project (``Models/x``) or absolute (``/Projects/<project>/Models/x``).
+
+A path that does not exist is answered as the backend answers it: HTTP **400**, error code
+**110018** "Path not found". ``DatasetResource.getByPath`` (hopsworks-api
+``io/hops/hopsworks/api/dataset/DatasetResource.java``) resolves every path through
+``DatasetHelper.getDatasetPathIfFileExist``, whose ``checkFileExist`` throws
+``DatasetException(RESTCodes.DatasetErrorCode.PATH_NOT_FOUND)``, declared in ``RESTCodes.java`` as
+``PATH_NOT_FOUND(110018, "Path not found", Response.Status.BAD_REQUEST)``. Other services of the same
+backend answer a missing file with HTTP 404, error code 110008 ``INODE_NOT_FOUND`` (``RESTCodes``:
+``Response.Status.NOT_FOUND``; recorded by the SDK's own notes, ``hopsworks/skills/platform/
+hops-environments/SKILL.md``: ``{"errorCode":110008,"usrMsg":"path: /Projects/<project>/requirements.txt",
+"errorMsg":"File not found."}``); ``Files.absent_answer = INODE_NOT_FOUND`` makes the twin answer so,
+for code that must read both as "absent".
 """
 
 from __future__ import annotations
@@ -24,8 +36,9 @@ from tests.twin.rest import HopsworksError, Raw, Request, Router
 TOP_LEVEL = ("Models", "Resources", "Logs", "Jupyter", "Experiments", "Statistics", "DataValidation")
 
 
-def _not_found(path: str) -> HopsworksError:
-    return HopsworksError(404, 110008, "File not found.", f"Path not found: {path}")
+#: (HTTP status, error code, error message) of the two ways the backend says "no such path".
+PATH_NOT_FOUND = (400, 110018, "Path not found")  # DatasetHelper.checkFileExist: the dataset resource
+INODE_NOT_FOUND = (404, 110008, "File not found.")  # RESTCodes INODE_NOT_FOUND, as recorded in the SDK's notes
 
 
 class Files:
@@ -35,6 +48,11 @@ class Files:
         self.dirs: set[str] = set(TOP_LEVEL)
         self._chunks: dict[tuple[str, str], dict[int, bytes]] = {}
         self._lock = threading.Lock()
+        self.absent_answer = PATH_NOT_FOUND  # how a missing path is refused (see the module docstring)
+
+    def not_found(self, path: str) -> HopsworksError:
+        status, code, message = self.absent_answer
+        return HopsworksError(status, code, message, f"path: {self.absolute(path)}")
 
     def norm(self, path: str) -> str:
         path = path.strip("/")
@@ -61,7 +79,7 @@ class Files:
     def inode(self, path: str) -> dict[str, Any]:
         path = self.norm(path)
         if path not in self.files and path not in self.dirs:
-            raise _not_found(path)
+            raise self.not_found(path)
         attributes = {
             "name": posixpath.basename(path),
             "path": self.absolute(path),
@@ -78,14 +96,14 @@ class Files:
     def listing(self, path: str) -> dict[str, Any]:
         path = self.norm(path)
         if path not in self.dirs:
-            raise _not_found(path)
+            raise self.not_found(path)
         children = sorted(p for p in (*self.files, *self.dirs) if posixpath.dirname(p) == path)
         return {"count": len(children), "items": [self.inode(c) for c in children]}
 
     def remove(self, path: str) -> None:
         path = self.norm(path)
         if path not in self.files and path not in self.dirs:
-            raise _not_found(path)
+            raise self.not_found(path)
         for name in [p for p in self.files if p == path or p.startswith(path + "/")]:
             del self.files[name]
         self.dirs -= {d for d in self.dirs if d == path or d.startswith(path + "/")}
@@ -93,7 +111,7 @@ class Files:
     def upload_chunk(self, directory: str, form: dict[str, Any]) -> None:
         directory = self.norm(directory)
         if directory not in self.dirs:
-            raise _not_found(directory)
+            raise self.not_found(directory)
         name, total = form["flowFilename"], int(form["flowTotalChunks"] or 1)
         with self._lock:
             parts = self._chunks.setdefault((directory, form["flowIdentifier"]), {})
@@ -135,7 +153,7 @@ def add_routes(router: Router, files: Files) -> None:
         if path in files.dirs:
             raise HopsworksError(400, 110020, "Requested path is a directory", path)
         if path not in files.files:
-            raise _not_found(path)
+            raise files.not_found(path)
         return Raw(files.files[path])
 
     def upload(request: Request) -> dict[str, Any]:

@@ -10,6 +10,9 @@ tests then ask for ``hopsworks_twin`` and ``twin_project``.
   ``hopsworks.login(host=..., project=..., api_key_value=...)`` itself reaches it.
 - ``hopsworks_twin_without_query_service``: the same, on a cluster whose Query Service is off.
 - ``twin_project``: ``hopsworks.login(...)`` done against ``hopsworks_twin``; the Project.
+- ``slow_jobs(monkeypatch, twin)``: from then on jobs take the time they take on Hopsworks
+  Serverless (``tests.twin.jobs.SERVERLESS_TIMELINE``), on a ``VirtualClock`` that the SDK's sleeps
+  advance: the SDK polls as it would for minutes, in milliseconds. Returns the clock.
 - ``any_store``: parametrized, a ``LocalFeatureStore`` and a ``HopsworksFeatureStore`` on the twin,
   so one test runs against both backends.
 
@@ -27,6 +30,7 @@ first turn.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import shutil
 import threading
@@ -37,6 +41,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.twin.jobs import SERVERLESS_TIMELINE, VirtualClock
 from tests.twin.server import HopsworksTwin
 
 _NO_MODEL_WAIT = types.SimpleNamespace(sleep=lambda seconds: None, time=time.time, monotonic=time.monotonic)
@@ -74,6 +79,33 @@ def _run_twin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, query_service: bo
             shutil.rmtree(cache / str(model["id"]), ignore_errors=True)
     if twin.http.unhandled:
         pytest.fail(f"The SDK called endpoints the twin does not serve: {twin.http.unhandled}")
+
+
+class _VirtualDatetime(datetime.datetime):
+    clock: VirtualClock
+
+    @classmethod
+    def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
+        return datetime.datetime(2026, 1, 1, tzinfo=tz) + datetime.timedelta(seconds=cls.clock.now())
+
+
+def slow_jobs(
+    monkeypatch: pytest.MonkeyPatch, twin: HopsworksTwin, timeline: tuple[tuple[str, float], ...] = SERVERLESS_TIMELINE
+) -> VirtualClock:
+    """Jobs that pass through ``timeline`` (state, seconds) on a virtual clock the SDK's waits advance.
+
+    ``ExecutionEngine._wait_until_finished`` (``hopsworks_common/engine/execution_engine.py``) polls
+    every 3 s with ``time.sleep`` and measures its timeout with ``datetime.now()``: both are the
+    clock's here, so its loop runs exactly as it would, and minutes take milliseconds.
+    """
+    from hopsworks_common.engine import execution_engine
+
+    clock = VirtualClock()
+    virtual_datetime = type("VirtualDatetime", (_VirtualDatetime,), {"clock": clock})
+    monkeypatch.setattr(execution_engine, "time", types.SimpleNamespace(sleep=clock.sleep, time=time.time, monotonic=time.monotonic))
+    monkeypatch.setattr(execution_engine, "datetime", virtual_datetime)
+    twin.backend.jobs.clock, twin.backend.jobs.timeline = clock.now, timeline
+    return clock
 
 
 @pytest.fixture(name="hopsworks_twin")

@@ -18,6 +18,18 @@ What the cluster does with the records is done here:
   and rejects a value longer than its column's ``varchar(n)`` (counted as ``FAILED`` rows of the
   online ingestion named in the record's ``onlineIngestionId`` header).
 
+Unkind on demand (``Broker.refuse`` / ``Broker.stall`` / ``Broker.stop_taking_rows_after`` /
+``Broker.heal``). The last lets deliveries time out after some rows, as librdkafka reports a broker
+that stalls mid-write (the delivery callback's ``KafkaError._MSG_TIMED_OUT``, which the SDK's
+``_build_ack_callback_and_optional_progress_bar`` raises as a ``FeatureStoreException`` caused by a
+``KafkaException``). For the first two the connector names
+a real address on 127.0.0.1 and the SDK gets the **real** ``confluent_kafka`` clients for it, so
+what reaches the adapter is what librdkafka raises. Refused: nothing listens on the port
+(``Consumer.list_topics`` raises ``cimpl.KafkaException`` ``_TRANSPORT`` "Failed to get metadata:
+Local: Broker transport failure" after its timeout, ``kafka_timeout`` in ``hsfs/core/kafka_engine.py``
+``_kafka_get_offsets``, 6 s by default). Stalled: a TCP server that accepts and never answers (a
+firewall that drops, a broker that hangs), which ends the same way once the timeout passes.
+
 REST: ``GET .../storageconnectors/kafka_connector/byok?external=true``
 (``StorageConnectorApi._get_kafka_connector``; ``storage_connector_fixtures.json``
 ``get_kafka_external``), ``GET .../kafka/subjects/{group}_{version}/versions/latest``
@@ -31,6 +43,7 @@ import io
 import json
 import os
 import re
+import socket
 import threading
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -53,11 +66,69 @@ class Message:
     offset: int
 
 
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self._socket.getsockname()[1]}"
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                return  # closed
+            self._held.append(connection)
+
+    def close(self) -> None:
+        self._socket.close()
+        for connection in self._held:
+            connection.close()
+
+
+def closed_port_address() -> str:
+    """An address on 127.0.0.1 where nothing listens (a port just bound and released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
 @dataclass
 class Broker:
     topics: dict[str, list[Message]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     on_flush: list[Any] = field(default_factory=list)  # called with the topics a producer wrote to
+    address: str | None = None  # a real address: the SDK then gets the real confluent_kafka clients
+    deliveries_left: int | None = None  # how many more rows the broker takes before it stalls (None: all)
+    _silent: SilentServer | None = None
+
+    def refuse(self) -> None:
+        """From now on Kafka cannot be reached: nothing listens at the address the connector names."""
+        self.heal()
+        self.address = closed_port_address()
+
+    def stall(self) -> None:
+        """From now on Kafka accepts connections and never answers."""
+        self.heal()
+        self._silent = SilentServer()
+        self.address = self._silent.address
+
+    def stop_taking_rows_after(self, count: int) -> None:
+        """The broker takes ``count`` more rows, then lets every delivery time out, as librdkafka
+        reports a broker that stalls mid-write: the delivery callback gets ``_MSG_TIMED_OUT``."""
+        self.deliveries_left = count
+
+    def heal(self) -> None:
+        """Kafka is the twin's again."""
+        self.deliveries_left = None
+        if self._silent is not None:
+            self._silent.close()
+            self._silent = None
+        self.address = None
 
     def append(self, topic: str, key: str, value: bytes, headers: dict[str, bytes]) -> Message:
         with self.lock:
@@ -70,14 +141,30 @@ class Broker:
 def client_classes(broker: Broker) -> tuple[type, type]:
     """A ``Producer`` and a ``Consumer`` with confluent_kafka's interface, talking to ``broker``."""
 
+    def real_client(kind: str, config: dict[str, Any]) -> Any:
+        import confluent_kafka
+
+        return getattr(confluent_kafka, kind)(config)
+
     class Producer:
+        def __new__(cls, config: dict[str, Any]) -> Any:
+            return real_client("Producer", config) if broker.address else super().__new__(cls)
+
         def __init__(self, config: dict[str, Any]) -> None:
             _check_config(config)
             self.config = config
-            self._pending: list[tuple[Any, None, Message]] = []  # (callback, error, message): never an error
+            self._pending: list[tuple[Any, Any, Message]] = []  # (callback, KafkaError or None, message)
             self._topics: set[str] = set()
 
         def produce(self, topic: str, key: str, value: bytes, callback: Any = None, headers: Any = None) -> None:
+            if broker.deliveries_left is not None and broker.deliveries_left <= 0:  # the broker stopped taking rows
+                from confluent_kafka import KafkaError
+
+                lost = Message(topic, key, value, dict(headers or {}), -1)
+                self._pending.append((callback, KafkaError(KafkaError._MSG_TIMED_OUT), lost))
+                return
+            if broker.deliveries_left is not None:
+                broker.deliveries_left -= 1
             message = broker.append(topic, key, value, dict(headers or {}))
             self._topics.add(topic)
             self._pending.append((callback, None, message))
@@ -100,6 +187,9 @@ def client_classes(broker: Broker) -> tuple[type, type]:
             return len(self._pending)
 
     class Consumer:
+        def __new__(cls, config: dict[str, Any]) -> Any:
+            return real_client("Consumer", config) if broker.address else super().__new__(cls)
+
         def __init__(self, config: dict[str, Any]) -> None:
             _check_config(config)
 
@@ -220,7 +310,7 @@ def add_routes(router: Router, stream: StreamIngestion, connector_id: int = 1) -
             "id": connector_id,
             "name": "kafka_connector",
             "featurestoreId": store.id,
-            "bootstrapServers": "kafka.twin.invalid:9092",
+            "bootstrapServers": stream.broker.address or "kafka.twin.invalid:9092",
             "securityProtocol": "SSL",
             "sslEndpointIdentificationAlgorithm": "",
             "externalKafka": False,

@@ -126,6 +126,7 @@ class TwinHttpServer:
         self.unhandled: list[str] = []
         self._injected: list[Injected] = []
         self._lock = threading.Lock()
+        self.before_answer: Callable[[], None] = lambda: None  # the cluster's own progress (jobs), before each answer
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -156,6 +157,11 @@ class TwinHttpServer:
         with self._lock:
             self._injected.append(Injected(method, re.compile(path_regex), 0, count, seconds))
 
+    def clear_faults(self) -> None:
+        """Forget the planned faults and stalls not used yet (a burst that is over)."""
+        with self._lock:
+            self._injected.clear()
+
     def _take_injected(self, method: str, path: str) -> Injected | None:
         with self._lock:
             for planned in self._injected:
@@ -166,6 +172,7 @@ class TwinHttpServer:
 
     def answer(self, request: Request) -> tuple[int, bytes, str]:
         self.log.append(f"{request.method} {request.path}")
+        self.before_answer()
         planned = self._take_injected(request.method, request.path)
         if planned is not None:
             time.sleep(planned.delay)

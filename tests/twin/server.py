@@ -45,13 +45,18 @@ class HopsworksTwin:
         registry.add_routes(router, self.backend.registry)
         self.producer_class, self.consumer_class = kafka.client_classes(self.backend.broker)
         self.http = TwinHttpServer(router, pems, API_KEY)
+        self.http.before_answer = self.backend.jobs.refresh_all
         self.host, self.port, self.api_key = "127.0.0.1", self.http.port, API_KEY
         self.project = self.backend.project.name
         self.query_service: flight.QueryService | None = None
         if query_service:
-            self.query_service = flight.start(pems, lambda payload: query.execute(self.backend.feature_store, payload))
+            self.query_service = flight.start(pems, self._query)
             self.backend.variables["enable_flyingduck"] = "true"
             self.backend.variables["loadbalancer_external_domain_feature_query"] = self.query_service.host
+
+    def _query(self, payload: Any) -> Any:
+        self.backend.jobs.refresh_all()  # a job that ended meanwhile has merged its rows
+        return query.execute(self.backend.feature_store, payload)
 
     def start(self) -> HopsworksTwin:
         self.http.start()
@@ -59,6 +64,7 @@ class HopsworksTwin:
 
     def stop(self) -> None:
         self.http.stop()
+        self.backend.broker.heal()
         if self.query_service is not None:
             self.query_service.shutdown()
 

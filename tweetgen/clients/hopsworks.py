@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from tweetgen.config import Settings
 from tweetgen.errors import ConfigError, StoreError
@@ -23,6 +24,17 @@ from tweetgen.errors import ConfigError, StoreError
 T = TypeVar("T")
 
 CONNECT_TIMEOUT_S = 10.0  # opening a connection; HOPSWORKS_TIMEOUT bounds each answer
+#: Gateway answers a busy cluster gives for a moment (502, 503, 504): each call is retried this many
+#: times, after 0, 1 and 2 s, before its failure becomes a sentence. A 500 is a fault, not retried.
+RETRIED_STATUSES = (502, 503, 504)
+RETRIES = 3
+RETRY_BACKOFF_S = 0.5
+KAFKA_TIMEOUT_S = 6.0  # the SDK's own bound on Kafka metadata calls (hsfs/core/kafka_engine.py, "kafka_timeout")
+
+
+def kafka_timeout_s(timeout_s: float) -> float:
+    """How long a write waits for Kafka's metadata: the SDK's 6 s, or less if HOPSWORKS_TIMEOUT is less."""
+    return min(KAFKA_TIMEOUT_S, timeout_s)
 
 
 def connect_hopsworks(settings: Settings) -> Any:
@@ -87,20 +99,30 @@ def _connection_problem(error: BaseException) -> str:
 
 
 def bound_sdk_calls(timeout_s: float) -> None:
-    """Give every REST call of the logged-in SDK client a default timeout of ``timeout_s`` seconds.
+    """Give every REST call of the logged-in SDK client a default timeout of ``timeout_s`` seconds,
+    and retry a short burst of gateway errors (``RETRIED_STATUSES``).
 
     The SDK's client keeps one ``requests`` session (``hopsworks_common.client.base.Client._session``)
-    and sends each call with ``timeout=None``; an adapter mounted on it fills in the bound. A
-    timed-out call raises ``requests.exceptions.Timeout``, an ``OSError``.
+    and sends each call with ``timeout=None`` and no retry; an adapter mounted on it fills in the
+    bound and the retries. A timed-out call raises ``requests.exceptions.Timeout``, an ``OSError``.
+    Every method is retried: the SDK's POSTs and PUTs after login (starting a job, uploading a
+    chunk, registering a model) do no harm when repeated.
     """
     import requests
     from hopsworks_common import client
+    from urllib3.util.retry import Retry
+
+    retry = Retry(
+        total=RETRIES, connect=False, read=False, status=RETRIES,  # a timeout stays a Timeout
+        status_forcelist=RETRIED_STATUSES, allowed_methods=None,
+        backoff_factor=RETRY_BACKOFF_S, raise_on_status=False,
+    )
 
     class DefaultTimeoutAdapter(requests.adapters.HTTPAdapter):
         def send(self, request: Any, timeout: Any = None, **kwargs: Any) -> Any:
             return super().send(request, timeout=timeout or (min(CONNECT_TIMEOUT_S, timeout_s), timeout_s), **kwargs)
 
-    client._get_instance()._session.mount("https://", DefaultTimeoutAdapter())
+    client._get_instance()._session.mount("https://", DefaultTimeoutAdapter(max_retries=retry))
 def check_credentials(settings: Settings) -> tuple[str, str]:
     """The stripped API key and project name, checked before anything is imported or called.
 
@@ -150,8 +172,11 @@ def sdk_errors() -> tuple[type[BaseException], ...]:
     """What an SDK call raises for a refusal or a failure a user can meet.
 
     ``OSError`` covers ``requests``' errors (timeouts included); ``ValueError`` is how the SDK says
-    that reads need the Query Service, or that a value does not fit its column.
+    that reads need the Query Service, or that a value does not fit its column. Writes go through
+    the real ``confluent_kafka`` clients, whose ``KafkaException`` (``cimpl``) is not the SDK's own
+    ``KafkaException``: a broker that cannot be reached raises it from ``Consumer.list_topics``.
     """
+    from confluent_kafka import KafkaException as ConfluentKafkaException
     from hopsworks_common.client import exceptions  # where they are defined (hopsworks.client.exceptions lists some)
 
     return (
@@ -163,6 +188,7 @@ def sdk_errors() -> tuple[type[BaseException], ...]:
         exceptions.KafkaException,
         exceptions.ModelRegistryException,
         exceptions.DatasetException,
+        ConfluentKafkaException,
         OSError,
         EOFError,
         ValueError,
@@ -190,6 +216,9 @@ def _cause_and_fix(error: BaseException, secret: str | None, timeout_s: float) -
         return f"Hopsworks did not answer within {timeout_s:g} s", "check your network connection, or raise HOPSWORKS_TIMEOUT"
     if isinstance(error, requests.exceptions.ConnectionError):
         return _connection_problem(error), "check your network connection and HOPSWORKS_HOST"
+    kafka = _kafka_error(error)
+    if kafka is not None:
+        return _kafka_cause_and_fix(error, kafka, timeout_s)
     if QUERY_SERVICE_MISSING in text:
         return (
             "reads need the Hopsworks Query Service (Arrow Flight), which this cluster does not offer",
@@ -214,15 +243,66 @@ def _cause_and_fix(error: BaseException, secret: str | None, timeout_s: float) -
             f"the Hopsworks job failed ({_one_line(text, secret)})",
             "open the job's logs in the Hopsworks UI (Jobs), fix the cause, and run the command again",
         )
-    if status == 401:
-        return "the API key was refused (HTTP 401)", "check HOPSWORKS_API_KEY, or create a new key in the Hopsworks UI"
-    if status == 403:
+    if isinstance(status, int) and status >= 500:
         return (
-            f"permission denied (HTTP 403: {_one_line(getattr(error, 'user_message', ''), secret)})",
-            "give your API key the scopes FEATURESTORE, PROJECT, JOB, KAFKA, DATASET_VIEW, DATASET_CREATE, "
-            "DATASET_DELETE and MODELREGISTRY (Account settings > API keys)",
+            f"Hopsworks answered with a server error (HTTP {status}: {_one_line(getattr(error, 'user_message', ''), secret) or 'no detail'})"
+            + (f", {RETRIES + 1} times in a row" if status in RETRIED_STATUSES else ""),
+            "it is on Hopsworks' side: try again in a few minutes (rows already stored are skipped), and if it "
+            "persists, check the cluster's status with your Hopsworks administrator or support",
         )
+    if status in (401, 403):
+        return _refusal(error, status, secret)
     return describe_error(error, secret), "check the project, your API key's scopes and the object in the Hopsworks UI"
+
+
+def _refusal(error: BaseException, status: int, secret: str | None) -> tuple[str, str]:
+    """A 401 or 403 after login: which host refused, and the three settings that decide it."""
+    host = urlsplit(str(getattr(error, "url", "") or "")).hostname or "the host"
+    settings = f"HOPSWORKS_HOST (now {host}), HOPSWORKS_PROJECT and HOPSWORKS_API_KEY"
+    if status == 401:
+        return (
+            f"{host} refused the API key (HTTP 401)",
+            f"check {settings}: the key must be one created on that cluster by a member of the project "
+            "(Account settings > API keys), and not revoked",
+        )
+    said = _one_line(getattr(error, "user_message", ""), secret)
+    return (
+        f"{host} denied permission (HTTP 403{': ' + said if said else ''})",
+        f"check {settings}: the key's user must be a member of the project, and the key needs the scopes "
+        "FEATURESTORE, PROJECT, JOB, KAFKA, DATASET_VIEW, DATASET_CREATE, DATASET_DELETE and MODELREGISTRY "
+        "(Account settings > API keys)",
+    )
+
+
+def _kafka_error(error: BaseException) -> Any:
+    """The ``confluent_kafka.KafkaError`` behind ``error`` (raised by librdkafka, or the cause of the
+    SDK's delivery error), or None."""
+    from confluent_kafka import KafkaException
+
+    for candidate in (error, error.__cause__):
+        if isinstance(candidate, KafkaException) and candidate.args:
+            return candidate.args[0]
+    return None
+
+
+def _kafka_cause_and_fix(error: BaseException, kafka: Any, timeout_s: float) -> tuple[str, str]:
+    name = kafka.name() if hasattr(kafka, "name") else type(kafka).__name__
+    said = kafka.str() if hasattr(kafka, "str") else str(kafka)
+    network = (
+        "check that this machine's network lets it connect to the Kafka broker of HOPSWORKS_HOST (writes from "
+        "outside the cluster go through Kafka, which a firewall that lets only HTTPS through blocks)"
+    )
+    from confluent_kafka import KafkaException
+
+    if not isinstance(error, KafkaException):  # the SDK's delivery error: some rows may have reached Kafka
+        return (
+            f"Kafka did not take every row (KafkaError {name}: {said})",
+            f"{network}; then run the command again: rows already stored are skipped",
+        )
+    return (
+        f"its Kafka broker could not be reached within {kafka_timeout_s(timeout_s):g} s (KafkaError {name}: {said})",
+        f"{network}; nothing was written, so run the command again once Kafka answers",
+    )
 
 
 def _one_line(text: str, secret: str | None, limit: int = 200) -> str:

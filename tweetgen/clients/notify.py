@@ -9,7 +9,8 @@ and ntfy (a topic URL with ``?tpl=1&t={{.title}}&m={{.text}}``) all accept; the 
 (``job``, ``run_id``, ``status``, ``error``...) are for any other receiver.
 
 Sending never raises: each channel that fails is logged as one line (never with a secret: the
-webhook URL, the password and every other secret of the settings are scrubbed) and returned.
+password, every other secret of the settings and the webhook URL, with each of its parts, are
+scrubbed: ``scrub``) and returned.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import smtplib
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import urlsplit
 
 from tweetgen.config import Settings
+from tweetgen.log_scrub import secret_forms
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +140,17 @@ def post_webhook(url: str, notification: Notification) -> None:
         raise NotifyError(f"the receiver could not be reached: {error.reason}") from None
 
 
-def scrub(text: str, secrets: list[str]) -> str:
-    """``text`` with every secret value replaced by ``***``."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret value, and every part of one that is a URL, replaced by ``***``.
+
+    An error often quotes only part of a URL (``http.client`` quotes the path of a URL that holds
+    a space; a proxy may quote the query), and quotes it as written, percent-encoded or decoded,
+    with its whitespace collapsed: each of those forms of each part is scrubbed
+    (``tweetgen.log_scrub.secret_forms``, which the logs use too).
+    """
+    forms = {form for secret in secrets for form in secret_forms(secret)}
+    for form in sorted(forms, key=len, reverse=True):  # a longer form first: no half-scrubbed secret
+        text = text.replace(form, "***")
     return text
 
 

@@ -22,6 +22,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 
+from tweetgen.config import DEFAULT_MODEL_NAME
 from tweetgen.errors import TweetgenError
 from tweetgen.model.build import TINY, family_of
 from tweetgen.model.checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
@@ -97,7 +98,7 @@ class TrainConfig:
     base_model: str = TINY
     family: str | None = None
     tokenizer: str | None = None
-    model_name: str = "tweet_gpt2"
+    model_name: str = DEFAULT_MODEL_NAME
     vocab_size: int = 4096
     n_layer: int | None = None
     n_embd: int | None = None

@@ -5,9 +5,17 @@ missing and keep what exists.
 
 Stages: history (the invented sample corpus, unless the store already holds real tweets: then the
 demo runs on those) -> live tweets (replay of the tweets the history ingest held back) -> training (both model families on the CPU, an LSTM and a
-small GPT-2, only when there is no champion yet) -> batch inference for the last few days that have tweets, as if
-the daily job had run on each of them -> the daily job itself, once, recorded like any run. Each
-stage reuses what exists, so a second run is fast.
+small GPT-2, only when there is no champion yet) -> a backfill of the daily job's last few runs -> the daily job
+itself, once. Each stage reuses what exists, so a second run is fast, and every job a stage runs is
+recorded in ``job_runs`` (``features``, ``scrape``, ``train``, ``backfill``, ``inference``), so the
+app's health panel shows them all.
+
+One timeline: a monitor row's ``generated_at`` is the time of the daily run that wrote it, and
+``tweet_created_at`` the time of the tweet it answered. The backfill stands for the daily runs of
+the ``days`` mornings before today (06:00 UTC, ``DAILY_RUN``); run ``k`` answers the newest tweet of
+the ``k``-th of the last ``days`` dates with tweets before the one the daily job answers today. So
+a history from years ago (the Kaggle files end in 2022) and today's daily job sit on one axis of
+a few days, each run answering an older tweet than the next.
 """
 
 from __future__ import annotations
@@ -16,13 +24,15 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from datetime import time as day_time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from tweetgen.config import Settings
 from tweetgen.errors import TweetgenError
+from tweetgen.model.families import family_name
 from tweetgen.registry.factory import open_model_registry
+from tweetgen.registry.port import former_name_hint
 from tweetgen.schema import SAMPLE_USERNAME, TWEETS
 from tweetgen.store.factory import open_feature_store
 from tweetgen.store.port import FeatureStore
@@ -30,6 +40,7 @@ from tweetgen.store.port import FeatureStore
 if TYPE_CHECKING:
     from tweetgen.model.train import TrainConfig
     from tweetgen.pipelines.features import FeatureReport
+    from tweetgen.pipelines.inference import InferenceReport
     from tweetgen.registry.port import ModelRegistry, ModelVersion
 
 DEMO_TRAIN_SECONDS = 150.0  # the training budget on two cores, shared by the families (about three minutes in all)
@@ -37,6 +48,7 @@ DEMO_FAMILIES = ("lstm", "gpt2")  # both are trained, so batch inference runs th
 DEMO_DAYS = 5
 REPLAY_PER_DAY = 4
 DAILY_RUN = day_time(6, 0)  # the hour the daily job runs (INFERENCE_CRON)
+R = TypeVar("R")
 
 
 @dataclass
@@ -55,8 +67,12 @@ def run_demo(
     days: int = DEMO_DAYS,
     train_config: object | None = None,
     echo: Callable[[str], None] = print,
+    now: datetime | None = None,
 ) -> DemoReport:
-    """Run the pipeline stages of the demo on ``settings`` (the local backend), printing each."""
+    """Run the pipeline stages of the demo on ``settings`` (the local backend), printing each.
+
+    ``now`` (default: the clock) is the day the backfill counts back from.
+    """
     store, registry = open_feature_store(settings), open_model_registry(settings)
     report = DemoReport()
 
@@ -67,15 +83,22 @@ def run_demo(
         report.stages.append((name, summary, time.perf_counter() - started))
         echo(f"   {summary}")
 
-    stage("history", lambda: _history(store))
-    stage("live (replay)", lambda: _replay(store, days))
+    stage("history", lambda: _history(settings, store))
+    stage("live (replay)", lambda: _replay(settings, store, days))
     stage("training", lambda: _train(settings, registry, train_seconds, train_config))
-    stage("batch inference", lambda: _backfill(store, registry, settings, days))
+    stage("batch inference", lambda: _backfill(settings, store, registry, days, now or datetime.now(UTC)))
     stage("daily job", lambda: _daily_job(settings))
     return report
 
 
-def _history(store: FeatureStore) -> str:
+def _recorded(job: str, settings: Settings, store: FeatureStore, work: Callable[[FeatureStore], R]) -> R:
+    """``work(store)`` run as the job ``job`` and recorded in ``job_runs`` (``tweetgen.pipelines.runs``)."""
+    from tweetgen.pipelines.runs import run_recorded
+
+    return run_recorded(job, "local", settings, lambda: store, work)
+
+
+def _history(settings: Settings, store: FeatureStore) -> str:
     """The sample corpus into the store, unless the ``tweets`` group holds real tweets (the demo then uses them)."""
     from tweetgen.pipelines.features import run_feature_pipeline
     from tweetgen.pipelines.provenance import REAL, kinds
@@ -84,20 +107,20 @@ def _history(store: FeatureStore) -> str:
         usernames = store.read(TWEETS, columns=["username"])["username"]
         if kinds(usernames) == {REAL}:
             return f"the tweets group holds {len(usernames):,} real tweets of @{usernames.iloc[0]}: the demo runs on them"
-    report = run_feature_pipeline(store, source="sample")
+    report = _recorded("features", settings, store, lambda store: run_feature_pipeline(store, source="sample"))
     return (
         f"{report.rows_read:,} invented tweets of the sample account @{SAMPLE_USERNAME} read, {report.inserted:,} inserted, "
         f"{report.already_present:,} already present, {report.held_out:,} held out for the replay"
     )
 
 
-def _replay(store: FeatureStore, days: int) -> str:
+def _replay(settings: Settings, store: FeatureStore, days: int) -> str:
     """Release a few days' worth of held-out tweets (only on the first run: later runs keep them)."""
     from tweetgen.pipelines.live import scrape_replay
 
     if (store.read(TWEETS, columns=["source"])["source"] == "live").any():
         return "live tweets already released (python scrape_live.py releases more)"
-    report = scrape_replay(store, count=REPLAY_PER_DAY * days)
+    report = _recorded("scrape", settings, store, lambda store: scrape_replay(store, count=REPLAY_PER_DAY * days))
     return report.notes[-1]
 
 
@@ -107,7 +130,9 @@ def _train(settings: Settings, registry, train_seconds: float, train_config: obj
 
     champion = registry.champion(settings.model_name)
     if champion is not None:
-        return f"champion {champion.name} v{champion.version} exists ({champion.score:.3f} bits/char); `python -m tweetgen train` trains another"
+        return (f"champion {champion.name} v{champion.version} ({family_name(champion.family)}) exists ({champion.score:.3f} bits/char); "
+                "`python -m tweetgen train` trains another")
+    former = former_name_hint(registry, settings.model_name)  # trained under the former default name: say how to reach them
     config = train_config or TrainConfig(max_seconds=train_seconds / len(DEMO_FAMILIES))
     done = []
     for family in DEMO_FAMILIES:
@@ -115,35 +140,66 @@ def _train(settings: Settings, registry, train_seconds: float, train_config: obj
         champion = "champion" if report.decision.promoted else "not champion"
         done.append(f"{family} v{report.version.version}: {report.metrics['eval_bits_per_char']:.3f} bits/char after "
                     f"{report.metrics['train_seconds']:.0f} s ({champion})")
-    return f"{'; '.join(done)}, on the {report.n_eval} newest tweets"
+    return f"{'; '.join(done)}, on the {report.n_eval} newest tweets.{former}"
 
 
-def _backfill(store: FeatureStore, registry, settings: Settings, days: int) -> str:
-    """Batch inference for the newest tweet of each of the last ``days`` days that have tweets."""
+@dataclass
+class BackfillReport:
+    """What the backfill wrote: one batch inference report per daily run it stands for."""
+
+    runs: list[InferenceReport]
+
+    def counts(self) -> dict[str, int]:
+        """The counts its ``job_runs`` row records."""
+        return {"runs": len(self.runs), "rows_written": sum(run.inserted for run in self.runs)}
+
+
+def _backfill(settings: Settings, store: FeatureStore, registry: ModelRegistry, days: int, now: datetime) -> str:
+    """Batch inference standing for the daily runs of the ``days`` mornings before ``now`` (``backfill_runs``)."""
     from tweetgen.pipelines.inference import run_batch_inference
 
-    written = 0
-    for day in last_days(store, days):
-        as_of = datetime.combine(day, day_time.max, tzinfo=UTC)
-        run_at = datetime.combine(day + timedelta(days=1), DAILY_RUN, tzinfo=UTC)  # the next morning's run
-        written += run_batch_inference(store, registry, settings.model_name, as_of=as_of, now=run_at).inserted
-    return f"{written} monitor rows written for the last {days} days with tweets"
+    planned = backfill_runs(store, days, now)
+
+    def work(store: FeatureStore) -> BackfillReport:
+        return BackfillReport([run_batch_inference(store, registry, settings.model_name, as_of=as_of, now=run_at)
+                               for as_of, run_at in planned])
+
+    report = _recorded("backfill", settings, store, work)
+    if not planned:
+        return "no earlier dates with tweets: nothing to backfill"
+    (first_day, first_run), (last_day, last_run) = planned[0], planned[-1]
+    return (f"{report.counts()['rows_written']} monitor rows written by {len(planned)} daily runs of "
+            f"{first_run:%b %d}-{last_run:%b %d} ({DAILY_RUN:%H:%M} UTC), answering tweets of {first_day:%b %d, %Y}-{last_day:%b %d, %Y}")
+
+
+def backfill_runs(store: FeatureStore, days: int, now: datetime) -> list[tuple[datetime, datetime]]:
+    """The daily runs the backfill stands for, oldest first: (the time the run sees tweets up to,
+    the time it ran).
+
+    The runs are the ``days`` mornings before ``now`` at ``DAILY_RUN``; the tweets they answer are
+    the newest of each of the last ``days`` dates with tweets before the date of the tweet the
+    daily job answers at ``now`` (``tweetgen.pipelines.inference.newest_tweet``), so that one is
+    left to it. Fewer dates, fewer runs (the latest mornings).
+    """
+    from tweetgen.pipelines.inference import newest_tweet
+
+    tweets = store.read(TWEETS, columns=["tweet_id", "created_at", "source"])
+    if tweets.empty:
+        return []
+    today_answers = newest_tweet(tweets)["created_at"].date()
+    dates = sorted(day for day in tweets["created_at"].dt.date.unique() if day < today_answers)[-days:]
+    mornings = [now.date() - timedelta(days=len(dates) - k) for k in range(len(dates))]
+    return [(datetime.combine(day, day_time.max, tzinfo=UTC), datetime.combine(morning, DAILY_RUN, tzinfo=UTC))
+            for day, morning in zip(dates, mornings, strict=True)]
 
 
 def _daily_job(settings: Settings) -> str:
-    """The daily job once, now, as the scheduler runs it: recorded in ``job_runs``, so the app's health
-    shows a real run (the backfill above stands for earlier days and records none)."""
+    """The daily job once, now, as the scheduler runs it (recorded in ``job_runs`` as ``inference``)."""
     from tweetgen.pipelines.jobs import inference_job
 
     report = inference_job(settings)
     done = f"; already answered by {', '.join(report.skipped_arms)}" if report.skipped_arms else ""
     return f"{report.inserted} monitor rows written for the newest tweet{done}; the run is recorded in job_runs"
-
-
-def last_days(store: FeatureStore, days: int) -> list[date]:
-    """The last ``days`` UTC dates holding tweets, oldest first."""
-    created = store.read(TWEETS, columns=["created_at"])["created_at"]
-    return sorted(created.dt.date.unique())[-days:]
 
 
 def ensure_history(store: FeatureStore, backend: str = "local") -> FeatureReport | None:

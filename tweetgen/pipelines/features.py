@@ -25,7 +25,7 @@ from tweetgen.features import INVISIBLE, build_tweet_features, drop_duplicate_tw
 from tweetgen.pipelines.provenance import check_provenance
 from tweetgen.schema import HELD_OUT_TWEETS, TWEETS
 from tweetgen.sources.factory import history_source
-from tweetgen.sources.port import RowIssue, TweetLoad
+from tweetgen.sources.port import LineCounts, RowIssue, TweetLoad
 from tweetgen.sources.replay import REPLAY_HOLDOUT, newest_tweets
 from tweetgen.sources.screening import count_reasons, screen_tweets
 from tweetgen.store.port import FeatureStore
@@ -53,6 +53,7 @@ class FeatureReport:
     issues: list[RowIssue] = field(default_factory=list)
     invisible_only: int = 0
     held_out: int = 0
+    lines_read: LineCounts | None = None
 
     @property
     def rows_rejected(self) -> int:
@@ -76,10 +77,21 @@ class FeatureReport:
         more = f"; {len(found) - SHOWN_PLACES:,} more" if len(found) > SHOWN_PLACES else ""
         return f": {', '.join(found[:SHOWN_PLACES])}{more}"
 
+    def _line_note(self) -> str:
+        """Where every line read went: ``1 header, 0 blank, 50 in rows; 2 rows span several lines``."""
+        counts = self.lines_read
+        note = f"{counts.header:,} header, {counts.blank:,} blank, {counts.in_rows:,} in rows"
+        if counts.multi_line_rows:
+            note += f"; {counts.multi_line_rows:,} rows span several lines"
+        if counts.reread:
+            note += f"; {counts.reread:,} rows read again after a stray quote"
+        return note
+
     def lines(self) -> list[str]:
         """The report as aligned lines for a terminal."""
         files = f" ({len(self.files)} files)" if self.files else ""
         counts = [
+            *([("lines read", self.lines_read.lines, f"  ({self._line_note()})")] if self.lines_read else []),
             ("rows read", self.rows_read, ""),
             ("duplicates dropped", self.duplicates_dropped, ""),
             ("rows rejected", self.rows_rejected, "  (not written)"),
@@ -199,4 +211,5 @@ def write_tweets(
         issues=list(loaded.issues),
         invisible_only=counts["invisible"],
         held_out=len(held),
+        lines_read=loaded.lines,
     )

@@ -19,11 +19,11 @@ import pandas as pd
 
 from tweetgen.errors import TweetgenError
 from tweetgen.model.ending import cut_at_limit
-from tweetgen.model.generate import best_of, tweet_tokens
+from tweetgen.model.generate import BEST_OF, best_of, tweet_tokens
 from tweetgen.model.measures import CopyIndex, sentiment
 from tweetgen.pipelines.drift import DRIFT_COLUMNS, Drift, rolling_drift
 from tweetgen.registry.champion import challengers
-from tweetgen.registry.port import ModelRegistry, ModelVersion
+from tweetgen.registry.port import ModelRegistry, ModelVersion, former_name_hint
 from tweetgen.schema import GENERATED_TWEETS, MAX_TWEET_CHARS, TWEETS
 from tweetgen.store.port import FeatureStore
 
@@ -34,12 +34,12 @@ PROMPT_WORDS = 2
 class Sampling:
     """How a generation is sampled; recorded in every row so it can be reproduced.
 
-    ``seed`` None derives the seed from the tweet id, so each day's tweet gets its own draw. The
-    prompt-seeded tweet is drawn with ``seed``, the random one with ``seed + 1`` (with one seed
-    the two would share their random draws and look alike). ``max_new_tokens`` None is enough
-    for a whole tweet in the model's tokenizer (``tweet_tokens``: 280 bytes, or 80 BPE tokens).
-    Each tweet is the best of ``BEST_OF`` candidates by the model's own bits/char
-    (``tweetgen.model.generate.best_of``).
+    ``seed`` None derives the seed from the tweet id, so each day's tweet gets its own draw. Each
+    tweet is the best of ``BEST_OF`` candidates by the model's own bits/char
+    (``tweetgen.model.generate.best_of``): the prompt-seeded one from seeds ``seed`` onwards, the
+    random one from ``seed + BEST_OF`` onwards (sharing seeds, the two would share their random
+    draws and look alike). ``max_new_tokens`` None is enough for a whole tweet in the model's
+    tokenizer (``tweet_tokens``: 280 bytes, or 80 BPE tokens).
     """
 
     temperature: float = 0.9
@@ -126,6 +126,7 @@ def model_arms(registry: ModelRegistry, model_name: str) -> list[tuple[str, Mode
     if champion is None:
         raise TweetgenError(
             f"There is no champion model '{model_name}' in {registry.where}; run `python -m tweetgen train` first."
+            + former_name_hint(registry, model_name)
         )
     problem = registry.check_files(champion)
     if problem:
@@ -188,7 +189,7 @@ def generate_row(
     max_new_tokens = sampling.max_new_tokens or tweet_tokens(tokenizer)
     settings = dict(n=1, max_new_tokens=max_new_tokens, seed=seed, temperature=sampling.temperature, top_p=sampling.top_p)
     prompted = clip_tweet(best_of(model, tokenizer, prompt, **settings)[0].text) if prompt else ""
-    random = clip_tweet(best_of(model, tokenizer, "", **{**settings, "seed": seed + 1})[0].text)
+    random = clip_tweet(best_of(model, tokenizer, "", **{**settings, "seed": seed + BEST_OF})[0].text)
     real = str(tweet["clean_text"])
     return {
         "tweet_id": int(tweet["tweet_id"]), "tweet_created_at": tweet["created_at"],

@@ -14,7 +14,7 @@ import math
 from pathlib import Path
 
 from tweetgen.config import Settings
-from tweetgen.errors import ConfigError
+from tweetgen.errors import ConfigError, UsageError
 from tweetgen.files import is_writable_folder
 from tweetgen.model.families import FAMILIES, TOKENIZERS
 from tweetgen.schema import GROUPS
@@ -111,15 +111,15 @@ def check_train_options(
 ) -> None:
     """Training options that cannot work: steps or a batch size below one, epochs or a time budget
     that is not a number above 0, an unknown model family or tokenizer, an n-gram order outside
-    0..7 (plain values, so the CLI checks its flags before importing torch)."""
+    0..7 (plain values, so the CLI checks its flags before importing torch); a ``UsageError`` names the flag."""
     if ngram_order is not None and not 0 <= ngram_order <= 7:
-        raise ConfigError(f"--ngram-order is {ngram_order}; use 0 (no n-gram) to 7.")
+        raise UsageError(f"--ngram-order is {ngram_order}; use 0 (no n-gram) to 7.")
     for name, value in {"max_steps": max_steps, "batch_size": batch_size}.items():
         if value is not None and value < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} is {value}; use a whole number of at least 1.")
+            raise UsageError(f"--{name.replace('_', '-')} is {value}; use a whole number of at least 1.")
     for name, value in {"epochs": epochs, "max_seconds": max_seconds}.items():
         if value is not None and not (value > 0 and math.isfinite(value)):
-            raise ConfigError(f"--{name.replace('_', '-')} is {value}; use a number above 0.")
+            raise UsageError(f"--{name.replace('_', '-')} is {value}; use a number above 0.")
     for flag, value, allowed in (("--model", family, FAMILIES), ("--tokenizer", tokenizer, TOKENIZERS)):
         if value is not None and value.lower() not in allowed:
-            raise ConfigError(f"{flag} is {value!r}; use one of {', '.join(allowed)}.")
+            raise UsageError(f"{flag} is {value!r}; use one of {', '.join(allowed)}.")

@@ -14,9 +14,12 @@ still collide (the SDK checks, then uploads): run one training per model name at
 The champion is recorded in ``Models/<name>/champion.json`` in the project's file system (the
 dataset API), the same record as the local ``champion.json``: version, scores, reason, time.
 ``champion`` reads that file and then asks for exactly that version. Reading tells "absent"
-(HTTP 404: no champion yet) from "could not read" (any other failure: a ``RegistryError``, so
+(no champion yet) from "could not read" (any other failure: a ``RegistryError``, so
 ``promote_if_better`` never promotes on a transient error); the SDK's ``DatasetApi.exists`` is
-never used, since it answers False on any error, a 401 or a 500 included. Never used for it:
+never used, since it answers False on any error, a 401 or a 500 included. "Absent" is read from the
+backend's error code, whatever the HTTP status: the dataset resource answers a missing path with
+HTTP 400 and ``PATH_NOT_FOUND`` (110018, ``DatasetHelper.checkFileExist``), other services with
+HTTP 404 and ``INODE_NOT_FOUND`` (110008). Never used for it:
 ``get_model(name)`` without a version (it returns version 1), the newest version, or
 ``get_best_model`` (it compares metrics across eval sets, which the champion rule forbids).
 Model tags (``Model.add_tag`` / ``get_tag``) would be the natural place, but a tag needs a tag
@@ -61,6 +64,9 @@ SAVE_RETRIES = 5
 MODEL_NAME_MAX_CHARS = 255
 MODEL_DESCRIPTION_MAX_CHARS = 1000
 DESCRIPTION_LIMIT = 500
+#: The backend's error codes for "no such file or folder" (hopsworks ``RESTCodes.DatasetErrorCode``):
+#: PATH_NOT_FOUND (HTTP 400, from ``DatasetHelper.checkFileExist``) and INODE_NOT_FOUND (HTTP 404).
+PATH_ABSENT_CODES = frozenset({110018, 110008})
 
 
 class HopsworksModelRegistry(ModelRegistry):
@@ -217,7 +223,7 @@ class HopsworksModelRegistry(ModelRegistry):
         return ModelVersion(name, number, metrics, card, self._location(name, number))
 
     def _read_json(self, remote: str) -> Any:
-        """The JSON content of one project file, or None if it does not exist (HTTP 404).
+        """The JSON content of one project file, or None if it does not exist.
 
         Raises ``RegistryError`` if it exists but is not JSON, or if Hopsworks cannot say.
         """
@@ -232,7 +238,8 @@ class HopsworksModelRegistry(ModelRegistry):
             ) from None
 
     def _read_file(self, remote: str, metadata_only: bool = False) -> bytes | None:
-        """The bytes of ``remote`` (absolute, or relative to the project), or None if Hopsworks answers 404.
+        """The bytes of ``remote`` (absolute, or relative to the project), or None if Hopsworks says
+        there is no such path (``PATH_ABSENT_CODES``, HTTP 400 or 404).
 
         Any other failure is a ``RegistryError``: the file may exist, so nothing may be decided.
         """
@@ -247,7 +254,7 @@ class HopsworksModelRegistry(ModelRegistry):
                 absolute = remote if remote.startswith("/") else f"/Projects/{self.project_name}/{remote}"
                 return datasets.read_content(absolute).content
         except RestAPIError as error:
-            if getattr(error.response, "status_code", None) == 404:  # codes 110008/110018: no such file
+            if is_absent(error):
                 return None
             raise RegistryError(self._could_not_read(remote, error)) from None
         except sdk_errors() as error:
@@ -298,6 +305,15 @@ class HopsworksModelRegistry(ModelRegistry):
                 return function()
         except sdk_errors() as error:
             raise self._error(action, error) from None
+
+
+def is_absent(error: BaseException) -> bool:
+    """Whether a ``RestAPIError`` says the path does not exist (and nothing else went wrong)."""
+    try:
+        code = int(getattr(error, "error_code", None) or 0)
+    except (TypeError, ValueError):
+        return False
+    return code in PATH_ABSENT_CODES and getattr(getattr(error, "response", None), "status_code", None) in (400, 404)
 
 
 def stage_version_files(

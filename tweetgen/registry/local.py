@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tweetgen.files import apply_umask, remove_abandoned, scratch_folder
+from tweetgen.files import apply_umask, make_folder, open_lock_file, remove_abandoned, scratch_folder
 from tweetgen.registry.champion import ChampionDecision, new_champion_record
 from tweetgen.registry.integrity import folder_damage
 from tweetgen.registry.model_card import render_model_card, write_json, write_version_files
@@ -58,8 +58,7 @@ class LocalModelRegistry(ModelRegistry):
         return self.root / name / str(version)
 
     def _register(self, model_dir: Path, name: str, metrics: dict[str, float], card: dict[str, Any]) -> ModelVersion:
-        name_dir = self.root / name
-        name_dir.mkdir(parents=True, exist_ok=True)
+        name_dir = make_folder(self.root / name, "a model's folder")
         remove_abandoned(name_dir, INCOMING_PREFIX)  # what a killed run left
         with scratch_folder(name_dir, INCOMING_PREFIX) as incoming:
             write_version_files(model_dir, incoming, metrics, card)
@@ -150,9 +149,8 @@ class LocalModelRegistry(ModelRegistry):
 
     @contextlib.contextmanager
     def _champion_lock(self, name: str) -> Iterator[None]:
-        name_dir = self.root / name
-        name_dir.mkdir(parents=True, exist_ok=True)
-        with open(name_dir / ".champion.lock", "w") as handle:
+        name_dir = make_folder(self.root / name, "a model's folder")
+        with open_lock_file(name_dir / ".champion.lock") as handle:
             try:
                 import fcntl
             except ImportError:  # Windows: no advisory locks, decisions are rare enough

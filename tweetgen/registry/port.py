@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tweetgen.config import DEFAULT_MODEL_NAME, FORMER_DEFAULT_MODEL_NAME
 from tweetgen.errors import TweetgenError
 from tweetgen.model.families import LEGACY_FAMILY
 from tweetgen.registry.champion import CHAMPION_METRIC, ChampionDecision, Rescore, decide_champion
@@ -59,6 +60,22 @@ class ModelVersion:
         """The champion metric, or None if it is missing or not finite."""
         value = self.metrics.get(CHAMPION_METRIC)
         return value if value is not None and math.isfinite(value) else None
+
+
+def former_name_hint(registry: ModelRegistry, name: str) -> str:
+    """One sentence (with a leading space) when ``name`` is the default model name and ``registry``
+    still holds versions under the former default (``FORMER_DEFAULT_MODEL_NAME``); "" otherwise,
+    also when the registry cannot be read (the caller's own message says so)."""
+    if name != DEFAULT_MODEL_NAME:
+        return ""
+    try:
+        former = registry.versions(FORMER_DEFAULT_MODEL_NAME)
+    except TweetgenError:
+        return ""
+    if not former:
+        return ""
+    return (f" The registry holds {len(former)} version(s) under the former default name '{FORMER_DEFAULT_MODEL_NAME}':"
+            f" set TWEETGEN_MODEL_NAME={FORMER_DEFAULT_MODEL_NAME} (in .env or the environment) to keep using them.")
 
 
 def check_model_name(name: str) -> str:

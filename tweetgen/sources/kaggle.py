@@ -20,13 +20,18 @@ elsewhere. Rows are numbered from 1, counting data rows after the header; messag
 line a row starts on. The files are streamed in chunks (``tweetgen.sources.csv_chunks``), so memory
 holds the accepted rows (their text in compact Arrow strings) and one chunk, not whole files.
 
+Each file is opened once and read front to back, so a named pipe or ``<(...)`` works as a path.
+Every physical line is accounted for (``LineCounts``: header, blank lines, lines in rows).
+
 Row-level problems reject that row, counted by reason and listed with its file and line: the
-damage above, a retweet, a row with another number of fields than the header, and the rules
-every source's rows pass (``tweetgen.sources.screening``: over-long text, a time before X existed
-or after now, another account's row). NUL characters are removed from the cells, and the rows
-they were in are counted as cleaned. A value that cannot be parsed at all (a date, a flag, a
-UTC offset) still refuses the whole load, naming the file, row and line: it means the file is not
-the published layout.
+damage above, a retweet, a row with another number of fields than the header, a stray quote that
+ran into the following lines (those lines are read again as rows and kept), and the rules every
+source's rows pass (``tweetgen.sources.screening``: over-long text, a time before X existed or
+after now, another account's row, an id that is not positive). A time of any size is rejected
+row by row, however far in the past or future (``created_at`` 2150, a date in year 9999). NUL
+characters are removed from the cells, and the rows they were in are counted as cleaned. A value
+that cannot be parsed at all (a date, a flag, a UTC offset) still refuses the whole load, naming
+the file, row and line: it means the file is not the published layout.
 """
 
 from __future__ import annotations
@@ -37,14 +42,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from tweetgen.errors import SourceError
 from tweetgen.schema import RAW_COLUMNS
-from tweetgen.sources.csv_chunks import MAX_FIELD_CHARS, Chunk, read_chunks, read_header
-from tweetgen.sources.port import RowIssue, TweetLoad, TweetSource
-from tweetgen.sources.screening import CLEAN_NUL, screen_tweets
+from tweetgen.sources.csv_chunks import FIELD, MAX_FIELD_CHARS, QUOTE, SHAPE, Chunk, CsvFile
+from tweetgen.sources.port import LineCounts, RowIssue, TweetLoad, TweetSource
+from tweetgen.sources.screening import CLEAN_NUL, FIRST_TWEET_DAY, REJECT_BEFORE_X, REJECT_FUTURE, screen_tweets
 
 SNOWFLAKE_EPOCH_MS = 1288834974657
 # Ids before snowflakes (November 2010) were sequential and stayed below ~3e10; snowflake ids start
@@ -75,6 +81,9 @@ REJECT_CREATED_DATE = "created_at is more than 2 days from the row's date"
 REJECT_COUNT = "{column} is not a whole number"
 REJECT_SHAPE = "row has another number of fields than the header (a line cut short or a stray delimiter)"
 REJECT_FIELD = f"row has a field longer than {MAX_FIELD_CHARS:,} characters"
+REJECT_QUOTE = 'row has a stray quote (") that ran into the lines after it (they are read again as rows)'
+SET_APART_REASONS = {SHAPE: REJECT_SHAPE, FIELD: REJECT_FIELD, QUOTE: REJECT_QUOTE}
+FIRST_TWEET_MS = int(FIRST_TWEET_DAY.timestamp() * 1000)
 
 
 @dataclass(frozen=True)
@@ -159,7 +168,7 @@ def load_kaggle(
         parts += _load_file(path, tally, username, now)
     return TweetLoad(
         KaggleHistory.name, _order(parts), tally.rows_read, dict(tally.rejected), files,
-        cleaned=dict(tally.cleaned), issues=tally.issues,
+        cleaned=dict(tally.cleaned), issues=tally.issues, lines=tally.lines,
     )
 
 
@@ -171,10 +180,12 @@ class _Tally:
     rejected: Counter[str] = field(default_factory=Counter)
     cleaned: Counter[str] = field(default_factory=Counter)
     issues: list[RowIssue] = field(default_factory=list)
+    lines: LineCounts = field(default_factory=LineCounts)
 
-    def add(self, counter: Counter[str], path: Path, line: int, reason: str) -> None:
+    def add(self, counter: Counter[str], path: Path, line: int | str, reason: str) -> None:
+        """Count one row for ``reason``; ``line`` is its line, or its place already written out."""
         counter[reason] += 1
-        self.issues.append(RowIssue(f"{path} line {line}", reason))
+        self.issues.append(RowIssue(line if isinstance(line, str) else f"{path} line {line}", reason))
 
     def add_all(self, counter: Counter[str], path: Path, lines: pd.Series, reasons: pd.Series) -> None:
         for row, reason in reasons.dropna().items():
@@ -183,20 +194,21 @@ class _Tally:
 
 def _load_file(path: Path, tally: _Tally, username: str | None, now: datetime | None) -> list[pd.DataFrame]:
     """The accepted rows of one file, in chunks; rejected and cleaned rows go to ``tally``."""
-    layout = _detect_layout(path, read_header(path))
     parts, damaged = [], False
-    for chunk in read_chunks(path, list(layout.required)):  # the other columns are never kept in memory
-        tally.rows_read += chunk.rows_read
-        for reason, rows in ((REJECT_SHAPE, chunk.misshapen), (REJECT_FIELD, chunk.overlong)):
-            for _, line in rows:
-                tally.add(tally.rejected, path, line, reason)
-        if chunk.frame.empty:
-            continue
-        part, rejected, cleaned = _convert_chunk(path, chunk, layout, username, now)
-        tally.add_all(tally.rejected, path, chunk.lines, rejected)
-        tally.add_all(tally.cleaned, path, chunk.lines, cleaned.where(rejected.isna()))
-        damaged = damaged or bool(part["damaged"].any())
-        parts.append(_compact(part[rejected.isna()]))
+    with CsvFile(path) as reader:  # opened once: a pipe can be read only once
+        layout = _detect_layout(path, reader.header)
+        for chunk in reader.chunks(list(layout.required)):  # the other columns are never kept in memory
+            tally.rows_read += chunk.rows_read
+            for row in chunk.set_apart:
+                tally.add(tally.rejected, path, row.where(path), SET_APART_REASONS[row.why])
+            if chunk.frame.empty:
+                continue
+            part, rejected, cleaned = _convert_chunk(path, chunk, layout, username, now)
+            tally.add_all(tally.rejected, path, chunk.lines, rejected)
+            tally.add_all(tally.cleaned, path, chunk.lines, cleaned.where(rejected.isna()))
+            damaged = damaged or bool(part["damaged"].any())
+            parts.append(_compact(part[rejected.isna()]))
+    tally.lines += reader.counts
     for part in parts:  # a file with any damaged row ranks below the others for the same tweet
         part["damaged_file"] = damaged
     return parts
@@ -304,13 +316,15 @@ def _created_at(
 ) -> pd.Series:
     """UTC time of each row: from the file for undamaged rows, from the snowflake id for damaged ones."""
     if layout is OLD:
-        day = _parse_dates(place, raw["date"], "date").dt.tz_localize("UTC")  # twint wrote this column in UTC
+        day = _parse_dates(place, raw["date"], "date", reject).dt.tz_localize("UTC")  # twint wrote this column in UTC
         ms = pd.to_numeric(raw["created_at"].str.strip().where(~damaged, "0"), errors="coerce")
-        ms = ms.where(ms.between(0, LATEST_EPOCH_MS))  # also turns inf and years past 2100 into "bad"
-        _raise_first_bad(place, raw["created_at"], ms.isna(), "created_at", "epoch milliseconds like 1450760239000.0")
-        published = pd.to_datetime(ms, unit="ms", utc=True)
+        _raise_first_bad(place, raw["created_at"], ~np.isfinite(ms), "created_at", "epoch milliseconds like 1450760239000.0")
+        # A number of any size is a time: one before X or past 2100 rejects its row, not the file.
+        reject(~damaged & (ms < FIRST_TWEET_MS), REJECT_BEFORE_X)
+        reject(~damaged & (ms > LATEST_EPOCH_MS), REJECT_FUTURE)
+        published = pd.to_datetime(ms.where(ms.between(FIRST_TWEET_MS, LATEST_EPOCH_MS)), unit="ms", utc=True)
     else:
-        local = _parse_dates(place, raw["date"].str.strip() + " " + raw["time"].str.strip(), "date and time")
+        local = _parse_dates(place, raw["date"].str.strip() + " " + raw["time"].str.strip(), "date and time", reject)
         published = (local - _utc_offsets(place, raw["timezone"])).dt.tz_localize("UTC")
         day = published  # nothing else to check an undamaged row's time against
     # Snowflake: the top 41 bits are milliseconds since Twitter's epoch. Floored to whole seconds,
@@ -325,8 +339,12 @@ def _created_at(
     return created_at.dt.as_unit("us")
 
 
-def _parse_dates(place: _Place, values: pd.Series, column: str) -> pd.Series:
-    """Parse naive date-times in any of ``DATE_FORMATS`` (year-first or day-first); raise on the first failure."""
+def _parse_dates(place: _Place, values: pd.Series, column: str, reject) -> pd.Series:
+    """Parse naive date-times in any of ``DATE_FORMATS`` (year-first or day-first); raise on the first failure.
+
+    A real date outside the range pandas holds (years 1677-2262, such as 0001-01-01 or 9999-12-31)
+    rejects its row as before X or in the future, and comes back as NaT.
+    """
     text = values.str.strip()
     parsed = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     for fmt in DATE_FORMATS:
@@ -334,8 +352,22 @@ def _parse_dates(place: _Place, values: pd.Series, column: str) -> pd.Series:
         if not todo.any():
             break
         parsed[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-    _raise_first_bad(place, values, parsed.isna(), column, "a date like 2019-12-31 23:59:59 or 31-12-2019 23:59")
+    years = text[parsed.isna()].map(_year_of)
+    reject(years.reindex(values.index).lt(FIRST_TWEET_DAY.year).fillna(False).astype(bool), REJECT_BEFORE_X)
+    reject(years.reindex(values.index).ge(FIRST_TWEET_DAY.year).fillna(False).astype(bool), REJECT_FUTURE)
+    _raise_first_bad(place, values, parsed.isna() & ~values.index.isin(years.dropna().index), column,
+                     "a date like 2019-12-31 23:59:59 or 31-12-2019 23:59")
     return parsed
+
+
+def _year_of(text: str) -> float:
+    """The year of a date in one of ``DATE_FORMATS`` that pandas cannot hold, or NaN if it is no date."""
+    for fmt in DATE_FORMATS:
+        try:
+            return float(datetime.strptime(text, fmt).year)
+        except ValueError:
+            continue
+    return float("nan")
 
 
 def _utc_offsets(place: _Place, values: pd.Series) -> pd.Series:

@@ -28,6 +28,28 @@ class RowIssue:
     reason: str
 
 
+@dataclass
+class LineCounts:
+    """What each physical line of the files read was: ``lines == header + blank + in_rows``.
+
+    ``rows`` counts the data rows (a row may span several lines: ``multi_line_rows``); ``reread``
+    the rows recovered from lines a stray quote had run into.
+    """
+
+    lines: int = 0
+    header: int = 0
+    blank: int = 0
+    in_rows: int = 0
+    rows: int = 0
+    multi_line_rows: int = 0
+    reread: int = 0  # rows recovered from the lines a stray quote had swallowed
+
+    def __iadd__(self, other: LineCounts) -> LineCounts:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
+
 @dataclass(frozen=True)
 class TweetLoad:
     """Raw tweets read from a source, with the rows it rejected and why.
@@ -44,6 +66,7 @@ class TweetLoad:
             ``frame`` first, then raises it.
         cleaned: reason sentence -> number of rows changed for it (in ``frame``, changed).
         issues: every rejected or cleaned row whose place the source knows, file by file.
+        lines: what every line of the files was, for sources that read files.
     """
 
     name: str
@@ -56,6 +79,7 @@ class TweetLoad:
     error: TweetgenError | None = None
     cleaned: dict[str, int] = field(default_factory=dict)
     issues: list[RowIssue] = field(default_factory=list)
+    lines: LineCounts | None = None
 
 
 class TweetSource(abc.ABC):

@@ -1,8 +1,9 @@
 """Row rules every source's tweets pass before they are written: what is rejected, what is cleaned.
 
-Rejected (counted, never written): text missing or longer than ``MAX_TEXT_CHARS``; ``created_at``
-missing, before X existed (``FIRST_TWEET_DAY``, 2006-03-21) or after now; a row of another
-account than the one the pipeline learns from; a negative count.
+Rejected (counted, never written): a tweet id that is not positive (X's ids start at 1); text
+missing or longer than ``MAX_TEXT_CHARS``; ``created_at`` missing, before X existed
+(``FIRST_TWEET_DAY``, 2006-03-21) or after now; a row of another account than the one the
+pipeline learns from; a negative count.
 
 Cleaned (counted, written changed): NUL characters removed from the text (a NUL cut the text
 short before). A text of only invisible characters (zero-width spaces, joiners, byte-order marks)
@@ -25,6 +26,7 @@ from tweetgen.schema import MAX_TEXT_CHARS
 FIRST_TWEET_DAY = pd.Timestamp("2006-03-21", tz="UTC")  # the first tweet ever posted
 CLOCK_SLACK = pd.Timedelta(minutes=10)  # a source's clock may run a little ahead of this machine's
 
+REJECT_ID = "tweet id is not a positive number"
 REJECT_NO_TEXT = "text is missing"
 REJECT_TOO_LONG = f"text is longer than {MAX_TEXT_CHARS:,} characters"
 REJECT_NO_TIME = "created_at is missing"
@@ -72,6 +74,7 @@ def screen_tweets(raw: pd.DataFrame, username: str | None = None, now: datetime 
         frame = frame.assign(text=text.where(~has_nul, text.str.replace("\x00", "", regex=False)))
         mark(cleaned, has_nul, CLEAN_NUL)
     lengths = frame["text"].str.len()
+    mark(rejected, ~(frame["tweet_id"] > 0), REJECT_ID)
     mark(rejected, frame["text"].isna(), REJECT_NO_TEXT)
     mark(rejected, lengths.fillna(0) > MAX_TEXT_CHARS, REJECT_TOO_LONG)
     _screen_times(frame["created_at"], pd.Timestamp(now or datetime.now(UTC)), lambda m, s: mark(rejected, m, s))

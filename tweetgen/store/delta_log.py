@@ -21,10 +21,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from tweetgen.errors import StoreError
+from tweetgen.files import real_folder
 
 LOG_DIR = "_delta_log"
 COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 CHECKPOINT_FILE = re.compile(r"^(\d{20})\.checkpoint(\.\d+\.\d+)?\.parquet$")
+#: A data file, or one Delta Lake is still writing (``<name>#<n>``, renamed to ``<name>`` when whole).
+DATA_FILE = re.compile(r".+\.parquet(#\d+)?")
 # commitInfo.operationMetrics keys that count the files a commit adds and removes, per writer operation
 ADDED_COUNTS = ("num_added_files", "num_target_files_added")
 REMOVED_COUNTS = ("num_removed_files", "num_target_files_removed")
@@ -42,8 +45,8 @@ def check_delta_log(table: Path) -> None:
 
 
 def commits_to_check(log: Path) -> list[Path]:
-    """The commit files after the newest checkpoint, oldest first."""
-    if not log.is_dir():
+    """The commit files after the newest checkpoint, oldest first (a link as the log is refused)."""
+    if not real_folder(log, "a Delta table's log"):
         return []
     commits, checkpoint = [], -1
     for path in log.iterdir():
@@ -89,10 +92,12 @@ def logged_paths(table: Path) -> set[str]:
 
 def unlogged_files(table: Path, known: set[str]) -> list[Path]:
     """Files a killed writer may leave: data files in no commit (``known`` holds the logged ones,
-    relative to ``table``) and temporary commit files never renamed into the log."""
+    relative to ``table``), data files still being written (Delta Lake writes ``<name>#<n>`` and
+    renames it when whole) and temporary commit files never renamed into the log."""
     found = [
-        path for path in table.rglob("*.parquet")
+        path for path in table.rglob("*.parquet*")
         if not any(part.startswith(("_", ".")) for part in path.relative_to(table).parts)
+        and DATA_FILE.fullmatch(path.name)
         and path.relative_to(table).as_posix() not in known
     ]
     log = table / LOG_DIR

@@ -10,8 +10,12 @@ outside the cluster (a laptop, Modal):
   HopsFS; from outside the cluster that needs datanode load balancers, which Hopsworks Serverless
   does not offer. An explicit ``features=`` list makes the SDK create an empty Delta table itself,
   with the same failure. An existing group that is not a stream group is refused with a sentence.
-- Each write waits for the materialization job, bounded by ``job_timeout_s``, and reports how it
-  ended (a failed job or one still running after the bound is a ``StoreError`` that names it).
+- Each write to an *awaited* group (``tweetgen.clients.write_plan``) starts the materialization job
+  and waits for it, bounded by ``job_timeout_s``, and reports how it ended (a failed job or one still
+  running after the bound is a ``StoreError`` that names it). A write to a *scheduled* group only
+  sends its rows: the group's job runs on the plan's schedule, which the write sets.
+- Before a write reads the keys a group holds, a materialization still running from an earlier
+  write is waited for, and a failed one is run again: its rows are in Kafka, not yet in the table.
 - Reads go through the Hopsworks Query Service (Arrow Flight), as every offline read of the SDK's
   Python engine does; a cluster without it gets a sentence saying so.
 
@@ -28,6 +32,7 @@ costs nothing and needs no account.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -35,7 +40,8 @@ from typing import Any, TypeVar
 import pandas as pd
 import pyarrow as pa
 
-from tweetgen.clients.hopsworks import connect_hopsworks, failure_sentence, sdk_errors
+from tweetgen.clients.hopsworks import connect_hopsworks, failure_sentence, kafka_timeout_s, sdk_errors
+from tweetgen.clients.write_plan import SCHEDULED, SCHEDULED_MATERIALIZATION, plan_of
 from tweetgen.config import Settings
 from tweetgen.errors import StoreError
 from tweetgen.schema import GroupSpec
@@ -134,6 +140,27 @@ class HopsworksFeatureStore(FeatureStore):
         self._check_columns(spec, group)
         return True
 
+    def check_kafka(self) -> str:
+        """List the topics of the project's Kafka with the SDK's own consumer and configuration,
+        as every write does before it produces; return a line saying where and how fast. Not part
+        of the port: ``doctor`` uses it. Raises ``StoreError`` with the cause and the fix."""
+        from hsfs.core import kafka_engine
+
+        timeout = kafka_timeout_s(self.timeout_s)
+        store_id = self._store().id
+        config = self._call("read the project's Kafka settings", lambda: kafka_engine._get_kafka_config(store_id, {}))
+        servers = config.get("bootstrap.servers", "?")
+
+        def list_topics() -> int:
+            consumer = kafka_engine.Consumer({**config, "group.id": "tweetgen_doctor"})
+            try:
+                return len(consumer.list_topics(timeout=timeout).topics)
+            finally:
+                consumer.close()
+
+        topics = self._call(f"list the topics of its Kafka broker at {servers}", list_topics)
+        return f"broker {servers} answered within {timeout:g} s ({topics} topics visible to this key)"
+
     def drop(self, spec: GroupSpec) -> bool:
         """Delete the group ``spec`` (and the feature views built on it); False if it did not exist.
 
@@ -156,12 +183,32 @@ class HopsworksFeatureStore(FeatureStore):
             held = self._select(spec, group, list(spec.primary_key))
             frame = frame[~_keys(frame, spec).isin(_keys(held, spec))].reset_index(drop=True)
         if len(frame):
-            job, _ = self._call(
-                f"send {len(frame)} rows to feature group '{spec.name}'",
-                lambda: group.insert(frame, write_options=self._write_options()),
-            )
-            self._await_materialization(spec, job, len(frame))
+            job = self._send(spec, group, frame)
+            if plan_of(spec.name) != SCHEDULED:
+                self._await_materialization(spec, job, len(frame))
         return WriteResult(inserted=len(frame), already_present=table.num_rows - len(frame))
+
+    def _send(self, spec: GroupSpec, group: Any, frame: pd.DataFrame) -> Any:
+        """Send ``frame`` through Kafka and start the materialization job; return the job.
+
+        If the rows reached Kafka but the job could not be started, the sentence says so: until
+        that job runs, the rows are in Kafka only, and a write repeated with new event times
+        (a monitor row generated again) would be stored twice.
+        """
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                job, _ = group.insert(frame, write_options=self._write_options(spec))
+            return job
+        except sdk_errors() as error:
+            action = f"send {len(frame)} rows to feature group '{spec.name}'"
+            sentence = failure_sentence(action, self.where, error, self._api_key, self.timeout_s)
+            if re.search(r"/jobs/[^/]+/executions", str(getattr(error, "url", ""))):
+                sentence = (
+                    f"{sentence[:-1]}; the rows reached Kafka but its materialization job did not start, so run "
+                    f"'{spec.name}_{spec.version}_offline_fg_materialization' in the Hopsworks UI (Jobs) before "
+                    "running the command again."
+                )
+            raise StoreError(sentence) from None
 
     def _writable_group(self, spec: GroupSpec) -> Any:
         """The group as a stream group (new: created on its first insert); refuse any other kind."""
@@ -191,18 +238,45 @@ class HopsworksFeatureStore(FeatureStore):
             )
 
     def _settle(self, spec: GroupSpec, group: Any) -> None:
-        """Wait for a materialization still running from an earlier write: until it ends, the keys
-        it carries are not in the offline table, and this write would not see them."""
+        """Make the offline table hold every row an earlier write sent, before reading its keys.
+
+        Until the group's last materialization has succeeded, the rows it carries are in Kafka but
+        not in the table, and this write would not see them: a row whose event time differs (a
+        monitor row generated again, a cursor recorded again) would then be stored twice. So a
+        run still going is waited for (bounded), and a run that failed is run again, from where
+        the last successful one stopped (the job's own checkpoint), and waited for.
+        """
         job = self._call(f"look up the materialization job of '{spec.name}'", lambda: group.materialization_job)
         executions = self._call(f"look up the materialization job of '{spec.name}'", job.get_executions)
-        if executions and executions[0].success is None:
+        if not executions:
+            return
+        if executions[0].success is None:
             self._wait_for(executions[0])
-            if executions[0].success is None and self._final_state(spec, job) == "UNDEFINED":
+            if self._final_state(spec, job) == "UNDEFINED":
                 raise StoreError(
                     f"The materialization job '{job.name}' of feature group '{spec.name}' in {self.where} is still "
                     f"running from an earlier write after {self.job_timeout_s:g} s; wait for it in the Hopsworks UI "
                     "(Jobs), then run again, or raise HOPSWORKS_JOB_TIMEOUT."
                 )
+        if self._final_state(spec, job) not in ("SUCCEEDED", "UNDEFINED"):
+            self._rematerialize(spec, job)
+
+    def _rematerialize(self, spec: GroupSpec, job: Any) -> None:
+        """Run the group's materialization job again after a failed run, and wait for it (bounded)."""
+        arguments = str((job.config or {}).get("defaultArgs", ""))
+        execution = self._call(
+            f"run the materialization job of '{spec.name}' again",
+            lambda: job.run(args=arguments, await_termination=False),
+        )
+        self._wait_for(execution)
+        state = self._final_state(spec, job)
+        if state == "SUCCEEDED":
+            return
+        raise StoreError(
+            f"The materialization job '{job.name}' of feature group '{spec.name}' in {self.where} failed for an "
+            f"earlier write and, run again, ended {state}; the rows of that write wait in Kafka, so nothing new was "
+            "written: open the job's logs in the Hopsworks UI (Jobs), fix the cause, and run the command again."
+        )
 
     def _await_materialization(self, spec: GroupSpec, job: Any, rows: int) -> None:
         """Wait (bounded) for the job that merges the rows just sent to Kafka into the offline table."""
@@ -243,11 +317,15 @@ class HopsworksFeatureStore(FeatureStore):
     def _final_state(self, spec: GroupSpec, job: Any) -> str:
         return str(self._call(f"read the state of the materialization job of '{spec.name}'", job.get_final_state))
 
-    def _write_options(self) -> dict[str, Any]:
-        return {
+    def _write_options(self, spec: GroupSpec) -> dict[str, Any]:
+        options: dict[str, Any] = {
             "wait_for_job": False,  # waited for with a bound: see _await_materialization
             "kafka_producer_config": {"message.timeout.ms": int(self.timeout_s * 1000)},  # bounds producer.flush()
+            "kafka_timeout": kafka_timeout_s(self.timeout_s),  # bounds the offsets look-up before producing
         }
+        if plan_of(spec.name) == SCHEDULED:  # the SDK then only sends the rows and (re)sets the job's schedule
+            options.update(start_offline_materialization=False, offline_backfill_every_hr=SCHEDULED_MATERIALIZATION)
+        return options
 
     # ---- reading ---------------------------------------------------------------------------
 

@@ -11,11 +11,16 @@ a damaged commit is named, with the way to recover, instead of rolling the table
 or failing deep inside ``deltalake``. Writers hold ``_tweetgen_writers.lock`` shared; the first
 writer to find it free removes what a killed writer left (data files no commit names, temporary
 commit files) before it writes, so no file a live writer is still committing is ever touched.
+A data file the log names but the folder lacks (deleted by hand, lost in a copy) is named, with
+the way to recover, on every open, so every command that reads the table says the same sentence.
+A table's folder, its log and its lock are never reached through a symbolic link
+(``tweetgen.files``): a link there is refused, naming it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -27,7 +32,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 from tweetgen.config import Settings
 from tweetgen.errors import StoreError
-from tweetgen.files import shared_lock
+from tweetgen.files import make_folder, real_folder, shared_lock
 from tweetgen.schema import GroupSpec
 from tweetgen.store.delta_log import check_delta_log, logged_paths, unlogged_files
 from tweetgen.store.port import FeatureStore, GroupNotFoundError, WriteResult
@@ -53,13 +58,13 @@ class LocalFeatureStore(FeatureStore):
 
     def exists(self, spec: GroupSpec) -> bool:
         path = self.path(spec)  # is_deltatable would create a missing folder: look first
-        if not path.is_dir():
+        if not real_folder(path, _table_of(spec)):
             return False
         check_delta_log(path)
         return DeltaTable.is_deltatable(str(path))
 
     def _merge_new(self, spec: GroupSpec, table: pa.Table) -> WriteResult:
-        path = self.path(spec)
+        path = make_folder(self.path(spec), _table_of(spec))
         with shared_lock(path / WRITERS_LOCK, when_alone=lambda: self.remove_leftovers(spec)):
             self._ensure_table(spec)
             return self._merge_locked(spec, table)
@@ -97,7 +102,7 @@ class LocalFeatureStore(FeatureStore):
     def _ensure_table(self, spec: GroupSpec) -> None:
         path = self.path(spec)
         if not self.exists(spec):
-            path.mkdir(parents=True, exist_ok=True)
+            make_folder(path, _table_of(spec))
             try:
                 write_deltalake(str(path), spec.schema.empty_table(), mode="ignore", name=spec.name, description=spec.description)
             except DeltaError:
@@ -122,9 +127,11 @@ class LocalFeatureStore(FeatureStore):
             StoreError: the log is damaged or cannot be read (names the file and how to recover).
         """
         path = self.path(spec)
+        if not real_folder(path, _table_of(spec)):
+            raise GroupNotFoundError(spec, self.where)
         check_delta_log(path)
         try:
-            return DeltaTable(str(path), version=version)
+            table = DeltaTable(str(path), version=version)
         except TableNotFoundError:
             raise GroupNotFoundError(spec, self.where) from None
         except DeltaError as error:
@@ -133,6 +140,8 @@ class LocalFeatureStore(FeatureStore):
                 f"The Delta table {path} cannot be read ({first_line}); restore it from a backup, "
                 f"or remove it and run `{spec.filled_by}` again."
             ) from None
+        _check_data_files(spec, path, table)
+        return table
 
     def read(self, spec: GroupSpec, columns: list[str] | None = None) -> pd.DataFrame:
         return self._table(spec).to_pyarrow_table(columns=columns).to_pandas()
@@ -168,6 +177,20 @@ class LocalFeatureStore(FeatureStore):
         table = self._table(spec)
         frame = table.to_pyarrow_table(columns=columns).to_pandas()
         return frame, f"{spec.name} v{spec.version}, Delta table version {table.version()} in {self.where}"
+
+
+def _table_of(spec: GroupSpec) -> str:
+    return f"the Delta table of '{spec.name}' v{spec.version}"
+
+
+def _check_data_files(spec: GroupSpec, path: Path, table: DeltaTable) -> None:
+    """Raise ``StoreError`` naming the first data file the table's log lists but its folder lacks."""
+    for uri in table.file_uris():
+        if not os.path.exists(uri):
+            raise StoreError(
+                f"The Delta table {path} is missing its data file {Path(uri).name} (version {table.version()} lists it); "
+                f"restore that file from a backup, or remove {path} and run `{spec.filled_by}` again."
+            )
 
 
 def _key_ranges(spec: GroupSpec, table: pa.Table) -> list[str]:

@@ -9,7 +9,8 @@ known is shown under no account's name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -27,15 +28,29 @@ UNKNOWN_NOTICE = (
 
 @dataclass(frozen=True)
 class Account:
-    """The author a tweet card names: display name, @handle, and whether the verified badge is drawn."""
+    """The author a tweet card names: display name, @handle, whether the verified badge is drawn, and
+    the avatar's letters (default: ``initials_of`` the display name, else of the handle, else "?")."""
 
     display_name: str
     handle: str
     verified: bool
+    initials: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.initials:
+            object.__setattr__(self, "initials", initials_of(self.display_name) or initials_of(self.handle) or "?")
+
+
+def initials_of(name: str) -> str:
+    """Up to two capital letters for an avatar: the first letters of a name's first two words, a
+    parenthesised remark left out ("Elon Musk" -> "EM", "Sample Founder (invented)" -> "SF", "elonmusk"
+    -> "E"). Only letters the avatar's font draws count (Latin, Greek, Cyrillic): "" when there are none."""
+    words = re.findall(r"[^\W\d_][\w'’-]*", re.sub(r"\([^)]*\)", " ", name))
+    return "".join(word[0] for word in words if word[0] < "\u0530")[:2].upper()
 
 
 SAMPLE_ACCOUNT = Account(SAMPLE_DISPLAY_NAME, SAMPLE_USERNAME, verified=False)
-UNKNOWN_ACCOUNT = Account("Unknown account", "unknown", verified=False)
+UNKNOWN_ACCOUNT = Account("Unknown account", "unknown", verified=False, initials="?")
 
 
 def account_for(username: object, real_username: str = "elonmusk", real_display_name: str | None = None) -> Account:

@@ -29,7 +29,7 @@ CHROMIUM_ARGS = (
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 )
 CARDS = ("#card-real", "#card-prompted", "#card-random")  # the elem_ids of tweetgen.ui.gradio_app
-CHART = "#chart"
+CHARTS = ("#chart-bits", "#chart-sentiment", "#chart-copies")  # tweetgen.ui.gradio_app.CHART_IDS
 FRESH = "#card-fresh"
 
 
@@ -111,23 +111,28 @@ def natural_widths(page: Page, selector: str) -> list[int]:
     return page.eval_on_selector_all(selector, "images => images.map(image => image.naturalWidth)")
 
 
-def _wait_for_image(page: Page, selector: str, timeout_ms: int) -> None:
-    """Wait until the first image under ``selector`` is shown and decoded."""
+def wait_for_image(page: Page, selector: str, timeout_ms: int, other_than: str | None = None) -> None:
+    """Wait until the first image under ``selector`` is shown and decoded (and, with ``other_than``,
+    is not the image of that address). The image is scrolled into view: Gradio's images load lazily."""
+    page.locator(selector).first.scroll_into_view_if_needed(timeout=timeout_ms)
     page.locator(f"{selector} img").first.wait_for(state="visible", timeout=timeout_ms)
-    page.wait_for_function("selector => { const image = document.querySelector(selector + ' img');"
-                           " return image !== null && image.complete && image.naturalWidth > 0; }",
-                           arg=selector, timeout=timeout_ms)
+    page.wait_for_function("([selector, old]) => { const image = document.querySelector(selector + ' img');"
+                           " return image !== null && image.complete && image.naturalWidth > 0 && image.getAttribute('src') !== old; }",
+                           arg=[selector, other_than], timeout=timeout_ms)
 
 
 def wait_for_cards_and_chart(page: Page, timeout_ms: int = 15_000) -> None:
-    """Wait until the three tweet images and the chart of the newest run are loaded."""
-    for selector in (*CARDS, CHART):
-        _wait_for_image(page, selector, timeout_ms)
+    """Wait until the three tweet images of the newest run and the three charts are loaded."""
+    for selector in (*CARDS, *CHARTS):
+        wait_for_image(page, selector, timeout_ms)
 
 
 def generate_tweet(page: Page, prompt: str, timeout_ms: int = 20_000) -> None:
-    """Type ``prompt``, click Generate, and wait until the fresh tweet image is loaded."""
+    """Type ``prompt``, click Generate, and wait until the fresh tweet image replaces what the box showed
+    (the hint that ``tweetgen.ui.gradio_app`` puts there on load, or the previous tweet)."""
+    before = page.locator(f"{FRESH} img")
+    shown = before.first.get_attribute("src") if before.count() else None
     page.locator("#prompt textarea, #prompt input").first.fill(prompt)
     page.locator("#generate").click()
-    _wait_for_image(page, FRESH, timeout_ms)
+    wait_for_image(page, FRESH, timeout_ms, other_than=shown)
     page.wait_for_timeout(300)  # let the layout settle before a picture

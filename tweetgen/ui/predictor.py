@@ -1,16 +1,20 @@
 """The champion model behind the prompt box, loaded on first use and then kept.
 
 The same ``Predictor`` serves the local registry and Hopsworks: it is given a factory that opens
-the registry, so nothing is opened, logged in to or loaded before the first prompt.
+the registry, so nothing is opened, logged in to or loaded before the first prompt. Requests that
+arrive together (the page's and ``/api/generate``'s, from their threads) are generated together
+in one batch (``tweetgen.ui.batcher``); callers just call ``generate``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tweetgen.errors import TweetgenError
+from tweetgen.registry.port import former_name_hint
+from tweetgen.ui.batcher import WINDOW_S, GenerationBatcher
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -31,7 +35,8 @@ class Predictor:
     The registry comes from a factory, so the same code serves the local registry and Hopsworks
     (``Predictor.from_settings`` picks the one the settings name). Loading happens once, under a
     lock, when ``generate`` is first called; a failed load is retried on the next call (a model
-    may have been trained meanwhile).
+    may have been trained meanwhile). With ``batching`` (the default), concurrent calls wait at
+    most ``batch_window_s`` for each other and run as one batch; without it, one at a time.
     """
 
     def __init__(
@@ -42,6 +47,8 @@ class Predictor:
         temperature: float = 0.9,
         top_p: float = 0.95,
         device: str = "cpu",
+        batching: bool = True,
+        batch_window_s: float = WINDOW_S,
     ) -> None:
         self._open_registry = open_registry
         self.device = device  # where the model is moved once loaded
@@ -51,6 +58,8 @@ class Predictor:
         self.top_p = top_p
         self._loaded: tuple[ModelVersion, PreTrainedModel, PreTrainedTokenizerBase] | None = None
         self._lock = threading.Lock()
+        self.batching = batching
+        self.batcher = GenerationBatcher(self._generate_batch, window_s=batch_window_s)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Predictor:
@@ -75,6 +84,7 @@ class Predictor:
                 if version is None:
                     raise ModelUnavailableError(
                         f"No trained model '{self.model_name}' in {registry.where} yet: run `make demo`, or `python -m tweetgen train`, to train one."
+                        + former_name_hint(registry, self.model_name)
                     )
                 model, tokenizer = registry.load(version)
                 self._loaded = (version, model.to(self.device), tokenizer)
@@ -91,18 +101,39 @@ class Predictor:
             ModelUnavailableError: no champion model can be loaded.
             TweetgenError: the prompt leaves the model no room to generate.
         """
-        from tweetgen.model.generate import best_of
+        version = self._load()[0]
+        if self.batching:
+            return self.batcher.submit(prompt, seed), version
+        (text,) = self._generate_batch([(prompt, seed)])
+        if isinstance(text, TweetgenError):
+            raise text
+        return text, version
 
-        version, model, tokenizer = self._load()
-        with self._lock:  # one generation at a time per model: torch threads are shared anyway
-            [tweet] = best_of(model, tokenizer, prompt, n=1, max_new_tokens=self.max_new_tokens, seed=seed,
-                              temperature=self.temperature, top_p=self.top_p)
-        return tweet.text, version
+    def _generate_batch(self, requests: Sequence[tuple[str, int]]) -> list[str | TweetgenError]:
+        """The text of each ``(prompt, seed)``, or the error of a prompt that leaves no room."""
+        from tweetgen.model.generate import best_rows
+
+        _, model, tokenizer = self._load()
+        with self._lock:  # one batch at a time per model: torch threads are shared anyway
+            rows = best_rows(model, tokenizer, requests, max_new_tokens=self.max_new_tokens,  # best of BEST_OF each
+                             temperature=self.temperature, top_p=self.top_p)
+        return [row if isinstance(row, TweetgenError) else row.text for row in rows]
 
 
 def clean_prompt(prompt: str | None) -> str:
-    """The prompt the model gets: surrounding whitespace removed, cut to ``MAX_PROMPT_CHARS`` characters."""
-    return (prompt or "").strip()[:MAX_PROMPT_CHARS].rstrip()
+    """The prompt the page's box gives the model: what ``check_prompt`` refuses (control characters,
+    line and paragraph separators, bidirectional controls) removed, surrounding whitespace removed,
+    cut to ``MAX_PROMPT_CHARS`` characters."""
+    import unicodedata
+
+    kept = "".join(char for char in prompt or "" if not _breaks_the_line(char, unicodedata.category(char)))
+    return kept.strip()[:MAX_PROMPT_CHARS].rstrip()
+
+
+def _breaks_the_line(char: str, category: str) -> bool:
+    """Whether a one-line prompt may not hold ``char``: a control character, a line or paragraph
+    separator, or a bidirectional embedding, override or isolate (it reorders what follows)."""
+    return category in ("Cc", "Cs", "Zl", "Zp") or "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069"
 
 
 class PromptError(TweetgenError):
@@ -113,8 +144,9 @@ def check_prompt(prompt: str) -> str:
     """The prompt the model gets, for a program's request: the prompt box's limits, refused, not cut.
 
     Raises:
-        PromptError: longer than ``MAX_PROMPT_CHARS`` once trimmed, or holds a control character
-            (the one-line box cannot send one).
+        PromptError: longer than ``MAX_PROMPT_CHARS`` once trimmed, or holds a control character,
+            a line or paragraph separator (U+2028, U+2029) or a bidirectional override or isolate
+            (U+202A-U+202E, U+2066-U+2069), none of which a one-line prompt holds.
     """
     import unicodedata
 
@@ -122,8 +154,8 @@ def check_prompt(prompt: str) -> str:
     if len(text) > MAX_PROMPT_CHARS:
         raise PromptError(f"The prompt is {len(text)} characters long; send at most {MAX_PROMPT_CHARS}, as in the prompt box.")
     for position, char in enumerate(text):
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            raise PromptError(
-                f"The prompt holds the control character U+{ord(char):04X} at position {position}; send one line of text."
-            )
+        kind = unicodedata.category(char)
+        if _breaks_the_line(char, kind):
+            what = "control character" if kind in ("Cc", "Cs") else "line break" if kind in ("Zl", "Zp") else "bidirectional control"
+            raise PromptError(f"The prompt holds the {what} U+{ord(char):04X} at position {position}; send one line of text.")
     return text

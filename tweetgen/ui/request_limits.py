@@ -5,7 +5,9 @@ stores any file and serves it back to anyone holding its link, and ``/process_re
 nothing to do here: ``RequestLimits`` answers them, and any ``multipart/form-data`` body, with
 403 before Gradio reads a byte. Every other body is capped at ``MAX_BODY_BYTES`` (413): the
 largest the page sends is a 100-character prompt. A body of unknown length is refused (411), since
-it could not be capped before it is read. Gradio's own ``max_file_size`` is set to the same cap,
+it could not be capped before it is read, and so is one framed twice, with both ``Content-Length``
+and ``Transfer-Encoding`` (400): the server reads such a body as chunked, of any length, whatever
+its declared length says. The bytes that arrive are counted too, so no body passes the cap. Gradio's own ``max_file_size`` is set to the same cap,
 should a file reach it another way.
 
 Gradio writes every image the app returns into its temporary folder (``GRADIO_TEMP_DIR``) and,
@@ -37,14 +39,52 @@ class RequestLimits:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = refuse(scope, self.max_body_bytes) if scope["type"] == "http" else None
-        if refusal is None:
+        if refusal is not None:
+            await send_text(send, *refusal)
+            return
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status, text = refusal
-        body = text.encode()
-        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        started = False
+
+        async def tracked(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, _counted(receive, self.max_body_bytes), tracked)
+        except BodyTooLargeError as error:
+            if not started:
+                await send_text(send, 413, str(error))
+
+
+async def send_text(send: Send, status: int, text: str) -> None:
+    """Answer with ``status`` and ``text`` as plain text."""
+    body = text.encode()
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyTooLargeError(Exception):
+    """More bytes arrived than the cap allows (a body whose framing lied about its length)."""
+
+
+def _counted(receive: Receive, max_body_bytes: int) -> Receive:
+    """``receive`` that raises ``BodyTooLargeError`` once the body's bytes pass ``max_body_bytes``."""
+    received = 0
+
+    async def counted() -> MutableMapping[str, Any]:
+        nonlocal received
+        message = await receive()
+        if message.get("type") == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_body_bytes:
+                raise BodyTooLargeError(f"The request body is larger than {max_body_bytes:,} bytes.")
+        return message
+
+    return counted
 
 
 def refuse(scope: Scope, max_body_bytes: int = MAX_BODY_BYTES) -> tuple[int, str] | None:
@@ -56,9 +96,11 @@ def refuse(scope: Scope, max_body_bytes: int = MAX_BODY_BYTES) -> tuple[int, str
     if scope.get("method") not in BODY_METHODS:
         return None
     length = headers.get("content-length")
+    if length is not None and "transfer-encoding" in headers:
+        return 400, "The request has both Content-Length and Transfer-Encoding; send one of them."
     if length is None:
         return (411, "Send the request body with a Content-Length.") if "transfer-encoding" in headers else None
-    if not length.isdigit() or int(length) > max_body_bytes:
+    if not (length.isascii() and length.isdigit()) or int(length) > max_body_bytes:
         return 413, f"The request body is larger than {max_body_bytes:,} bytes."
     return None
 
