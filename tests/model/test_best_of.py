@@ -29,3 +29,16 @@ def test_a_texts_bits_per_character_counts_its_end() -> None:
     together = evaluate(model, tokenizer, texts)["eval_bits_per_char"]
     chars = [len(t) + 1 for t in texts]
     assert abs(sum(b * c for b, c in zip(each, chars, strict=True)) / sum(chars) - together) < 1e-5
+
+
+def test_a_request_that_leaves_no_room_gets_its_error_and_the_others_their_best() -> None:
+    from tweetgen.errors import TweetgenError
+    from tweetgen.model.generate import Sampled, best_rows
+
+    tokenizer = byte_tokenizer()
+    model = build_lstm(tokenizer, n_embd=32, hidden_size=96, seed=1)
+    model.config.max_position_embeddings = 16  # a context of 16 bytes: a 20-byte prompt leaves no room
+    rows = best_rows(model, tokenizer, [("Mars", 5), ("x" * 20, 6), ("Mars", 5)], candidates=3, max_new_tokens=8)
+    assert isinstance(rows[1], TweetgenError) and "leaves no room" in str(rows[1])
+    assert isinstance(rows[0], Sampled) and rows[0] == rows[2]  # same prompt and seed: the same best candidate
+    assert rows[0] == best_of(model, tokenizer, "Mars", n=1, candidates=3, max_new_tokens=8, seed=5)[0]
