@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tweetgen.model.build import byte_tokenizer
 from tweetgen.model.evaluate import text_bits_per_char
 from tweetgen.model.generate import best_of, sample_tweets
@@ -42,3 +44,13 @@ def test_a_request_that_leaves_no_room_gets_its_error_and_the_others_their_best(
     assert isinstance(rows[1], TweetgenError) and "leaves no room" in str(rows[1])
     assert isinstance(rows[0], Sampled) and rows[0] == rows[2]  # same prompt and seed: the same best candidate
     assert rows[0] == best_of(model, tokenizer, "Mars", n=1, candidates=3, max_new_tokens=8, seed=5)[0]
+
+
+def test_each_texts_bits_per_character_is_its_own_whatever_the_batch() -> None:
+    tokenizer = byte_tokenizer()
+    model = build_lstm(tokenizer, n_embd=32, hidden_size=96, seed=1)
+    model.config.max_position_embeddings = 24  # the last text is longer: scored in windows, after the batches
+    texts = ["A longer tweet", "Go", "Mars soon", "x" * 40, "Go"]
+    together = text_bits_per_char(model, tokenizer, texts, batch_size=2)
+    alone = [text_bits_per_char(model, tokenizer, [text])[0] for text in texts]
+    assert together == [pytest.approx(value, rel=1e-5) for value in alone] and together[1] == pytest.approx(together[4], rel=1e-6)
