@@ -89,8 +89,8 @@ def runtime_image(torch_index: str | None) -> modal.Image:
 
 
 app = modal.App("tweetgen")
-image = runtime_image(CPU_TORCH_INDEX)  # scrape, daily_inference, web
-gpu_image = runtime_image(None)  # train: PyPI's torch wheel for Linux is the CUDA build
+image = runtime_image(CPU_TORCH_INDEX)  # scrape, retrain (an LSTM champion), daily_inference, web
+gpu_image = runtime_image(None)  # train, retrain_on_gpu: PyPI's torch wheel for Linux is the CUDA build
 data_volume = modal.Volume.from_name("tweetgen-data", create_if_missing=True)
 volumes = {DATA_MOUNT: data_volume}
 hopsworks_secret = modal.Secret.from_name("hopsworks", required_keys=["HOPSWORKS_API_KEY", "HOPSWORKS_PROJECT"])

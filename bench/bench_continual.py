@@ -4,6 +4,7 @@
     nice -n 10 python bench/bench_continual.py --months 2021-07 2022-03  # a shorter walk
     nice -n 10 python bench/bench_continual.py --budget-seconds 120 --retrain-seconds 30   # quicker, worse
     python bench/bench_continual.py --path ~/Downloads/elon-musk-tweets
+    nice -n 10 python bench/bench_continual.py --steps 400 --retrain-steps 60 --threads 1   # fixed steps: a busy machine only slows it
 
 Each month's tweets are scored by what saw only the tweets before it (prequential evaluation),
 in bits per character as ``tweetgen.model.evaluate`` counts them (each tweet's end included, over
@@ -68,6 +69,10 @@ class Method:
 
 def main() -> None:
     args = parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # scoring and sampling too, not only the training loops
     if not args.path.is_dir():
         sys.exit(f"{args.path} is not a folder; pass the folder holding the Kaggle year files with --path.")
     months = month_starts(*args.months)
@@ -93,6 +98,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--retrain-seconds", type=float, default=60.0, help="budget of each warm start (the retrain job's default: 60)")
     parser.add_argument("--min-new-tweets", type=int, default=RetrainRule().min_new_tweets, help="the retrain job's threshold")
     parser.add_argument("--family", choices=["lstm", "gpt2"], default="lstm", help="the model family (default: lstm, train's default)")
+    parser.add_argument("--steps", type=int, help="train the first model for this many steps instead of --budget-seconds")
+    parser.add_argument("--retrain-steps", type=int, help="train each warm start for this many steps instead of --retrain-seconds")
+    parser.add_argument("--threads", type=int, help="torch threads while training (default: one per core; 1 on a machine busy with other work)")
     parser.add_argument("--samples", type=int, default=10, help="samples each training run measures (100 in train; fewer save time)")
     return parser.parse_args()
 
@@ -151,12 +159,14 @@ def walk_models(history: pd.DataFrame, by_month: dict[str, pd.DataFrame], args: 
 
     once, pipeline = Method("(a) trained once"), Method("(b) the pipeline: retrain job, warm starts")
     versions: list[str] = []
-    base = TrainConfig(n_quality_samples=args.samples, n_samples=min(3, args.samples))
+    base = TrainConfig(n_quality_samples=args.samples, n_samples=min(3, args.samples), num_threads=args.threads)
+    first_budget = {"max_steps": args.steps, "max_seconds": None} if args.steps else {"max_seconds": args.budget_seconds}
+    retrain_budget = {"max_steps": args.retrain_steps, "max_seconds": None} if args.retrain_steps else {"max_seconds": args.retrain_seconds}
     with tempfile.TemporaryDirectory(prefix="bench-continual-") as folder:
         store, registry = LocalFeatureStore(Path(folder) / "store"), LocalModelRegistry(Path(folder) / "models")
         store.insert(TWEETS, history)
         started = time.process_time()
-        first = run_training(store, registry, dataclasses.replace(base, family=args.family, max_seconds=args.budget_seconds))
+        first = run_training(store, registry, dataclasses.replace(base, family=args.family, **first_budget))
         once.cpu_s = pipeline.cpu_s = time.process_time() - started
         print(first.summary(), file=sys.stderr)
         frozen = registry.load(first.version)
@@ -170,7 +180,7 @@ def walk_models(history: pd.DataFrame, by_month: dict[str, pd.DataFrame], args: 
                 method.cpu_s += time.process_time() - started
             store.insert(TWEETS, tweets)  # the month's tweets arrive; the retrain job runs
             started = time.process_time()
-            report = run_retrain(store, registry, dataclasses.replace(base, max_seconds=args.retrain_seconds), rule)
+            report = run_retrain(store, registry, dataclasses.replace(base, **retrain_budget), rule)
             pipeline.cpu_s += time.process_time() - started
             versions.append(f"{month}: {report.lines()[0]}")
             print(f"{month}: (a) {once.month_bpc(month):.3f}  (b) {pipeline.month_bpc(month):.3f}  {report.lines()[0]}", file=sys.stderr)
@@ -184,7 +194,7 @@ def print_table(methods: list[Method], by_month: dict[str, pd.DataFrame], versio
     print(f"{'overall':8} {sum(map(len, by_month.values())):>6} " + " ".join(f"{m.overall:>7.3f}" for m in methods))
     print()
     for method in methods:
-        print(f"{method.name}: {method.overall:.3f} bits/char over the walk, {method.cpu_s:,.0f} CPU seconds")
+        print(f"{method.name}: {method.overall:.3f} bits/char over the walk, {method.cpu_s:,.1f} CPU seconds")
     a, b, c = (m.overall for m in methods)
     print(f"(b) - (c): {b - c:+.3f} bits/char; (b) - (a): {b - a:+.3f} bits/char.")
     print("\nThe retrain job, month by month:")

@@ -7,6 +7,7 @@
     python bench/bench_quality.py --base-model gpt2      # pretrained GPT-2, on a GPU with the Hub cached
     python bench/bench_quality.py --path ~/Downloads/elon-musk-tweets
     python bench/bench_quality.py --best-of 1            # leave out the best-of-n row (default: best of 4)
+    nice -n 10 python bench/bench_quality.py --steps 400 --threads 1   # on a machine busy with other work
 
 The Kaggle year files are cleaned as the feature pipeline does (duplicate ids dropped,
 ``clean_text``, empty texts left out) and split by time. ``--split 2021-10`` (the default):
@@ -46,6 +47,7 @@ average during the run is printed under the table.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -130,7 +132,10 @@ def run_model(frame, split: str, args: argparse.Namespace, family: str | None) -
     from tweetgen.schema import TWEETS
     from tweetgen.store.local import LocalFeatureStore
 
-    config = TrainConfig(base_model=args.base_model, family=family, eval_since=SPLITS[split][0], max_seconds=args.budget_seconds)
+    config = TrainConfig(base_model=args.base_model, family=family, eval_since=SPLITS[split][0], max_seconds=args.budget_seconds,
+                         max_steps=args.steps, num_threads=args.threads)
+    if args.steps:  # a fixed number of steps: the same model on a busy machine, only later
+        config = dataclasses.replace(config, max_seconds=None)
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:
         store = LocalFeatureStore(Path(folder) / "feature_store")
         store.insert(TWEETS, frame)
@@ -185,7 +190,12 @@ def network_alone_bpc(registry, version, metrics: dict, frame, split: str) -> fl
 
 def worker(row: str, args: argparse.Namespace) -> None:
     """Compute one row and print it as JSON on the last line of stdout (run in a child process)."""
+    import torch
+
     from tweetgen.model.evaluate import eval_set_id
+
+    if args.threads:
+        torch.set_num_threads(args.threads)  # scoring and sampling too, not only the training loop
 
     frame = load_frame(args.path, args.split)
     train_texts, val_texts, eval_texts = texts_of(frame, args.split)
@@ -223,6 +233,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--family", nargs="+", choices=["lstm", "gpt2"], default=["lstm"], help="model families to train, one row each")
     parser.add_argument("--budget-seconds", type=float, default=300.0, help="training budget of each model row (train's default: 300)")
     parser.add_argument("--base-model", default="tiny", help="tiny (built from scratch), or a pretrained model such as gpt2 (GPU)")
+    parser.add_argument("--steps", type=int, help="train for this many steps instead of a time budget (a busy machine then only slows it)")
+    parser.add_argument("--threads", type=int, help="torch threads while training (default: one per core; 1 on a machine busy with other work)")
     parser.add_argument("--best-of", type=int, default=4, help="candidates per sample of the best-of-n row (1: no such row)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -233,6 +245,7 @@ def run_child(row: str, args: argparse.Namespace, load: list[float]) -> dict:
     command = [
         sys.executable, __file__, "--worker", row, "--path", str(args.path), "--split", args.split,
         "--budget-seconds", str(args.budget_seconds), "--base-model", args.base_model, "--best-of", str(args.best_of),
+        *(["--steps", str(args.steps)] if args.steps else []), *(["--threads", str(args.threads)] if args.threads else []),
     ]
     print(f"{row}: running", file=sys.stderr)
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),

@@ -198,3 +198,25 @@ def test_the_page_and_the_api_waiting_together_are_generated_in_shared_batches(t
     assert predictor.batcher.stats.batches <= 3  # 7 requests within the window: shared batches, not one each
     alone = Predictor(lambda: tiny_registry, "tweet_gpt2", max_new_tokens=12, batching=False)
     assert texts == [alone.generate("The rocket", seed)[0] for seed in range(4)]
+
+
+def test_a_request_keeps_the_best_of_its_candidates_by_the_models_own_bits_per_char(tiny_registry) -> None:
+    from tweetgen.model.evaluate import text_bits_per_char
+
+    single = Predictor(lambda: tiny_registry, "tweet_gpt2", max_new_tokens=16, batching=False, best_of=1)
+    candidates = [single.generate("Day", seed)[0] for seed in range(40, 44)]  # seeds 40..43: request seed 40's
+    _, model, tokenizer = single._load()
+    scores = text_bits_per_char(model, tokenizer, candidates)
+    assert len(set(scores)) == 4  # the premise: the candidates differ, so the choice matters
+    best = candidates[scores.index(min(scores))]
+    alone = Predictor(lambda: tiny_registry, "tweet_gpt2", max_new_tokens=16, batching=False)
+    batched = Predictor(lambda: tiny_registry, "tweet_gpt2", max_new_tokens=16)
+    assert alone.generate("Day", 40)[0] == best == batched.generate("Day", 40)[0]
+    assert batched.batcher.stats.requests == 1  # one request, whatever its candidates
+
+
+def test_the_app_draws_as_many_candidates_as_the_daily_job_and_the_card() -> None:
+    from tweetgen.model import generate
+    from tweetgen.ui import predictor
+
+    assert predictor.BEST_OF == generate.BEST_OF == 4

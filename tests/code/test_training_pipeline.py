@@ -279,3 +279,15 @@ def test_a_run_starved_of_steps_says_so_with_its_step_count() -> None:
     line = pipeline._stopping(starved, 13, usual_steps=3000)
     assert line == ("stopped at step 400: its time budget ran out after only 400 steps, under half the 3000 a run of this "
                     "length usually gets here (a busy machine?)")
+
+
+def test_the_phases_after_the_training_loop_show_progress(capsys) -> None:
+    with pipeline.AfterTraining(progress=True) as phases:
+        assert phases.run("n-gram", lambda: 7) == 7
+        for name in ("eval", "samples", "register", "champion rule"):
+            phases.run(name, lambda: None)
+    shown = capsys.readouterr().err.replace("\r", "\n")
+    assert "After training" in shown and "5/5" in shown and "champion rule" in shown and "n-gram" in shown
+    with pipeline.AfterTraining(progress=False) as quiet:
+        quiet.run("eval", lambda: None)
+    assert capsys.readouterr().err == ""

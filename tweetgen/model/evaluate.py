@@ -84,10 +84,18 @@ def token_nats(model: PreTrainedModel, framed: list[list[int]], pad_id: int, bat
 
 
 @torch.inference_mode()
-def text_bits_per_char(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> list[float]:
-    """Each text's own bits per character (its nats, end included, over ``len(text) + 1``), in order."""
-    return [float(token_nats(model, [ids], tokenizer.pad_token_id).sum()) / math.log(2) / (len(text) + 1)
-            for ids, text in zip(framed_ids(tokenizer, texts), texts, strict=True)]
+def text_bits_per_char(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str], batch_size: int = 32) -> list[float]:
+    """Each text's own bits per character (its nats, end included, over ``len(text) + 1``), in
+    order; scored in batches as ``evaluate`` scores them."""
+    framed = framed_ids(tokenizer, texts)
+    flat = token_nats(model, framed, tokenizer.pad_token_id, batch_size)
+    # token_nats gives the short sequences in length order (a stable sort), then the long ones in order.
+    context = model.config.n_positions if hasattr(model.config, "n_positions") else model.config.max_position_embeddings
+    short = sorted((i for i in range(len(framed)) if len(framed[i]) <= context), key=lambda i: len(framed[i]))
+    order = short + [i for i in range(len(framed)) if len(framed[i]) > context]
+    parts = torch.split(flat, [len(framed[i]) - 1 for i in order])
+    nats = {i: float(part.sum()) for i, part in zip(order, parts, strict=True)}
+    return [nats[i] / math.log(2) / (len(text) + 1) for i, text in enumerate(texts)]
 
 
 def validation_scorer(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> Callable[[PreTrainedModel], float]:

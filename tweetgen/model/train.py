@@ -28,6 +28,7 @@ from tweetgen.model.build import TINY, family_of
 from tweetgen.model.checkpoint import data_fingerprint, load_checkpoint, save_checkpoint
 from tweetgen.model.data import TweetBlocks
 from tweetgen.model.families import FAMILIES, check_family
+from tweetgen.model.generate import BEST_OF
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DEFAULT_MAX_SECONDS = 300.0  # the default budget: about when the offline default stops improving on two cores
@@ -91,7 +92,7 @@ class TrainConfig:
             the loop then validates the starting weights first, so a run that only makes the
             model worse keeps them.
         best_of: samples drawn per sample kept, the one the model scores best
-            (``tweetgen.model.generate.best_of``); 1: plain sampling.
+            (``tweetgen.model.generate.best_of``, ``BEST_OF``); 1: plain sampling.
     """
 
     base_model: str = TINY
@@ -130,7 +131,7 @@ class TrainConfig:
     checkpoint_minutes: float = 10.0
     ngram_order: int | None = None
     warm_start: bool = False
-    best_of: int = 1
+    best_of: int = BEST_OF
 
     def resolved(self) -> TrainConfig:
         """This config with every ``None`` setting replaced by its family's value.

@@ -19,7 +19,7 @@ import pandas as pd
 
 from tweetgen.errors import TweetgenError
 from tweetgen.model.ending import cut_at_limit
-from tweetgen.model.generate import sample, tweet_tokens
+from tweetgen.model.generate import BEST_OF, best_of, tweet_tokens
 from tweetgen.model.measures import CopyIndex, sentiment
 from tweetgen.pipelines.drift import DRIFT_COLUMNS, Drift, rolling_drift
 from tweetgen.registry.champion import challengers
@@ -34,10 +34,12 @@ PROMPT_WORDS = 2
 class Sampling:
     """How a generation is sampled; recorded in every row so it can be reproduced.
 
-    ``seed`` None derives the seed from the tweet id, so each day's tweet gets its own draw. The
-    prompt-seeded tweet is drawn with ``seed``, the random one with ``seed + 1`` (with one seed
-    the two would share their random draws and look alike). ``max_new_tokens`` None is enough
-    for a whole tweet in the model's tokenizer (``tweet_tokens``: 280 bytes, or 80 BPE tokens).
+    ``seed`` None derives the seed from the tweet id, so each day's tweet gets its own draw. Each
+    tweet is the best of ``BEST_OF`` candidates by the model's own bits/char
+    (``tweetgen.model.generate.best_of``): the prompt-seeded one from seeds ``seed`` onwards, the
+    random one from ``seed + BEST_OF`` onwards (sharing seeds, the two would share their random
+    draws and look alike). ``max_new_tokens`` None is enough for a whole tweet in the model's
+    tokenizer (``tweet_tokens``: 280 bytes, or 80 BPE tokens).
     """
 
     temperature: float = 0.9
@@ -186,8 +188,8 @@ def generate_row(
     seed = sampling.seed_for(int(tweet["tweet_id"]))
     max_new_tokens = sampling.max_new_tokens or tweet_tokens(tokenizer)
     settings = dict(n=1, max_new_tokens=max_new_tokens, seed=seed, temperature=sampling.temperature, top_p=sampling.top_p)
-    prompted = clip_tweet(sample(model, tokenizer, prompt, **settings)[0]) if prompt else ""
-    random = clip_tweet(sample(model, tokenizer, "", **{**settings, "seed": seed + 1})[0])
+    prompted = clip_tweet(best_of(model, tokenizer, prompt, **settings)[0].text) if prompt else ""
+    random = clip_tweet(best_of(model, tokenizer, "", **{**settings, "seed": seed + BEST_OF})[0].text)
     real = str(tweet["clean_text"])
     return {
         "tweet_id": int(tweet["tweet_id"]), "tweet_created_at": tweet["created_at"],

@@ -48,12 +48,13 @@ from tweetgen.model.train import TrainConfig, TrainResult, train
 from tweetgen.pipelines.preflight import check_train_options
 from tweetgen.pipelines.warm_start import lineage, load_parent, warm_config, warm_start_parent
 from tweetgen.registry.champion import ChampionDecision
-from tweetgen.registry.port import ModelRegistry, ModelVersion, check_model_name
+from tweetgen.registry.port import ModelRegistry, ModelVersion, RegistryError, check_model_name
 from tweetgen.schema import TWEETS
 from tweetgen.store.port import FeatureStore
 
 T = TypeVar("T")
 
+FEW_STEPS_RATIO = 0.5  # a run with under half the steps per second of the family's usual runs was starved
 MIN_TWEETS = 10  # fewer cannot give both a training and an evaluation set worth the name
 STAGING_PREFIX = "tweetgen-model-"
 COLUMNS = ["tweet_id", "created_at", "clean_text"]
@@ -176,7 +177,7 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
         remove_checkpoint(config.checkpoint_dir)  # registered: a new run starts from the beginning
         rescore = lambda champion: evaluate(*registry.load(champion), split.eval)["eval_bits_per_char"]  # noqa: E731
         decision = phases.run("champion rule", lambda: registry.promote_if_better(version, rescore=rescore))
-    usual = usual_steps(registry.versions(config.model_name), version, result)
+    usual = usual_steps(_readable_versions(registry, config.model_name), version, result)
     return TrainReport(version, decision, metrics, samples, n_read, n_empty, len(split.train), len(split.eval), result,
                        len(split.val), usual_steps=usual)
 
@@ -215,7 +216,13 @@ def newest_tweet(frame: pd.DataFrame) -> tuple[int | None, str | None]:
     return int(newest["tweet_id"]), stamp.isoformat()
 
 
-FEW_STEPS_RATIO = 0.5  # a run with under half the steps per second of the family's usual runs was starved
+def _readable_versions(registry: ModelRegistry, name: str) -> list[ModelVersion]:
+    """The versions of ``name``, or none when one cannot be read (the run is registered already:
+    a broken older folder must not fail it)."""
+    try:
+        return registry.versions(name)
+    except RegistryError:
+        return []
 
 
 def usual_steps(versions: list[ModelVersion], version: ModelVersion, result: TrainResult) -> int | None:

@@ -37,6 +37,7 @@ class _Waiting:
     prompt: str
     seed: int
     arrived: float
+    first: bool = True  # the first row of a caller's request (the stats count requests, not rows)
     done: threading.Event = field(default_factory=threading.Event)
     result: object = None
 
@@ -75,17 +76,25 @@ class GenerationBatcher:
 
     def submit(self, prompt: str, seed: int) -> object:
         """The result for ``prompt`` and ``seed`` once its row has ended (blocks the calling thread)."""
-        request = _Waiting(prompt, seed, time.monotonic())
+        (result,) = self.submit_all([(prompt, seed)])
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def submit_all(self, rows: Sequence[tuple[str, int]]) -> list[object]:
+        """The result of each ``(prompt, seed)`` of one request (its candidates), in order, once all
+        have ended; a row's exception is returned in its place (blocks the calling thread)."""
+        now = time.monotonic()
+        waiting = [_Waiting(prompt, seed, now, first=i == 0) for i, (prompt, seed) in enumerate(rows)]
         with self._changed:
-            self._waiting.append(request)
+            self._waiting.extend(waiting)
             if self._worker is None:
                 self._worker = threading.Thread(target=self._serve, name="generation-batcher", daemon=True)
                 self._worker.start()
             self._changed.notify()
-        request.done.wait()
-        if isinstance(request.result, BaseException):
-            raise request.result
-        return request.result
+        for request in waiting:
+            request.done.wait()
+        return [request.result for request in waiting]
 
     def _serve(self) -> None:
         generation: Rows | None = None
@@ -97,7 +106,7 @@ class GenerationBatcher:
                     generation = generation or self._open()
                     errors = generation.add([(r.prompt, r.seed) for r in joining], [id(r) for r in joining])
                     self.stats.batches += 1
-                    self.stats.requests += len(joining)
+                    self.stats.requests += sum(request.first for request in joining)
                     for request in joining:
                         if id(request) in errors:
                             request.answer(errors[id(request)])

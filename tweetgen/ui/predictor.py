@@ -16,6 +16,8 @@ from tweetgen.errors import TweetgenError
 from tweetgen.registry.port import former_name_hint
 from tweetgen.ui.batcher import WINDOW_S, GenerationBatcher
 
+BEST_OF = 4  # candidates per request, as tweetgen.model.generate.BEST_OF (not imported: it brings torch)
+
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -37,7 +39,10 @@ class Predictor:
     (``Predictor.from_settings`` picks the one the settings name). Loading happens once, under a
     lock, when ``generate`` is first called; a failed load is retried on the next call (a model
     may have been trained meanwhile). With ``batching`` (the default), concurrent calls wait at
-    most ``batch_window_s`` for each other and run as one batch; without it, one at a time.
+    most ``batch_window_s`` for each other and run as one batch; without it, one at a time. Each
+    call draws ``best_of`` candidates (seeds ``seed`` to ``seed + best_of - 1``, in the same batch)
+    and keeps the one with the fewest bits per character by the model's own measure, as the daily
+    job and the model card's samples do (``tweetgen.model.generate.best_rows``).
     """
 
     def __init__(
@@ -50,6 +55,7 @@ class Predictor:
         device: str = "cpu",
         batching: bool = True,
         batch_window_s: float = WINDOW_S,
+        best_of: int = BEST_OF,
     ) -> None:
         self._open_registry = open_registry
         self.device = device  # where the model is moved once loaded
@@ -60,6 +66,7 @@ class Predictor:
         self._loaded: tuple[ModelVersion, PreTrainedModel, PreTrainedTokenizerBase] | None = None
         self._lock = threading.Lock()
         self.batching = batching
+        self.best_of = best_of  # candidates drawn per request; the one the model scores best is kept
         self.batcher = GenerationBatcher(self._generation, window_s=batch_window_s)
 
     @classmethod
@@ -102,17 +109,29 @@ class Predictor:
             ModelUnavailableError: no champion model can be loaded.
             TweetgenError: the prompt leaves the model no room to generate.
         """
-        version = self._load()[0]
-        if self.batching:
-            return self.batcher.submit(prompt, seed).text, version  # type: ignore[attr-defined]
+        version, model, tokenizer = self._load()
+        rows = [(prompt, seed + j) for j in range(self.best_of)]
+        drawn = self.batcher.submit_all(rows) if self.batching else self._generate_alone(rows)
+        for row in drawn:
+            if isinstance(row, BaseException):  # a prompt that leaves no room: the same for every candidate
+                raise row
+        texts = [row.text for row in drawn]  # type: ignore[attr-defined]
+        if len(texts) == 1:
+            return texts[0], version
+        from tweetgen.model.evaluate import text_bits_per_char
+
+        scores = text_bits_per_char(model, tokenizer, texts)
+        return texts[min(range(len(texts)), key=scores.__getitem__)], version
+
+    def _generate_alone(self, rows: list[tuple[str, int]]) -> list[object]:
+        """Each row's ``Sampled`` (or its error), in one generation of their own."""
         generation = self._generation()
         with self._lock:  # one generation at a time per model: torch threads are shared anyway
-            if errors := generation.add([(prompt, seed)], [0]):
-                raise errors[0]
-            ended: list = []
-            while not ended:
-                ended = generation.step()
-        return ended[0][1].text, version
+            errors = generation.add(rows, list(range(len(rows))))
+            results: dict[object, object] = dict(errors)
+            while len(results) < len(rows):
+                results.update(generation.step())
+        return [results[i] for i in range(len(rows))]
 
     def _generation(self) -> Generation:
         """A ``Generation`` on the champion (loading it if needed), with this predictor's settings."""
