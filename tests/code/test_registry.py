@@ -169,6 +169,30 @@ def test_the_challenger_of_each_other_family_is_its_best_whole_version_on_the_ch
     assert challengers([champion, version(6, 1.9, family="lstm")], champion, lambda v: True) == []
 
 
+def test_the_champion_record_holds_every_field_and_a_utc_decision_time(monkeypatch) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from tweetgen.registry.champion import new_champion_record
+
+    candidate, champion = version(3, 1.9, "sha256:new"), version(1, 2.0, "sha256:old")
+    decision = decide_champion(candidate, champion, lambda _: 2.25)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # a machine's zone far from UTC
+    time.tzset()
+    try:
+        record = new_champion_record(candidate, decision)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    decided = datetime.fromisoformat(record.pop("decided_at"))
+    assert decided.utcoffset().total_seconds() == 0 and abs((datetime.now(UTC) - decided).total_seconds()) < 3600
+    assert record == {
+        "version": 3, "metric": "eval_bits_per_char", "score": 1.9, "eval_set_id": "sha256:new", "previous": 1,
+        "previous_score": 2.25, "previous_damage": None,
+        "reason": "Version 3 (1.9000 bits/char) beats version 1 (2.2500) re-scored on eval set sha256:new.",
+    }
+
+
 def test_of_two_challengers_with_the_same_score_the_newer_one_is_picked_in_any_order() -> None:
     champion = version(1, 2.0, family="lstm")
     tied = [version(3, 2.1, family="gpt2"), version(5, 2.1, family="gpt2"), version(4, 2.1, family="gpt2")]
