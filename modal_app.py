@@ -1,4 +1,4 @@
-"""The cloud deployment on Modal: scheduled scrapes and batch inference, GPU training, the app.
+"""The cloud deployment on Modal: scheduled scrapes, retraining and batch inference, GPU training, the app.
 
 Deploying needs only ``pip install modal`` on your machine (this file imports nothing else but the
 package's standard-library modules); docs/deploy.md has the steps in order:
@@ -19,7 +19,7 @@ scheduler (``python -m tweetgen schedule``) reads them too.
 
 Two images: the scrape, the batch inference and the web app run on the CPU, so their image has
 PyTorch's CPU build (no CUDA libraries, several GB less to build and to start); only ``train``
-gets the CUDA build, from PyPI. ``scripts/image_sizes.py`` resolves both and reports their sizes.
+gets the CUDA build, from PyPI. ``bench/bench_images.py`` resolves both and reports their sizes.
 
 Timeouts follow from the write plan (``tweetgen.clients.write_plan``): a job's own work, then for
 each feature group it writes the worst wait for its materialization jobs (``HOPSWORKS_JOB_TIMEOUT``)
@@ -34,12 +34,15 @@ unless that marker names a mounted volume holding the data dir. ``train`` saves 
 every ten minutes, so a run that is cut off (preempted, or stopped) resumes when it runs again.
 """
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import modal
 
-from tweetgen.clients.write_plan import job_timeout_s
-from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings, notify_environment
+from tweetgen.clients.write_plan import WORK_S, job_timeout_s
+from tweetgen.config import INFERENCE_CRON, RETRAIN_CRON, SCRAPE_CRON, Settings, notify_environment
 
 REPO = Path(__file__).resolve().parent
 DATA_MOUNT = "/data"  # where the Volume is mounted; the data dir and the marker point at it
@@ -58,10 +61,6 @@ GPU = "L4"  # bf16-capable and inexpensive; "A100" or "H100" train GPT-2 124M se
 # imports (hopsworks, torch, transformers, gradio) take ~470 MiB resident, GPT-2 124M generating ~1 GiB.
 SCRAPE_RESOURCES = {"cpu": 0.5, "memory": 1024}  # tweepy, pandas and the Hopsworks client; no model
 MODEL_RESOURCES = {"cpu": 2.0, "memory": 3072}  # the model on the CPU: batch inference and the app
-# Each job's own work, in seconds, before its writes (tweetgen.clients.write_plan adds those):
-X_READS_S = 240.0  # the X source's time budget on Modal (tweetgen.sources.x_api.MODAL_TIME_BUDGET_S)
-INFERENCE_WORK_S = 600.0  # download the champion and a challenger, generate, measure
-TRAIN_WORK_S = 2 * 3600.0  # training (max_seconds, 1 h by default), evaluation, upload to the registry
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
@@ -98,16 +97,43 @@ hopsworks_secret = modal.Secret.from_name("hopsworks", required_keys=["HOPSWORKS
 x_api_secret = modal.Secret.from_name("x-api", required_keys=["X_BEARER_TOKEN"])  # and X_USER_ID, if you know it
 # Job notifications: the TWEETGEN_SMTP_* / TWEETGEN_NOTIFY_* settings of the deploying shell (or .env).
 notify_secret = modal.Secret.from_dict(notify_environment())
-SCRAPE_TIMEOUT_S = job_timeout_s("scrape", X_READS_S, DEPLOYED)
-INFERENCE_TIMEOUT_S = job_timeout_s("inference", INFERENCE_WORK_S, DEPLOYED)
-TRAIN_TIMEOUT_S = job_timeout_s("train", TRAIN_WORK_S, DEPLOYED)
+SCRAPE_TIMEOUT_S = job_timeout_s("scrape", DEPLOYED)
+INFERENCE_TIMEOUT_S = job_timeout_s("inference", DEPLOYED)
+RETRAIN_TIMEOUT_S = job_timeout_s("retrain", DEPLOYED)
+TRAIN_TIMEOUT_S = job_timeout_s("train", DEPLOYED)
+MAX_TRAIN_SECONDS = WORK_S["train"] - 1800  # the rest of train's work: loading, evaluation, registering
 WEB_TIMEOUT_S = 600
+CHECKPOINT_COMMIT_S = 120.0  # train commits the Volume this often: its checkpoints (every 10 min) survive a cut-off
 
 
 def checkpoint_folder(settings: Settings) -> Path:
     """Where train keeps its checkpoint: under the data dir, the Volume on Modal; one folder per
     model name (the training pipeline removes it once the model is registered)."""
     return settings.data_dir / "checkpoints" / settings.model_name
+
+
+@contextlib.contextmanager
+def committing(volume: modal.Volume, every_s: float, active: bool = True) -> Iterator[None]:
+    """Commit ``volume`` every ``every_s`` seconds while the block runs, and once at its end, so
+    that a checkpoint written there survives a container that is cut off (a Volume's changes are
+    seen by the next container only once committed). Off Modal (``active`` False) it does nothing."""
+    if not active:
+        yield
+        return
+    stop = threading.Event()
+
+    def commit_until_stopped() -> None:
+        while not stop.wait(every_s):
+            volume.commit()
+
+    worker = threading.Thread(target=commit_until_stopped, name="volume-commits", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join()
+        volume.commit()
 
 
 def _report(lines: list[str]) -> list[str]:
@@ -137,6 +163,33 @@ def scrape() -> list[str]:
     image=image,
     secrets=[hopsworks_secret, notify_secret],
     volumes=volumes,
+    schedule=modal.Cron(RETRAIN_CRON, timezone="UTC"),
+    timeout=RETRAIN_TIMEOUT_S,
+    **MODEL_RESOURCES,
+)
+def retrain() -> list[str]:
+    """Continue the champion on its new tweets when enough arrived or it drifts: an LSTM here on
+    the CPU, a GPT-2 champion on the GPU function."""
+    from tweetgen.pipelines.jobs import retrain_job, retrain_needs_gpu
+
+    settings = Settings.load()
+    if retrain_needs_gpu(settings):
+        return retrain_on_gpu.remote()
+    return _report(retrain_job(settings, runner="modal").lines())
+
+
+@app.function(image=gpu_image, secrets=[hopsworks_secret, notify_secret], volumes=volumes, gpu=GPU, timeout=RETRAIN_TIMEOUT_S)
+def retrain_on_gpu() -> list[str]:
+    """The retrain job of a GPT-2 champion, on the GPU (called by ``retrain``)."""
+    from tweetgen.pipelines.jobs import retrain_job
+
+    return _report(retrain_job(Settings.load(), runner="modal").lines())
+
+
+@app.function(
+    image=image,
+    secrets=[hopsworks_secret, notify_secret],
+    volumes=volumes,
     schedule=modal.Cron(INFERENCE_CRON, timezone="UTC"),
     timeout=INFERENCE_TIMEOUT_S,  # generation, then generated_tweets and job_runs as the write plan says
     retries=modal.Retries(max_retries=1, initial_delay=60.0),  # free to repeat: a rerun adds no row twice
@@ -160,17 +213,18 @@ def train(
     from tweetgen.model.train import TrainConfig
     from tweetgen.pipelines.jobs import train_job
 
-    if max_seconds > TRAIN_WORK_S - 1800:
+    if max_seconds > MAX_TRAIN_SECONDS:
         raise ConfigError(
             f"max_seconds={max_seconds:g} leaves evaluation and registering no room in train's {TRAIN_TIMEOUT_S} s "
-            f"timeout; pass at most {TRAIN_WORK_S - 1800:g}, or raise TRAIN_WORK_S in modal_app.py."
+            f"timeout; pass at most {MAX_TRAIN_SECONDS:g}, or raise WORK_S['train'] in tweetgen/clients/write_plan.py."
         )
     settings = Settings.load()
     config = TrainConfig(
         base_model=base_model, max_seconds=max_seconds, epochs=epochs, batch_size=batch_size, seed=seed, precision="auto",
         checkpoint_dir=str(checkpoint_folder(settings)),
     )
-    summary = train_job(settings, config, runner="modal").summary()
+    with committing(data_volume, every_s=CHECKPOINT_COMMIT_S, active=settings.on_modal):
+        summary = train_job(settings, config, runner="modal").summary()
     print(summary, flush=True)
     return summary
 

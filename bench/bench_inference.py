@@ -1,6 +1,8 @@
-"""The daily batch-inference job on CPU: end to end, and generation throughput.
+"""The daily batch-inference job on CPU: end to end, generation throughput, and the app serving
+concurrent generate requests with batching on and off.
 
     python bench/bench_inference.py --quick      # about a minute: 3 repeats of each case
+    python bench/bench_inference.py --family lstm --train-steps 150 --only serving   # the app's figures
     python bench/bench_inference.py              # 7 repeats
     python bench/bench_inference.py --train-steps 40    # a briefly trained champion instead
     python bench/bench_inference.py --family lstm       # the byte-level LSTM (the offline default) as champion
@@ -32,6 +34,18 @@ tokens generated are printed either way. The job is then run once for the day be
    number of new tokens, so every row generates exactly that many (``<|eos|>`` is masked until
    then; checked). Repeats are interleaved across rows; tokens/s is the median.
 
+3. Serving (``--only serving`` runs this part alone): the app started as users start it,
+   ``python -m tweetgen app``, timed from the command to its first answered ``POST
+   /api/generate`` (model load included); then the app's server (``build_server``, page and API)
+   in a fresh process, once with batching and once without (``Predictor(batching=False)``: one
+   generation at a time, as before batching), each loaded by 1 and by ``--clients`` (default 20)
+   concurrent clients in this process that post ``/api/generate`` with the first two words of a
+   stored tweet (a quarter of them with no prompt: a random tweet) and a seed of their own, for
+   ``--requests`` requests per client. Printed: requests/s, p50 and p95 latency, the mean batch,
+   and the batching server's speed-up over the one-at-a-time server at the same load. Every
+   answer is checked to start with its prompt, and answers to the same prompt and seed must be
+   the same in both servers.
+
 torch runs with ``--threads`` threads (default 1) in every case: with 2 threads on 2 cores that
 other processes share, each step waits for the slower thread and runs became several times
 slower and erratic (try ``--threads 2``). The machine's cores are shared
@@ -45,13 +59,18 @@ import argparse
 import contextlib
 import functools
 import json
+import os
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
@@ -80,14 +99,14 @@ def prepare(folder: Path, train_steps: int, threads: int, family: str) -> dict:
     from tweetgen.model.build import context_length
     from tweetgen.model.train import TrainConfig
     from tweetgen.pipelines.features import run_feature_pipeline
-    from tweetgen.pipelines.inference import Sampling, run_batch_inference
+    from tweetgen.pipelines.inference import Sampling, choose_prompt, run_batch_inference
     from tweetgen.registry.local import LocalModelRegistry
     from tweetgen.schema import TWEETS
     from tweetgen.store.local import LocalFeatureStore
 
     torch.set_num_threads(threads)
     logging.disable_progress_bar()
-    store, registry = LocalFeatureStore(folder / "store"), LocalModelRegistry(folder / "models")
+    store, registry = LocalFeatureStore(folder / "feature_store"), LocalModelRegistry(folder / "models")  # an app's --data-dir
     run_feature_pipeline(store, source="sample")
     config = TrainConfig(family=family, model_name=MODEL_NAME, max_steps=train_steps or None, max_seconds=None,
                          num_threads=threads, progress=False).resolved()
@@ -105,7 +124,9 @@ def prepare(folder: Path, train_steps: int, threads: int, family: str) -> dict:
     run_batch_inference(store, registry, MODEL_NAME, Sampling(seed=0), as_of=day_before, now=day_before + timedelta(hours=1))
     model, _ = registry.load(registry.champion(MODEL_NAME))
     parameters = sum(p.numel() for p in model.parameters())
+    prompts = [choose_prompt(text) for text in store.read(TWEETS, columns=["clean_text"])["clean_text"].tail(200)]
     return {
+        "data_dir": str(folder), "prompts": [p for p in prompts if p],
         "store": str(store.root), "registry": str(registry.root), "as_of": newest.isoformat(),
         "now": (newest + timedelta(hours=1)).isoformat(), "threads": threads,
         "champion": f"{champion} ({parameters / 1e6:.2f}M parameters, vocabulary {model.config.vocab_size:,}, context {context_length(model)})",
@@ -154,20 +175,34 @@ class Clock:
 
 @contextlib.contextmanager
 def counting_new_tokens(model, counts: list[int]):
-    """While open, every ``model.generate`` call appends the new tokens of each of its rows to ``counts``."""
-    generate = model.generate
+    """While open, every ``model.generate`` call appends the new tokens of each of its rows to
+    ``counts``; so does tweetgen's sampler, which runs one forward pass per new token (its rows run
+    until the last one ends: each is counted with the passes of the batch)."""
+    generate, inside, passes = model.generate, [False], []
 
     def counted(*args, **kwargs):
-        output = generate(*args, **kwargs)
+        inside[0] = True
+        try:
+            output = generate(*args, **kwargs)
+        finally:
+            inside[0] = False
         prompt = kwargs["input_ids"] if "input_ids" in kwargs else args[0]
         counts.extend([output.shape[1] - prompt.shape[1]] * output.shape[0])
         return output
 
+    def forward_done(module, args, output) -> None:
+        if not inside[0]:
+            passes.append(output.logits.shape[0])
+
+    hook = model.register_forward_hook(forward_done)
     model.generate = counted
     try:
         yield
     finally:
+        hook.remove()
         del model.generate
+        if passes:
+            counts.extend([len(passes)] * passes[0])
 
 
 def job_worker(spec: dict) -> dict:
@@ -241,6 +276,11 @@ def throughput_worker(spec: dict) -> dict:
             else:
                 sample(model, tokenizer, "", n=n, max_new_tokens=new, seed=0, temperature=0.9, top_p=0.95)
 
+    # generate() stops no row before min_new_tokens; tweetgen's sampler has no such setting: <|eos|> is masked for it
+    def no_eos(module, args, output) -> None:
+        output.logits[..., tokenizer.eos_token_id] = float("-inf")
+
+    model.register_forward_hook(no_eos)
     seconds: dict[str, list[float]] = defaultdict(list)
     for n in (1, spec["batch"]):
         for kind in GENERATORS.values():
@@ -256,6 +296,27 @@ def throughput_worker(spec: dict) -> dict:
     return {"seconds": seconds, "torch": torch.__version__}
 
 
+def serve_worker(spec: dict) -> None:
+    """Serve the app's server (page and API) over ``spec``'s store and champion, with batching or
+    without, until stdin closes; print its URL first and the batcher's counts last."""
+    import torch
+
+    from tweetgen.registry.local import LocalModelRegistry
+    from tweetgen.store.local import LocalFeatureStore
+    from tweetgen.ui.browser import running_app
+    from tweetgen.ui.predictor import Predictor
+
+    torch.set_num_threads(spec["threads"])
+    registry = LocalModelRegistry(Path(spec["registry"]))
+    predictor = Predictor(lambda: registry, MODEL_NAME, batching=spec["batching"])
+    predictor.version()  # loaded before any request is timed
+    with tempfile.TemporaryDirectory() as gradio, running_app(LocalFeatureStore(Path(spec["store"])), predictor, Path(gradio)) as url:
+        print(json.dumps({"url": url}), flush=True)
+        sys.stdin.read()
+    stats = predictor.batcher.stats
+    print(json.dumps({"batches": stats.batches, "requests": stats.requests}), flush=True)
+
+
 def spawn(kind: str, spec: dict) -> tuple[dict, float]:
     """Run a worker in a fresh process; its JSON result and the process's wall time."""
     started = time.time()
@@ -265,6 +326,131 @@ def spawn(kind: str, spec: dict) -> tuple[dict, float]:
     result = json.loads(output.strip().splitlines()[-1])
     result["spawned_at"], result["wall_s"] = started, wall
     return result, wall
+
+
+# -------------------------------------------------------------------------------- serving
+
+
+def post_generate(url: str, prompt: str, seed: int, timeout: float = 120) -> tuple[int, dict]:
+    """(status, JSON body) of one ``POST /api/generate``."""
+    body = json.dumps({"prompt": prompt, "seed": seed}).encode()
+    request = urllib.request.Request(f"{url.rstrip('/')}/api/generate", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - our own app on 127.0.0.1
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def measure_start(spec: dict) -> float:
+    """Seconds from ``python -m tweetgen app`` to its first answered ``POST /api/generate``."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "TWEETGEN_DATA_DIR": spec["data_dir"], "TWEETGEN_BACKEND": "local", "TWEETGEN_MODEL_NAME": MODEL_NAME,
+           "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": str(spec["threads"])}
+    started = time.perf_counter()
+    app = subprocess.Popen([sys.executable, "-m", "tweetgen", "app", "--port", str(port)], cwd=REPO, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        while True:
+            try:
+                status, body = post_generate(f"http://127.0.0.1:{port}", "The", 1)
+            except (urllib.error.URLError, ConnectionError):
+                if app.poll() is not None:
+                    raise RuntimeError(f"the app exited: {app.stderr.read()[-2000:]}") from None
+                time.sleep(0.02)
+                continue
+            assert status == 200, body
+            return time.perf_counter() - started
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def serving(spec: dict, batching: bool):
+    """The app's server in a fresh process (``serve_worker``); yields its URL and, once it has
+    stopped, fills the dict yielded with it with the batcher's counts."""
+    command = [sys.executable, __file__, "--worker", "serve", "--spec", json.dumps({**spec, "batching": batching})]
+    server = subprocess.Popen(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    counts: dict = {}
+    try:
+        yield json.loads(server.stdout.readline())["url"], counts
+    finally:
+        output, _ = server.communicate(timeout=60)  # closes its stdin: it stops
+        counts.update(json.loads(output.strip().splitlines()[-1]))
+
+
+def load(url: str, clients: int, per_client: int, prompts: list[str]) -> dict:
+    """``clients`` threads posting ``per_client`` requests each, back to back: every fourth with no
+    prompt (a random tweet), the others a stored tweet's first two words; seed = request number."""
+    latencies: list[float] = []
+    answers: dict[tuple[str, int], str] = {}
+    problems: list[str] = []
+
+    def client(c: int) -> None:
+        for i in range(per_client):
+            k = c * per_client + i
+            prompt, seed = ("" if k % 4 == 3 else prompts[k % len(prompts)]), k
+            started = time.perf_counter()
+            status, body = post_generate(url, prompt, seed)
+            latencies.append(time.perf_counter() - started)
+            if status != 200 or not body["text"].startswith(prompt):
+                problems.append(f"{prompt!r} seed {seed}: HTTP {status} {body}")
+            else:
+                answers[(prompt, seed)] = body["text"]
+
+    post_generate(url, prompts[0], 10**6)  # warm-up, not counted
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    assert not problems, problems[:3]
+    ordered = sorted(latencies)
+    return {"rps": len(latencies) / wall, "p50": statistics.median(ordered), "p95": ordered[int(0.95 * (len(ordered) - 1))],
+            "n": len(latencies), "answers": answers}
+
+
+def measure_serving(spec: dict, clients: int, requests: int) -> dict:
+    results: dict = {"start_s": measure_start(spec), "loads": {}}
+    for batching in (False, True):
+        with serving(spec, batching) as (url, counts):
+            for n in (1, clients):
+                results["loads"][(n, batching)] = load(url, n, requests if n == 1 else max(2, requests // 2), spec["prompts"])
+                print(f"  {n} client(s), batching {'on' if batching else 'off'}: {results['loads'][(n, batching)]['rps']:.1f} requests/s",
+                      file=sys.stderr, flush=True)
+        results[("counts", batching)] = counts
+    return results
+
+
+def print_serving(results: dict, spec: dict, clients: int) -> None:
+    loads = results["loads"]
+    print(f"\nServing POST /api/generate: champion {spec['champion']}; torch threads: {spec['threads']}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"  app start, `python -m tweetgen app` to its first answered POST /api/generate: {results['start_s']:.1f} s (aim: 5 s)")
+    header = f"{'clients':>7}  {'server':<16}{'requests':>9}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'vs one at a time':>18}"
+    print(header)
+    print("-" * len(header))
+    for n in (1, clients):
+        for batching in (False, True):
+            r = loads[(n, batching)]
+            ratio = r["rps"] / loads[(n, False)]["rps"]
+            print(f"{n:>7}  {'batched' if batching else 'one at a time':<16}{r['n']:>9}{r['rps']:>8.1f}{r['p50'] * 1000:>8.0f}"
+                  f"{r['p95'] * 1000:>8.0f}{ratio:>17.2f}x")
+    counts = results[("counts", True)]
+    print(f"  batching server: {counts['requests']} requests in {counts['batches']} batches, "
+          f"{counts['requests'] / max(counts['batches'], 1):.1f} per batch on average (all loads and warm-ups)")
+    same = [loads[(n, True)]["answers"][key] == text for n in (1, clients) for key, text in loads[(n, False)]["answers"].items()]
+    print(f"  same prompt and seed, same text with batching and without: {sum(same)} of {len(same)}")
+    speedup = loads[(clients, True)]["rps"] / loads[(clients, False)]["rps"]
+    p50 = loads[(1, True)]["p50"] * 1000
+    print(f"  targets: {clients} clients at least 3x the requests/s of one at a time: {speedup:.2f}x "
+          f"({'met' if speedup >= 3 else 'NOT met'}); p50 at 1 client at most 250 ms: {p50:.0f} ms ({'met' if p50 <= 250 else 'NOT met'})")
 
 
 # ------------------------------------------------------------------------------ the report
@@ -327,24 +513,41 @@ def main() -> None:
     parser.add_argument("--new-tokens", type=int, default=64, help="new tokens per sequence in the throughput rows (default 64)")
     parser.add_argument("--train-steps", type=int, default=0, help="train the champion this many steps (default 0: untrained)")
     parser.add_argument("--family", choices=["gpt2", "lstm"], default="gpt2", help="the champion's model family (default gpt2)")
-    parser.add_argument("--worker", choices=["job", "throughput"], help=argparse.SUPPRESS)
+    parser.add_argument("--clients", type=int, default=20, help="concurrent clients of the serving part (default 20)")
+    parser.add_argument("--requests", type=int, default=24,
+                        help="requests of the single client in the serving part; each of the concurrent ones sends half (default 24)")
+    parser.add_argument("--only", choices=["job", "throughput", "serving"], help="run one part only")
+    parser.add_argument("--worker", choices=["job", "throughput", "serve"], help=argparse.SUPPRESS)
     parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker == "serve":
+        serve_worker(json.loads(args.spec))
+        return
     if args.worker:
         worker = job_worker if args.worker == "job" else throughput_worker
         print(json.dumps(worker(json.loads(args.spec)), default=float))
         return
     repeats = args.repeats or (3 if args.quick else 7)
+    parts = [args.only] if args.only else ["job", "throughput", "serving"]
     with tempfile.TemporaryDirectory(prefix="bench-inference-") as folder:
         print("preparing the store and the champion ...", file=sys.stderr, flush=True)
         spec = prepare(Path(folder), args.train_steps, args.threads, args.family)
-        print(f"running the job {repeats} times ...", file=sys.stderr, flush=True)
-        runs = measure_job(spec, repeats, Path(folder))
-        print("measuring generation throughput ...", file=sys.stderr, flush=True)
-        throughput_spec = {**spec, "batch": args.batch, "new_tokens": args.new_tokens, "repeats": repeats}
-        throughput, _ = spawn("throughput", throughput_spec)
-    print_job(runs, spec)
-    print_throughput(throughput, throughput_spec)
+        if "job" in parts:
+            print(f"running the job {repeats} times ...", file=sys.stderr, flush=True)
+            runs = measure_job(spec, repeats, Path(folder))
+        if "throughput" in parts:
+            print("measuring generation throughput ...", file=sys.stderr, flush=True)
+            throughput_spec = {**spec, "batch": args.batch, "new_tokens": args.new_tokens, "repeats": repeats}
+            throughput, _ = spawn("throughput", throughput_spec)
+        if "serving" in parts:
+            print("measuring the app's start and its answers under load ...", file=sys.stderr, flush=True)
+            served = measure_serving(spec, args.clients, args.requests)
+    if "job" in parts:
+        print_job(runs, spec)
+    if "throughput" in parts:
+        print_throughput(throughput, throughput_spec)
+    if "serving" in parts:
+        print_serving(served, spec, args.clients)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
     python bench/bench_quality.py --budget-seconds 600   # a longer budget than the default
     python bench/bench_quality.py --base-model gpt2      # pretrained GPT-2, on a GPU with the Hub cached
     python bench/bench_quality.py --path ~/Downloads/elon-musk-tweets
+    python bench/bench_quality.py --best-of 1            # leave out the best-of-n row (default: best of 4)
 
 The Kaggle year files are cleaned as the feature pipeline does (duplicate ids dropped,
 ``clean_text``, empty texts left out) and split by time. ``--split 2021-10`` (the default):
@@ -28,7 +29,14 @@ that no setting is tuned to one split). Every row reports bits per character as
   training tweets out as its validation slice (early stopping), never the eval tweets. Next to
   bits/char: distinct-1 and distinct-2 of 100 samples (distinct word n-grams over all n-grams)
   and copying (the share of samples sharing a run of 8+ words with a training tweet, and the
-  mean longest shared run), as the model card reports them.
+  mean longest shared run), the share of non-words among their words (words of letters found
+  neither in a training tweet nor in wordfreq's English list) and the share cut at the 280-character
+  limit (at a sentence end or word boundary; "inside a word" counts those that end mid-word, which
+  should be none), as the model card reports them; the real tweets' row gives their non-word share
+  and the share at least 280 characters long.
+- Best of n (``--best-of``, default 4): the same trained model draws n samples per sample kept and
+  keeps the one it scores lowest in bits per character (``tweetgen.model.generate.best_of``), the
+  same 100 samples measured the same way: is it worth its n-fold sampling time?
 
 Each row runs in a fresh process so that its peak memory (max RSS) is its own. Other processes on
 the machine make times and tokens/s noisy, and so bits/char of a time-bounded run: the load
@@ -102,13 +110,16 @@ def run_ppmd(frame, split: str) -> dict:
 
 
 def run_real(frame, split: str) -> dict:
-    """The sample measures of 100 real eval tweets against the training tweets (what the account scores)."""
-    from tweetgen.model.measures import CopyIndex, sample_measures
+    """The sample measures of 100 real eval tweets against the training tweets (what the account
+    scores), and the non-word and at-the-limit shares of all eval tweets."""
+    from tweetgen.model.measures import CopyIndex, Vocabulary, reference_measures, sample_measures
 
-    train_texts, _, eval_texts = texts_of(frame, split)
+    train_texts, val_texts, eval_texts = texts_of(frame, split)
     chosen = random.Random(0).sample(eval_texts, min(N_REAL, len(eval_texts)))
     measures = sample_measures(chosen, CopyIndex(train_texts))
-    return {"method": f"{len(chosen)} real eval tweets (reference)", **measures}
+    reference = reference_measures(eval_texts, Vocabulary(train_texts + val_texts))
+    return {"method": f"{len(chosen)} real eval tweets (reference)", **measures, "non_word_share": reference["non_word_share"],
+            "cut_share": reference["at_limit_share"]}
 
 
 def run_model(frame, split: str, args: argparse.Namespace, family: str | None) -> dict:
@@ -126,6 +137,7 @@ def run_model(frame, split: str, args: argparse.Namespace, family: str | None) -
         registry = LocalModelRegistry(Path(folder) / "models")
         report = run_training(store, registry, config)
         alone = network_alone_bpc(registry, report.version, report.metrics, frame, split)
+        best = best_of_row(registry, report.version, frame, split, args.best_of) if args.best_of > 1 else None
     m, result = report.metrics, report.result
     return {
         "method": report.version.card["description"].split(", trained")[0], "bits_per_char": m["eval_bits_per_char"],
@@ -134,7 +146,30 @@ def run_model(frame, split: str, args: argparse.Namespace, family: str | None) -
         "distinct_1": m["sample_distinct_1"], "distinct_2": m["sample_distinct_2"], "copy_rate": m["sample_copy_rate"],
         "copy_words": m["sample_copy_words"], "mean_chars": m["sample_mean_chars"], "samples": report.samples,
         "precision": result.precision, "ngram_weight": m.get("ngram_weight"), "network_alone_bpc": alone,
+        "non_word_share": m["sample_non_word_share"], "cut_share": m["sample_cut_share"], "best_of": best,
     }
+
+
+def best_of_row(registry, version, frame, split: str, candidates: int) -> dict:
+    """100 samples of the registered model, plain and best of ``candidates``, measured alike (and the seconds each took)."""
+    from tweetgen.model.ending import ELLIPSIS
+    from tweetgen.model.generate import best_of
+    from tweetgen.model.measures import CopyIndex, Vocabulary, sample_measures
+
+    train_texts, val_texts, _ = texts_of(frame, split)
+    known = train_texts + val_texts
+    copy_index, vocabulary = CopyIndex(known), Vocabulary(known)
+    model, tokenizer = registry.load(version)
+    rows = {}
+    for n in (1, candidates):
+        start = time.perf_counter()
+        drawn = best_of(model, tokenizer, n=N_REAL, candidates=n, seed=0)
+        seconds = time.perf_counter() - start
+        texts = [s.text for s in drawn]
+        measures = sample_measures(texts, copy_index, vocabulary, [s.finished for s in drawn])
+        inside = sum(not s.finished and not (s.text.endswith(ELLIPSIS) or s.text[-1:] in ".!?\"')]") for s in drawn)
+        rows[n] = {**measures, "seconds": seconds, "inside_word": inside, "samples": texts[:3]}
+    return rows
 
 
 def network_alone_bpc(registry, version, metrics: dict, frame, split: str) -> float | None:
@@ -188,6 +223,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--family", nargs="+", choices=["lstm", "gpt2"], default=["lstm"], help="model families to train, one row each")
     parser.add_argument("--budget-seconds", type=float, default=300.0, help="training budget of each model row (train's default: 300)")
     parser.add_argument("--base-model", default="tiny", help="tiny (built from scratch), or a pretrained model such as gpt2 (GPU)")
+    parser.add_argument("--best-of", type=int, default=4, help="candidates per sample of the best-of-n row (1: no such row)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -196,7 +232,7 @@ def run_child(row: str, args: argparse.Namespace, load: list[float]) -> dict:
     """Run one row in a fresh process; its progress bar passes through on stderr."""
     command = [
         sys.executable, __file__, "--worker", row, "--path", str(args.path), "--split", args.split,
-        "--budget-seconds", str(args.budget_seconds), "--base-model", args.base_model,
+        "--budget-seconds", str(args.budget_seconds), "--base-model", args.base_model, "--best-of", str(args.best_of),
     ]
     print(f"{row}: running", file=sys.stderr)
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),
@@ -217,7 +253,8 @@ def print_table(results: list[dict], args: argparse.Namespace, load: list[float]
         f"{since:%Y-%m-%d}), {first['n_eval']:,} eval ({period}), {first['eval_chars']:,} eval characters, "
         f"eval set {first['eval_set_id']}\n"
     )
-    header = f"{'method':58} {'bits/char':>9} {'train s':>8} {'steps (best)':>13} {'distinct-1':>10} {'distinct-2':>10} {'copy rate':>9} {'copy words':>10} {'peak RSS MB':>12}"
+    header = (f"{'method':58} {'bits/char':>9} {'train s':>8} {'steps (best)':>13} {'distinct-1':>10} {'distinct-2':>10} {'copy rate':>9} "
+              f"{'copy words':>10} {'non-words':>9} {'cut':>5} {'peak RSS MB':>12}")
     print(header)
     for r in results:
         bpc = f"{r['bits_per_char']:.3f}" if "bits_per_char" in r else "-"
@@ -226,7 +263,10 @@ def print_table(results: list[dict], args: argparse.Namespace, load: list[float]
         quality = [f"{r[k]:.3f}" if k in r else "-" for k in ("distinct_1", "distinct_2")]
         copy_rate = f"{r['copy_rate']:.0%}" if "copy_rate" in r else "-"
         copy_words = f"{r['copy_words']:.1f}" if "copy_words" in r else "-"
-        print(f"{r['method']:58} {bpc:>9} {secs:>8} {steps:>13} {quality[0]:>10} {quality[1]:>10} {copy_rate:>9} {copy_words:>10} {r['peak_rss_mb']:>12,.0f}")
+        non_words = f"{r['non_word_share']:.1%}" if "non_word_share" in r else "-"
+        cut = f"{r['cut_share']:.0%}" if "cut_share" in r else "-"
+        print(f"{r['method']:58} {bpc:>9} {secs:>8} {steps:>13} {quality[0]:>10} {quality[1]:>10} {copy_rate:>9} {copy_words:>10} "
+              f"{non_words:>9} {cut:>5} {r['peak_rss_mb']:>12,.0f}")
     print(f"\nLoad average (5 min) as each row ended: {', '.join(f'{x:.1f}' for x in load)} on {os.cpu_count()} cores.")
     for r in results[2:]:
         gap = r["bits_per_char"] - first["bits_per_char"]
@@ -236,6 +276,20 @@ def print_table(results: list[dict], args: argparse.Namespace, load: list[float]
               f"{r['stopped_by']}, best validation {r['val_bpc']:.3f} bits/char; {verdict} bits/char.{alone}")
         for text in r["samples"]:
             print(f"    sample: {text!r}")
+        print_best_of(r.get("best_of"), results[1])
+
+
+def print_best_of(rows: dict | None, real: dict) -> None:
+    """Plain sampling against best of n, on the same model: the measures a reader notices."""
+    if not rows:
+        return
+    print(f"  {'sampling':22} {'seconds':>8} {'non-words':>9} {'x real':>6} {'copy rate':>9} {'distinct-1':>10} {'cut':>5} {'inside a word':>13}")
+    for n, m in sorted((int(k), v) for k, v in rows.items()):
+        ratio = m["non_word_share"] / real["non_word_share"] if real.get("non_word_share") else float("nan")
+        print(f"  {'plain' if n == 1 else f'best of {n}':22} {m['seconds']:>8.1f} {m['non_word_share']:>9.1%} {ratio:>6.2f} "
+              f"{m['copy_rate']:>9.0%} {m['distinct_1']:>10.3f} {m['cut_share']:>5.0%} {m['inside_word']:>13}")
+        for text in m["samples"]:
+            print(f"      {text!r}")
 
 
 if __name__ == "__main__":

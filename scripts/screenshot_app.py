@@ -1,5 +1,8 @@
 """Take the README's screenshot of the app: ``python scripts/screenshot_app.py [--data-dir data]``.
 
+The README's is 1280 px wide (the default); the phone picture of docs/app.md is
+``--width 390 --palette --output assets/app-phone.png``.
+
 Serves the app on a free port of 127.0.0.1 from a local data directory (the one ``make demo``
 fills), opens it in headless Chromium, waits for the three tweet images and the chart, types a
 prompt, clicks Generate, waits for the fresh tweet and saves a full-page screenshot
@@ -13,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tweetgen.config import Settings
@@ -35,7 +39,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("data"), help="local store and registry (default: data)")
     parser.add_argument("--output", type=Path, default=ROOT / "assets" / "app-screenshot.png", help="PNG to write")
     parser.add_argument("--prompt", default="Mars is", help="start of the fresh tweet (default: 'Mars is')")
-    parser.add_argument("--width", type=int, default=1400, help="viewport width in CSS pixels (default: 1400)")
+    parser.add_argument("--width", type=int, default=1280, help="viewport width in CSS pixels (default: 1280)")
+    parser.add_argument("--palette", action="store_true", help="save with 256 colours (a third of the bytes)")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the fresh tweet (default: 180)")
     args = parser.parse_args()
 
@@ -60,6 +65,10 @@ def main() -> None:
             sys.exit(f"No fresh tweet within {args.timeout:.0f} s; the page's messages: {toasts or 'none'}")
         args.output.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(args.output), full_page=True)
+    if args.palette:
+        with Image.open(args.output) as shot:
+            picture = shot.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        picture.save(args.output, optimize=True)
     print(f"Wrote {args.output}")
 
 

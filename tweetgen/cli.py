@@ -177,11 +177,15 @@ def train_command(
     checkpoint_dir: Annotated[
         Optional[Path], typer.Option(metavar="DIR", help="Save a checkpoint here every 10 minutes; run again to resume.")
     ] = None,
+    warm_start: Annotated[
+        bool, typer.Option("--warm-start", help="Continue the champion's weights (same family, tokenizer and shape; default budget 60 s).")
+    ] = False,
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Train on the `tweets` group until held-out bits/char stops improving (or the budget is spent),
-    keep the best weights, register the model; it becomes champion only if it is better."""
+    keep the best weights, register the model; it becomes champion only if it is better. With
+    --warm-start, continue the champion on the tweets now in the store."""
     from tweetgen.pipelines.preflight import check_train_options
 
     check_train_options(max_steps=max_steps, batch_size=batch_size, epochs=epochs, max_seconds=max_seconds,
@@ -190,12 +194,30 @@ def train_command(
     from tweetgen.model.train import DEFAULT_MAX_SECONDS, TrainConfig
     from tweetgen.pipelines.jobs import train_job
 
-    if max_seconds is None and max_steps is None and epochs is None:
-        max_seconds = DEFAULT_MAX_SECONDS  # no horizon given: the default budget, with early stopping
+    if max_seconds is None and max_steps is None and epochs is None and not warm_start:
+        max_seconds = DEFAULT_MAX_SECONDS  # no horizon given: the default budget, with early stopping (a warm start's is shorter)
     config = TrainConfig(base_model=base_model, family=model, tokenizer=tokenizer,
                          max_seconds=max_seconds, max_steps=max_steps, epochs=epochs, batch_size=batch_size, seed=seed,
-                         ngram_order=ngram_order, checkpoint_dir=checkpoint_dir and str(checkpoint_dir))
+                         ngram_order=ngram_order, checkpoint_dir=checkpoint_dir and str(checkpoint_dir), warm_start=warm_start)
     typer.echo(train_job(settings, config).summary())
+
+
+@app.command("retrain")
+def retrain_command(
+    max_seconds: Annotated[
+        Optional[float], typer.Option(metavar="SECONDS", help="Training time budget of a warm start, in seconds (default 60).")
+    ] = None,
+    backend: BackendOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run the retrain job once, as the scheduler would: continue the champion if enough new tweets
+    arrived since its data (TWEETGEN_RETRAIN_MIN_NEW_TWEETS) or it drifts, and say what was decided."""
+    settings = load_settings(backend, data_dir, "retrain")
+    from tweetgen.model.train import TrainConfig
+    from tweetgen.pipelines.jobs import retrain_job
+
+    for line in retrain_job(settings, TrainConfig(max_seconds=max_seconds)).lines():
+        typer.echo(line)
 
 
 @app.command("models")
@@ -292,24 +314,32 @@ def query_command(
         Optional[str], typer.Argument(metavar="SQL", help="SQL over the feature groups, e.g. \"SELECT count(*) FROM tweets\".")
     ] = None,
     last: Annotated[
-        Optional[int], typer.Option("--last", metavar="N", callback=between(1), help="The last N batch inference runs (monitor group).")
+        Optional[int],
+        typer.Option("--last", metavar="N", callback=between(1),
+                     help="The last N runs of the daily job (monitor group), each with its champion and challenger rows."),
     ] = None,
     arms: Annotated[
         bool, typer.Option("--arms", help="The A/B test of the model families: per family, arm and version, over time (monitor group).")
     ] = False,
     runs: Annotated[bool, typer.Option("--runs", help="The last runs of each job (job_runs group): status, counts, error.")] = False,
+    drift: Annotated[
+        bool,
+        typer.Option("--drift", help="Per day and model family: the real tweets' bits/char and its change, the generations' "
+                                     "lengths, copied words and sentiment (monitor group)."),
+    ] = False,
     fmt: Annotated[str, choice_option("--format", FORMATS, "How to print the result.")] = "table",
     backend: BackendOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Run SQL over the feature groups (DuckDB) and print the result; --last and --arms ask the monitor group, --runs the job runs."""
+    """Run SQL over the feature groups (DuckDB) and print the result; --last, --arms and --drift ask the monitor group, --runs the job runs."""
     from tweetgen.pipelines.runs import RUNS_SQL
     from tweetgen.store.factory import open_feature_store
-    from tweetgen.store.query import ARMS_SQL, LAST_RUNS_SQL, format_result, run_query
+    from tweetgen.store.query import ARMS_SQL, DRIFT_SQL, LAST_RUNS_SQL, format_result, run_query
 
-    questions = [q for q in (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL, runs and RUNS_SQL) if q]
+    asked = (sql, last is not None and LAST_RUNS_SQL.format(n=int(last)), arms and ARMS_SQL, runs and RUNS_SQL, drift and DRIFT_SQL)
+    questions = [q for q in asked if q]
     if len(questions) != 1:
-        raise typer.BadParameter("give exactly one of: SQL, --last N, --arms, --runs.")
+        raise typer.BadParameter("give exactly one of: SQL, --last N, --arms, --runs, --drift.")
     settings = load_settings(backend, data_dir, "query")
     store = open_feature_store(settings)
     result = run_query(store, questions[0], memory_mb=settings.query_memory_mb, timeout_s=settings.query_timeout_s)

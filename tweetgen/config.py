@@ -32,11 +32,15 @@ INFERENCE_CRON = "0 6 * * *"
 # LSTM joined GPT-2 hold their versions under the former default; ``former_name_hint`` says how to reach them.
 DEFAULT_MODEL_NAME = "tweet_model"
 FORMER_DEFAULT_MODEL_NAME = "tweet_gpt2"
+# The retrain job checks daily, after the scrape and before the batch inference, so that a new
+# champion writes the day's tweets; most days it finds too few new tweets and skips at once.
+RETRAIN_CRON = "45 5 * * *"
 # What `python -m tweetgen --help` says about the settings (docs/configuration.md has the details).
 ENVIRONMENT_HELP = (
     "Settings come from the environment or a .env file; flags override them. "
     "TWEETGEN_BACKEND (local or hopsworks), TWEETGEN_DATA_DIR, TWEETGEN_USERNAME, TWEETGEN_DISPLAY_NAME, "
     "TWEETGEN_MODEL_NAME, TWEETGEN_LIVE_SOURCE (replay or x). "
+    "Retraining: TWEETGEN_RETRAIN_MIN_NEW_TWEETS, TWEETGEN_DRIFT_WINDOW, TWEETGEN_DRIFT_MARGIN. "
     "Hopsworks: HOPSWORKS_API_KEY, HOPSWORKS_PROJECT, HOPSWORKS_HOST, HOPSWORKS_PORT, HOPSWORKS_TIMEOUT, "
     "HOPSWORKS_JOB_TIMEOUT (seconds a write waits for its materialization job). "
     "X API: X_BEARER_TOKEN, X_USER_ID (the account's numeric id: spares the paid user lookup). "
@@ -73,6 +77,12 @@ class Settings:
             it the lookup runs once and the id is kept in the ``x_cursor`` feature group).
         live_source: where scheduled scrapes read new tweets: ``replay`` or ``x``.
         model_name: the registry name of the model (``[a-zA-Z0-9_]``).
+        retrain_min_new_tweets: ``TWEETGEN_RETRAIN_MIN_NEW_TWEETS``: new tweets since the
+            champion's data that make the retrain job continue it (``tweetgen.pipelines.retrain``).
+        drift_window: ``TWEETGEN_DRIFT_WINDOW``: the last N real tweets the drift figure averages
+            (``tweetgen.pipelines.drift``).
+        drift_margin: ``TWEETGEN_DRIFT_MARGIN``: bits/char by which that figure may exceed the
+            champion's own eval figure before the retrain job retrains whatever the count.
         space_id: ``SPACE_ID``, set by Hugging Face when the app runs on a Space.
         smtp_host: ``TWEETGEN_SMTP_HOST``: the mail server of job notifications (none: no email).
         smtp_port: ``TWEETGEN_SMTP_PORT``: 587 (STARTTLS) by default; 465 is TLS from the start.
@@ -107,6 +117,9 @@ class Settings:
     x_user_id: int | None = None
     live_source: str = "replay"
     model_name: str = DEFAULT_MODEL_NAME
+    retrain_min_new_tweets: int = 100
+    drift_window: int = 30
+    drift_margin: float = 0.25
     space_id: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -161,6 +174,10 @@ class Settings:
             x_user_id=_as_user_id(get("X_USER_ID")),
             live_source=(get("TWEETGEN_LIVE_SOURCE") or cls.live_source).lower(),
             model_name=get("TWEETGEN_MODEL_NAME") or cls.model_name,
+            retrain_min_new_tweets=_as_count(get("TWEETGEN_RETRAIN_MIN_NEW_TWEETS"), "TWEETGEN_RETRAIN_MIN_NEW_TWEETS",
+                                             cls.retrain_min_new_tweets),
+            drift_window=_as_count(get("TWEETGEN_DRIFT_WINDOW"), "TWEETGEN_DRIFT_WINDOW", cls.drift_window),
+            drift_margin=_as_float(get("TWEETGEN_DRIFT_MARGIN") or str(cls.drift_margin), "TWEETGEN_DRIFT_MARGIN", "bits per character"),
             space_id=get("SPACE_ID"),
             smtp_host=get("TWEETGEN_SMTP_HOST"),
             smtp_port=_as_port(get("TWEETGEN_SMTP_PORT") or str(cls.smtp_port), "TWEETGEN_SMTP_PORT", "e.g. 587 (STARTTLS) or 465 (TLS)"),
@@ -315,11 +332,11 @@ def _is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _as_float(text: str, name: str) -> float:
+def _as_float(text: str, name: str, unit: str = "seconds") -> float:
     try:
         return float(text)
     except ValueError:
-        raise ConfigError(f"{name} is {text!r}; set it to a number of seconds.") from None
+        raise ConfigError(f"{name} is {text!r}; set it to a number of {unit}.") from None
 
 
 def _as_positive(text: str | None, name: str, default: float, unit: str) -> float:
@@ -334,3 +351,12 @@ def _as_positive(text: str | None, name: str, default: float, unit: str) -> floa
         example = f"e.g. {default:g}" if isinstance(default, float) else f"e.g. {default}"
         raise ConfigError(f"{name} is {text!r}; set it to a positive number of {unit}, {example}.")
     return value
+
+
+def _as_count(text: str | None, name: str, default: int) -> int:
+    """``text`` as a whole number of at least 1 (None: ``default``), or one sentence naming ``name``."""
+    if text is None:
+        return default
+    if not _is_number(text) or int(text) == 0:
+        raise ConfigError(f"{name} is {text!r}; set it to a whole number of at least 1, such as {default}.")
+    return int(text)

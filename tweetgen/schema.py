@@ -122,7 +122,8 @@ GENERATED_TWEETS = GroupSpec(
     event_time="generated_at",
     schema=pa.schema(
         [
-            # The real tweet the run answered: the newest one when the job ran.
+            # The real tweet the run answered: the newest one when the job ran. Its time is its own
+            # column: the row's time (event time) is the run's, generated_at.
             ("tweet_id", pa.int64()),
             ("tweet_created_at", UTC_TIMESTAMP),
             ("tweet_text", pa.string()),
@@ -151,6 +152,8 @@ GENERATED_TWEETS = GroupSpec(
             ("real_sentiment", pa.float64()),
             ("prompted_sentiment", pa.float64()),
             ("random_sentiment", pa.float64()),
+            # The run's time, shared by its arms: when the daily job ran, or for a row the demo
+            # backfilled, the morning of the daily run it stands for (tweetgen.pipelines.demo).
             ("generated_at", UTC_TIMESTAMP),
         ]
     ),

@@ -10,12 +10,14 @@ tiny model is trained for a few seconds first so its tweet reads like one.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageChops
 
 from tests.fakes.app_server import demo_store
 from tests.fakes.tiny_model import MODEL_NAME, register_tiny_champion
@@ -34,6 +36,7 @@ from tweetgen.ui.browser import (
     wait_for_image,
 )
 from tweetgen.ui.predictor import Predictor
+from tweetgen.ui.views import CARD_SCALE, FRESH_HINT, message_image
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "assets" / "app-screenshot.png"
 UPDATE_SCREENSHOT = os.environ.get("TWEETGEN_UPDATE_SCREENSHOT") == "1"
@@ -102,25 +105,33 @@ def test_the_document_is_no_wider_than_the_screen(page) -> None:
         assert card["width"] >= width - 40
 
 
+WORDS_JS = """cells => cells.map(cell => {
+    // A word split over two lines has two boxes; a word cut at its cell's edge makes the cell overflow.
+    const node = cell.firstChild, text = cell.textContent, range = document.createRange(), words = [];
+    let start = 0;
+    for (const word of text.split(' ')) {
+        if (node && node.nodeType === Node.TEXT_NODE && word) {
+            range.setStart(node, start); range.setEnd(node, start + word.length);
+            words.push([word, range.getClientRects().length]);
+        }
+        start += word.length + 1;
+    }
+    return {text, words, cut: cell.scrollWidth > cell.clientWidth + 1};
+})"""
+
+
+def _words_of(page, selector: str) -> list[dict]:
+    return page.eval_on_selector_all(selector, WORDS_JS)
+
+
 def test_table_headers_break_only_between_words_and_are_not_cut(page) -> None:
-    # A word split over two lines has two boxes; a header cut at its cell's edge is wider than its cell.
-    headers = page.eval_on_selector_all(
-        "#measures th .header",
-        """spans => spans.map(span => {
-            const text = span.textContent, range = document.createRange(), node = span.firstChild, words = [];
-            let start = 0;
-            for (const word of text.split(' ')) {
-                range.setStart(node, start); range.setEnd(node, start + word.length);
-                words.push([word, range.getClientRects().length]);
-                start += word.length + 1;
-            }
-            return {text, words, cut: span.scrollWidth > span.clientWidth + 1};
-        })""",
-    )
+    headers = _words_of(page, "#measures th .header")
     assert [header["text"] for header in headers] == ["measure", "real", "from prompt", "random"]
-    for header in headers:
-        assert all(lines == 1 for _, lines in header["words"]), header
-        assert not header["cut"], header
+    health = _words_of(page, "#health th, #health td:first-child")
+    assert [cell["text"] for cell in health] == ["job", "last run", "status", "age", "features", "inference", "train"]
+    for cell in headers + health:
+        assert cell["words"] and all(lines == 1 for _, lines in cell["words"]), cell
+        assert not cell["cut"], cell
 
 
 def test_the_charts_stack_on_a_phone_and_sit_in_a_row_on_a_laptop(page) -> None:
@@ -131,6 +142,13 @@ def test_the_charts_stack_on_a_phone_and_sit_in_a_row_on_a_laptop(page) -> None:
     else:
         assert all(abs(box["y"] - boxes[0]["y"]) < 1 for box in boxes)
         assert boxes[0]["x"] + boxes[0]["width"] <= boxes[1]["x"] and boxes[1]["x"] + boxes[1]["width"] <= boxes[2]["x"]
+
+
+def test_the_run_picker_shows_the_whole_label_on_a_laptop(page) -> None:
+    label = page.locator("#day input").first
+    assert label.input_value().startswith("Jan 16, 2026 06:00 UTC · LSTM v3 (champion) · tweet of Jan 16, 2026")
+    if _width(page) == LAPTOP:
+        assert label.evaluate("input => input.scrollWidth <= input.clientWidth")
 
 
 def test_the_cards_sit_in_a_row_on_a_laptop_and_one_under_another_on_a_phone(page) -> None:
@@ -150,11 +168,18 @@ def test_the_health_panel_is_a_table_with_light_rules(page) -> None:
     borders = cell.evaluate("cell => { const s = getComputedStyle(cell);"
                             " return [s.borderTopWidth, s.borderLeftWidth, s.borderRightWidth, s.borderBottomWidth]; }")
     assert borders == ["0px", "0px", "0px", "1px"]  # rules between rows only, like the measures table
+    table = health.locator("table").evaluate("table => { const s = getComputedStyle(table);"
+                                             " return [s.borderTopWidth, s.borderLeftWidth, s.borderRightWidth, s.borderBottomWidth]; }")
+    assert table == ["0px"] * 4  # and no frame around them
 
 
 def test_the_fresh_tweet_box_says_what_to_do_then_shows_a_new_tweet(page, tmp_path) -> None:
     hint = page.locator(f"{FRESH} img").first.get_attribute("src")
-    assert natural_widths(page, f"{FRESH} img") == [1100]  # the hint, drawn as a card before the first Generate
+    shown = Image.open(io.BytesIO(page.request.get(hint).body())).convert("RGB")
+    expected = message_image(FRESH_HINT).convert("RGB")  # the hint, drawn as a card before the first Generate
+    assert shown.size == expected.size
+    changed = ImageChops.difference(shown, expected).getbbox()  # at most the card's clock, if a minute passed
+    assert changed is None or changed[3] - changed[1] < 40 * CARD_SCALE
     generate_tweet(page, "The rocket")
     assert natural_widths(page, f"{FRESH} img") == [1100]
     assert page.locator(f"{FRESH} img").first.get_attribute("src") != hint

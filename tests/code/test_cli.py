@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.conftest import REPO
@@ -26,12 +27,49 @@ def monitored() -> Path:
     return settings.data_dir
 
 
-def test_last_runs_as_json(monitored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_last_runs_counts_runs_and_keeps_each_runs_arms_together(monitored: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["query", "--last", "3", "--format", "json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert len(rows) == 3
-    assert rows[0]["generated_at"] >= rows[1]["generated_at"] >= rows[2]["generated_at"]
-    assert {row["arm"] for row in rows} <= {"champion", "challenger"}
+    runs = [row["generated_at"] for row in rows]
+    assert len(rows) == 6 and len(set(runs)) == 3  # 3 runs of the 4, each with its champion and challenger
+    assert runs == sorted(runs, reverse=True)
+    assert [row["arm"] for row in rows] == ["champion", "challenger"] * 3
+    assert main(["query", "--last", "1", "--format", "json"]) == 0
+    newest = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert newest == rows[:2]
+    assert main(["query", "--last", "100", "--format", "csv"]) == 0  # more than there are: all 4 runs
+    assert len(capsys.readouterr().out.splitlines()) == 1 + 8
+
+
+def test_drift_gives_each_day_and_family_its_measures_and_change(monitored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", "--drift", "--format", "json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(row["day"][:10], row["family"]) for row in rows] == [
+        (day, family) for day in ("2026-01-10", "2026-01-11", "2026-01-12", "2026-01-13") for family in ("gpt2", "lstm")
+    ]
+    lstm = [row for row in rows if row["family"] == "lstm"]
+    assert [row["real_bpc"] for row in lstm] == [3.0, 2.9, 2.8, 2.7]  # monitor_frame: 3.0 - 0.1 per run
+    assert lstm[0]["real_bpc_change"] is None and [row["real_bpc_change"] for row in lstm[1:]] == [-0.1] * 3
+    assert [row["prompted_copy_words"] for row in lstm] == [0.0, 1.0, 2.0, 3.0] and {row["runs"] for row in rows} == {1}
+    assert {"real_chars", "prompted_chars", "random_chars", "real_sentiment", "prompted_sentiment", "random_sentiment"} <= set(rows[0])
+
+
+def test_drift_days_are_utc_days_whatever_the_machines_zone(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: 06:00 UTC is the next day there
+    frame = monitor_frame(n_runs=2)
+    frame["generated_at"] = frame["generated_at"] + pd.Timedelta(hours=17)  # 23:00 UTC
+    LocalFeatureStore(Settings.load().feature_store_dir).insert(GENERATED_TWEETS, frame)
+    assert main(["query", "--drift", "--format", "csv"]) == 0
+    assert [line.split(",")[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["2026-01-10", "2026-01-11"]
+
+
+def test_an_unknown_table_is_named_with_the_tables_there_are(monitored: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", "SELECT * FROM generated_tweet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: Table with name generated_tweet does not exist; the tables are tweets (or tweets_v1), ")
+    assert "generated_tweets (or generated_tweets_v2), job_runs (or job_runs_v1)" in err and len(err.splitlines()) == 1
+    assert main(["query", "SELECT nope FROM generated_tweets"]) == 1  # another mistake keeps DuckDB's sentence
+    assert 'Referenced column "nope" not found' in capsys.readouterr().err
 
 
 def test_arm_summary(monitored: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,6 +12,7 @@ from tests.fakes.models import MODEL_NAME, register_tiny_model
 from tests.fakes.tweet_texts import invented_tweets, tweets_with_texts
 from tweetgen.config import Settings
 from tweetgen.errors import TweetgenError
+from tweetgen.model.families import family_name
 from tweetgen.model.train import TrainConfig
 from tweetgen.pipelines.demo import DEMO_DAYS, REPLAY_PER_DAY, ensure_champion, ensure_history, run_demo
 from tweetgen.pipelines.features import run_feature_pipeline
@@ -21,7 +22,7 @@ from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, SAMPLE_USERNAME, TWEETS
 from tweetgen.sources.replay import REPLAY_HOLDOUT
 from tweetgen.sources.sample import SAMPLE_TWEETS
 from tweetgen.store.local import LocalFeatureStore
-from tweetgen.store.query import run_query
+from tweetgen.store.query import LAST_RUNS_SQL, run_query
 from tweetgen.ui.accounts import SAMPLE_NOTICE
 from tweetgen.ui.views import day_choices, day_view, load_monitor, measures_charts, row_for
 
@@ -76,7 +77,7 @@ def test_demo_stages_produce_every_artefact_then_reuse_them() -> None:
     summaries = dict((name, summary) for name, summary, _ in second.stages)
     assert "0 inserted" in summaries["history"]
     assert "already released" in summaries["live (replay)"]
-    assert summaries["training"].startswith(f"champion tweet_model v{champion.version} exists")
+    assert summaries["training"].startswith(f"champion tweet_model v{champion.version} ({family_name(champion.family)}) exists")
     assert summaries["batch inference"].startswith(f"0 monitor rows written by {DEMO_DAYS} daily runs")
     assert summaries["daily job"].startswith("0 monitor rows written for the newest tweet; already answered by champion")
     assert len(store.read(GENERATED_TWEETS)) == 2 * (DEMO_DAYS + 1)
@@ -168,6 +169,9 @@ def test_a_kaggle_history_and_the_daily_job_share_one_timeline(tmp_path: Path) -
     newest = day_view(frame, username=settings.username, display_name=settings.display_name)
     assert newest.choice == day_choices(frame)[0] and newest.choice.endswith(f"tweet of {store.read(TWEETS)['created_at'].max():%b %d, %Y}")
     assert row_for(frame, None)["tweet_created_at"] == store.read(TWEETS)["created_at"].max()
+    last = run_query(store, LAST_RUNS_SQL.format(n=2))  # `query --last`: the newest run first, with the tweet it answered
+    assert last["generated_at"].tolist() == [champion["generated_at"].max()] * 2
+    assert last["answered_tweet_at"].tolist() == [store.read(TWEETS)["created_at"].max()] * 2
     # "What did the model generate yesterday?" finds yesterday morning's run.
     yesterday = (now - pd.Timedelta(days=1)).date()
     answer = run_query(store, "SELECT arm, generated_at FROM generated_tweets "

@@ -22,7 +22,8 @@ from tests.twin.fixtures import (  # noqa: F401 - the hopsworks_twin* and twin_p
 from tests.twin.server import HopsworksTwin
 from tweetgen.cli import main
 from tweetgen.config import Settings
-from tweetgen.pipelines.doctor import FAIL, MODAL_SECRETS, OK, SKIP, DoctorReport, run_doctor
+from tweetgen.errors import ConfigError
+from tweetgen.pipelines.doctor import FAIL, MODAL_SECRETS, OK, SKIP, DoctorReport, check_job_timing, run_doctor
 
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
@@ -48,9 +49,13 @@ def test_a_working_project_passes_every_check_and_leaves_nothing_behind(hopswork
 
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert [line.split()[0] for line in lines[:-1]] == [OK] * 6 + [SKIP] + [OK] * 8 + [SKIP, SKIP]
-    assert lines[-1] == "All 17 checks passed or were skipped as shown: ready to deploy."
+    assert [line.split()[0] for line in lines[:-1]] == [OK] * 7 + [SKIP] + [OK] * 10 + [SKIP, SKIP]
+    assert lines[-1] == "All 20 checks passed or were skipped as shown: ready to deploy."
     assert re.search(r"^ok +local store: .*: a writable folder; feature groups: none written yet$", out, re.M)
+    assert "Kafka: broker kafka.twin.invalid:9092 answered within 6 s" in out
+    assert re.search(r"job timing( \(\d+\.\d s\))?: a write with its materialization job took \d+ s; HOPSWORKS_JOB_TIMEOUT 240 s", out)
+    assert ("write plan: scrape tweets (awaited) + x_cursor (awaited) + job_runs (scheduled), timeout 2016 s; inference "
+            "generated_tweets (awaited) + job_runs (scheduled), timeout 1800 s;") in out and "4 Spark jobs a day" in out
     assert "HOPSWORKS_API_KEY: set (not shown)" in out and hopsworks_twin.api_key not in out
     assert "feature groups" in out and "tweets v1 not written yet; generated_tweets v2 not written yet" in out
     assert re.search(r"scratch group write( \(\d+\.\d s\))?: 3 rows into tweetgen_doctor_[0-9a-f]{8}, through Kafka", out)
@@ -114,7 +119,7 @@ def test_offline_the_login_fails_at_once_and_the_rest_is_skipped(monkeypatch: py
         "answers on that port (connection refused); check your network connection and HOPSWORKS_HOST" in out
     )
     assert all(f"skip  {name}: needs a Hopsworks login" in out for name in HOPSWORKS[1:])
-    assert out.splitlines()[-1] == "1 of 17 checks failed: fix them and run `python -m tweetgen doctor` again."
+    assert out.splitlines()[-1] == "1 of 20 checks failed: fix them and run `python -m tweetgen doctor` again."
     assert "secret-key-0123456789" not in out
 
 
@@ -221,3 +226,27 @@ def test_backend_and_data_dir_flags_choose_what_doctor_checks(tmp_path: Path, ca
     assert main(["doctor", "--backend", "hopsworks"]) == 1
     out = capsys.readouterr().out
     assert "ok    TWEETGEN_BACKEND: hopsworks" in out and "local store" not in out
+
+
+def test_kafka_that_cannot_be_reached_fails_its_own_line_and_the_scratch_group_is_not_tried(
+    hopsworks_twin: HopsworksTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOPSWORKS_TIMEOUT", "1")
+    hopsworks_twin.backend.broker.refuse()
+    report, _ = doctor()
+    assert [r.name for r in report.failed] == ["Kafka"]
+    assert detail(report, "Kafka").startswith(
+        "Hopsworks could not list the topics of its Kafka broker at 127.0.0.1:"
+    ) and "could not be reached within 1 s (KafkaError _TRANSPORT" in detail(report, "Kafka")
+    assert {r.name: r.status for r in report.results}["scratch group write"] == SKIP
+    assert hopsworks_twin.backend.feature_store.groups == {}  # nothing was created
+
+
+@pytest.mark.parametrize(("write_s", "passes"), [(160.0, True), (161.0, False)])
+def test_the_job_timeout_must_leave_half_again_the_measured_materialization(write_s: float, passes: bool) -> None:
+    settings = Settings.load(dotenv=None)  # HOPSWORKS_JOB_TIMEOUT 240 s: 1.5 x 160 s
+    if passes:
+        assert check_job_timing(write_s, settings).startswith("a write with its materialization job took 160 s")
+    else:
+        with pytest.raises(ConfigError, match=r"took 161 s, and HOPSWORKS_JOB_TIMEOUT is 240 s: set it to at least 242 s"):
+            check_job_timing(write_s, settings)

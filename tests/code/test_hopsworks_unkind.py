@@ -209,3 +209,22 @@ def test_a_key_refused_after_login_names_the_host_the_project_and_the_key_variab
         "API key (HTTP 401); check HOPSWORKS_HOST (now 127.0.0.1), HOPSWORKS_PROJECT and HOPSWORKS_API_KEY: the key "
         "must be one created on that cluster by a member of the project (Account settings > API keys), and not revoked."
     )
+
+
+def test_a_broker_that_stalls_mid_write_is_one_sentence_and_a_rerun_stores_each_row_once(hopsworks_twin: HopsworksTwin) -> None:
+    opened = store()
+    assert opened.insert(TWEETS, tweets_frame([1])).inserted == 1
+    hopsworks_twin.backend.broker.stop_taking_rows_after(2)  # of the next 4 rows, 2 reach the topic
+
+    with pytest.raises(StoreError) as caught:
+        opened.insert(TWEETS, tweets_frame([1, 2, 3, 4, 5]))
+
+    message = str(caught.value)
+    assert message.startswith(
+        "Hopsworks could not send 4 rows to feature group 'tweets' in Hopsworks project 'twin_project': Kafka did not "
+        "take every row (KafkaError _MSG_TIMED_OUT: "
+    ), message
+    assert message.endswith("then run the command again: rows already stored are skipped.")
+    hopsworks_twin.backend.broker.heal()
+    assert opened.insert(TWEETS, tweets_frame([1, 2, 3, 4, 5])) == WriteResult(inserted=4, already_present=1)
+    assert offline_ids(hopsworks_twin) == [1, 2, 3, 4, 5]  # the 2 rows of the cut-off write merged with their resend

@@ -163,9 +163,11 @@ def test_an_untrusted_certificate_or_no_tls_never_gets_the_password(tmp_path, ca
 def test_the_scheduler_records_its_runs_as_the_scheduler() -> None:
     clock, sleep = simulated_clock(START - timedelta(hours=1))
     ingest_sample_history()
-    run_forever(scheduled_jobs(Settings.load()), clock=clock, sleep=sleep, max_runs=2, log=lambda line: None)
+    run_forever(scheduled_jobs(Settings.load()), clock=clock, sleep=sleep, max_runs=3, log=lambda line: None)
     runs = local_runs().sort_values("started_at")
-    assert runs[["job", "status", "runner"]].values.tolist() == [["scrape", "ok", "scheduler"], ["inference", "failed", "scheduler"]]
+    assert runs[["job", "status", "runner"]].values.tolist() == [
+        ["scrape", "ok", "scheduler"], ["retrain", "failed", "scheduler"], ["inference", "failed", "scheduler"],
+    ]
 
 
 @pytest.mark.parametrize("backend", ["local", "hopsworks"])

@@ -40,7 +40,8 @@ def test_download_fetches_the_dataset_with_kagglehub_and_ingests_it(kaggle: Kagg
     assert main(["features", "--source", "kaggle", "--download"]) == 0
     out = capsys.readouterr().out
     held = holdout_size(N_TWEETS)
-    assert re.search(rf"source +kaggle csv \(2 files\)\nrows read +{N_TWEETS}\n", out)
+    assert re.search(rf"source +kaggle csv \(2 files\)\nlines read +{N_TWEETS + 2}  \(2 header, 0 blank, {N_TWEETS} in rows\)\n"
+                     rf"rows read +{N_TWEETS}\n", out)
     assert re.search(rf"held out +{held}  \(the newest", out) and re.search(rf"rows inserted +{N_TWEETS - held}\n", out)
     tweets, held_out = store().read(TWEETS), store().read(HELD_OUT_TWEETS)
     ids = [t.id for t in kaggle.tweets]

@@ -1,6 +1,15 @@
 import pytest
 
-from tweetgen.model.measures import CopyIndex, distinct_n, sample_measures, sentiment, words
+from tweetgen.model.measures import (
+    CopyIndex,
+    Vocabulary,
+    distinct_n,
+    english_words,
+    reference_measures,
+    sample_measures,
+    sentiment,
+    words,
+)
 
 
 def test_words_are_lowercased_without_punctuation_or_emoji() -> None:
@@ -52,3 +61,32 @@ def test_sample_measures_report_variety_and_copying() -> None:
     assert measures["mean_chars"] == pytest.approx(sum(map(len, texts)) / 3)
     with pytest.raises(ValueError):
         sample_measures([], index)
+
+
+def test_wordfreq_ships_its_english_list_offline() -> None:
+    english = english_words()  # read from the package's data files: no network in the test run
+    assert len(english) > 200_000 and {"rocket", "launch", "don't", "tesla"} <= english
+    assert "gowero" not in english
+
+
+def test_non_words_are_letter_words_in_neither_the_training_tweets_nor_english() -> None:
+    vocabulary = Vocabulary(["Starlink beams to the Cybertruck", "hodl Doge"], dictionary=frozenset({"the", "to", "for", "and", "rocket"}))
+    assert vocabulary.non_words("The Cybertruck's rocket is for Gowero, 10x and v12 hodl") == ["is", "gowero"]
+    assert vocabulary.non_word_share(["the rocket gowero", "Starlink 42 zzq"]) == pytest.approx(2 / 5)
+    assert vocabulary.non_word_share(["42 🚀", ""]) == 0.0  # no words of letters: nothing to judge
+
+
+def test_reference_measures_of_real_tweets_count_those_at_the_limit() -> None:
+    vocabulary = Vocabulary([], dictionary=frozenset({"word"}))
+    texts = ["word " * 55 + "word", "word " * 56, "word wordz"]  # 279 characters, 280, short
+    measured = reference_measures(texts, vocabulary)
+    assert measured["at_limit_share"] == pytest.approx(1 / 3)
+    assert measured["non_word_share"] == pytest.approx(1 / 114)
+
+
+def test_sample_measures_count_non_words_and_tweets_cut_at_the_limit() -> None:
+    vocabulary = Vocabulary([], dictionary=frozenset({"big", "rocket"}))
+    texts = ["big rocket", "big zorgle…", "rocket"]
+    measured = sample_measures(texts, CopyIndex(["a"]), vocabulary, finished=[True, False, True])
+    assert measured["non_word_share"] == pytest.approx(1 / 5) and measured["cut_share"] == pytest.approx(1 / 3)
+    assert "non_word_share" not in sample_measures(texts, CopyIndex(["a"]))

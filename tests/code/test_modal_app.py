@@ -8,14 +8,15 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path, PurePosixPath
 
 import pytest
 
 from tests.conftest import REPO
 from tests.fakes.models import register_tiny_model
-from tweetgen.clients.write_plan import job_timeout_s
-from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
+from tweetgen.clients.write_plan import WORK_S, job_timeout_s
+from tweetgen.config import DEFAULT_MODEL_NAME, INFERENCE_CRON, RETRAIN_CRON, SCRAPE_CRON, Settings
 from tweetgen.errors import ConfigError
 from tweetgen.registry.local import LocalModelRegistry
 from tweetgen.schema import GENERATED_TWEETS, JOB_RUNS, TWEETS
@@ -59,6 +60,8 @@ def test_schedules_are_the_settings_cron_specs(declared: dict[str, dict]) -> Non
     assert cron_of(declared["scrape"]) == SCRAPE_CRON
     assert cron_of(declared["daily_inference"]) == INFERENCE_CRON
     assert cron_of(declared["train"]) is None and declared["train"]["gpu"]
+    assert cron_of(declared["retrain"]) == RETRAIN_CRON and "gpu" not in declared["retrain"]  # an LSTM retrains on the CPU
+    assert cron_of(declared["retrain_on_gpu"]) is None and declared["retrain_on_gpu"]["gpu"]  # a GPT-2 champion's
 
 
 
@@ -66,9 +69,9 @@ def test_timeouts_follow_from_the_write_plan_and_the_deploying_shells_job_timeou
     import modal_app as first
 
     defaults = Settings.load(dotenv=None)
-    assert first.X_READS_S == MODAL_TIME_BUDGET_S
-    assert first.SCRAPE_TIMEOUT_S == job_timeout_s("scrape", MODAL_TIME_BUDGET_S, defaults) == 2016
-    assert job_timeout_s("inference", first.INFERENCE_WORK_S, defaults) == first.INFERENCE_TIMEOUT_S
+    assert WORK_S["scrape"] == MODAL_TIME_BUDGET_S  # the X reads' own bound
+    assert first.SCRAPE_TIMEOUT_S == job_timeout_s("scrape", defaults) == 2016
+    assert job_timeout_s("inference", defaults) == first.INFERENCE_TIMEOUT_S
     monkeypatch.setenv("HOPSWORKS_JOB_TIMEOUT", "300")
     sys.modules.pop("modal_app")
     again = importlib.import_module("modal_app")
@@ -103,7 +106,7 @@ def spec_of(function):
 
 def test_the_web_endpoint_and_the_jobs_request_what_they_need(modal_app) -> None:
     # Modal's default reservation is 0.125 core and 128 MiB: less than the imports alone take.
-    for function in (modal_app.web, modal_app.daily_inference):
+    for function in (modal_app.web, modal_app.daily_inference, modal_app.retrain):
         assert (spec_of(function).cpu, spec_of(function).memory) == (2.0, 3072)
     assert (spec_of(modal_app.scrape).cpu, spec_of(modal_app.scrape).memory) == (0.5, 1024)
 
@@ -185,9 +188,9 @@ def test_train_keeps_its_checkpoint_on_the_volume_so_a_cut_off_run_resumes(modal
     monkeypatch.setattr(jobs, "train_job", lambda settings, config, runner: seen.append(config) or _Summary())
     modal_app.train.local(base_model="tiny", max_seconds=20)
     on_modal = Settings.from_mapping({**modal_app.CLOUD_ENV, "MODAL_IS_REMOTE": "1"})
-    assert seen[0].checkpoint_dir == str(Settings.load().data_dir / "checkpoints" / "tweet_gpt2")
-    assert modal_app.checkpoint_folder(on_modal) == Path(modal_app.DATA_MOUNT, "checkpoints", "tweet_gpt2")  # the Volume
-    with pytest.raises(ConfigError, match="max_seconds=9000 leaves evaluation and registering no room"):
+    assert seen[0].checkpoint_dir == str(Settings.load().data_dir / "checkpoints" / DEFAULT_MODEL_NAME)
+    assert modal_app.checkpoint_folder(on_modal) == Path(modal_app.DATA_MOUNT, "checkpoints", DEFAULT_MODEL_NAME)  # the Volume
+    with pytest.raises(ConfigError, match="max_seconds=9000 leaves evaluation and registering no room"):  # 5400 at most
         modal_app.train.local(max_seconds=9000)
 
 
@@ -215,7 +218,7 @@ def test_every_function_keeps_its_data_dir_on_a_volume_and_says_so(modal_app) ->
     from modal.volume import _Volume
 
     env = modal_app.CLOUD_ENV
-    for function in (modal_app.scrape, modal_app.daily_inference, modal_app.train, modal_app.web):
+    for function in (modal_app.scrape, modal_app.daily_inference, modal_app.train, modal_app.retrain, modal_app.retrain_on_gpu, modal_app.web):
         (mount, volume), = spec_of(function).volumes.items()
         assert isinstance(volume, _Volume)
         assert env["TWEETGEN_DATA_DIR"] == env["TWEETGEN_DATA_VOLUME"] == mount
@@ -251,8 +254,11 @@ def test_train_then_daily_inference_bodies_run_locally(modal_app) -> None:
     assert "Trained tweet_model version 1" in summary and "becomes the first champion" in summary
     lines = modal_app.daily_inference.local()
     assert any(line.startswith("rows written      1") for line in lines)
+    assert modal_app.retrain.local()[0].startswith("Skipped: 0 new tweets since the champion's data (version 1)")  # an LSTM: on the CPU
     runs = LocalFeatureStore(settings.feature_store_dir).read(JOB_RUNS).sort_values("started_at")
-    assert runs[["job", "status", "runner"]].values.tolist() == [["train", "ok", "modal"], ["inference", "ok", "modal"]]
+    assert runs[["job", "status", "runner"]].values.tolist() == [
+        ["train", "ok", "modal"], ["inference", "ok", "modal"], ["retrain", "ok", "modal"],
+    ]
     rows = LocalFeatureStore(settings.feature_store_dir).read(GENERATED_TWEETS)
     assert rows["model_version"].tolist() == [1] and rows["arm"].tolist() == ["champion"]
 
@@ -270,3 +276,21 @@ def test_web_builds_the_gradio_app(modal_app) -> None:
     assert generated.status_code == 200 and generated.json()["seed"] == 3 and generated.json()["text"].startswith("The")
     assert page.status_code == 200 and "gradio" in page.text.lower()
     assert config.status_code == 200 and "Tweets by a model" in config.text
+
+
+def test_train_commits_the_volume_while_it_runs_and_once_at_the_end(modal_app) -> None:
+    """A Volume's changes reach the next container only once committed: a checkpoint must be."""
+    commits: list[float] = []
+
+    class RecordingVolume:
+        def commit(self) -> None:
+            commits.append(time.monotonic())
+
+    with modal_app.committing(RecordingVolume(), every_s=0.05):
+        time.sleep(0.3)
+    assert 2 <= len(commits) <= 8  # every 0.05 s during 0.3 s (fewer on a busy machine), and the last at the end
+    assert commits[-1] - commits[0] >= 0.05  # not all at the end
+    before = len(commits)
+    with modal_app.committing(RecordingVolume(), every_s=0.05, active=False):  # off Modal: no Volume to commit
+        time.sleep(0.1)
+    assert len(commits) == before

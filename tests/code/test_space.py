@@ -164,7 +164,6 @@ def test_on_zerogpu_the_champion_is_loaded_first_and_generation_runs_under_space
 
     registry, version = register_tiny_champion(tmp_path)
     predictor = Predictor(lambda: registry, "tweet_gpt2", max_new_tokens=8)
-    plain_generate = predictor.generate
     real_gpu, granted = spaces.GPU, []
 
     def recording_gpu(task=None, *, duration=None, **options):  # the real decorator, called through
@@ -174,7 +173,6 @@ def test_on_zerogpu_the_champion_is_loaded_first_and_generation_runs_under_space
     monkeypatch.setattr(spaces, "GPU", recording_gpu)
     run_generation_on_zero_gpu(predictor, device="cpu")  # this machine has no GPU; ZeroGPU passes "cuda"
     assert granted == [(GPU_SECONDS, True)]  # loaded before the decorator: the weights travel to the GPU
-    assert predictor.generate == plain_generate  # off ZeroGPU the real spaces.GPU returns the function itself
     text, used = predictor.generate("The rocket", seed=1)
     assert text.startswith("The rocket") and used == version
 

@@ -72,6 +72,9 @@ def test_run_training_registers_a_champion_then_keeps_it_against_a_worse_run(tmp
     assert report.metrics["sample_count"] == 10 and 0 < report.metrics["sample_distinct_1"] <= 1
     assert 0 <= report.metrics["sample_copy_rate"] <= 1 and report.metrics["sample_copy_words"] >= 0
     assert "10 samples: distinct-1" in report.summary()
+    assert 0 <= report.metrics["sample_non_word_share"] <= 1 and 0 <= report.metrics["sample_cut_share"] <= 1
+    assert report.metrics["real_non_word_share"] == 0 and report.metrics["real_at_limit_share"] == 0  # invented, short, seen words
+    assert "of the samples' words" in report.summary() and "(real tweets: 0.0% and 0% at the limit)" in report.summary()
 
     worse = pipeline.run_training(store, registry, TrainConfig(**{**TINY.__dict__, "max_steps": 2}))
     assert worse.version.version == 2 and not worse.decision.promoted
@@ -257,3 +260,22 @@ def test_a_pretrained_base_brings_its_own_family_and_tokenizer(tmp_path, store) 
     assert card["description"].startswith(f"gpt2 fine-tuned from {tmp_path / 'base'}, trained on 255 tweets")
     with pytest.raises(TweetgenError, match="--model lstm is for a model built from scratch"):
         pipeline.run_training(store, LocalModelRegistry(tmp_path / "models"), dataclasses.replace(config, family="lstm"))
+
+
+def test_a_run_starved_of_steps_says_so_with_its_step_count() -> None:
+    from tweetgen.model.train import TrainResult
+    from tweetgen.registry.port import ModelVersion
+
+    def version(number: int, family: str, steps: float, seconds: float) -> ModelVersion:
+        return ModelVersion("m", number, {"train_steps": steps, "train_seconds": seconds}, {"family": family})
+
+    earlier = [version(1, "lstm", 3000, 300), version(2, "lstm", 2800, 280), version(3, "gpt2", 100, 300)]
+    starved = TrainResult(steps=400, seconds=300, tokens=0, stopped_by="time", precision="fp32")
+    new = version(4, "lstm", 400, 300)
+    assert pipeline.usual_steps(earlier + [new], new, starved) == 3000  # 10 steps/s, the LSTMs' median
+    assert pipeline.usual_steps(earlier + [new], new, dataclasses.replace(starved, steps=1500)) is None  # half: not starved
+    assert pipeline.usual_steps(earlier + [new], new, dataclasses.replace(starved, stopped_by="patience")) is None
+    assert pipeline.usual_steps([new], new, starved) is None  # nothing to compare with
+    line = pipeline._stopping(starved, 13, usual_steps=3000)
+    assert line == ("stopped at step 400: its time budget ran out after only 400 steps, under half the 3000 a run of this "
+                    "length usually gets here (a busy machine?)")

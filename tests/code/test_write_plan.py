@@ -33,11 +33,11 @@ def test_every_contract_has_a_plan_and_only_job_runs_waits_for_its_schedule() ->
     assert plan_of("tweetgen_doctor_ab12") == AWAITED  # a group the plan does not know is waited for
 
 
-def test_a_day_costs_four_spark_jobs_where_waiting_for_every_write_cost_five() -> None:
+def test_a_day_costs_four_spark_jobs_where_waiting_for_every_write_would_cost_six() -> None:
     assert spark_jobs_per_day() == 4  # scrape: tweets, x_cursor; inference: generated_tweets; job_runs once
     every_write = sum(count * len(write_plan.JOB_WRITES[job]) for job, count in write_plan.RUNS_PER_DAY.items())
-    assert every_write == 5
-    assert spark_jobs_per_day({"scrape": 24, "inference": 1}) == 24 * 2 + 1 + 1  # hourly scrapes
+    assert every_write == 6  # scrape 3, retrain 1, inference 2
+    assert spark_jobs_per_day({"scrape": 24, "retrain": 1, "inference": 1}) == 24 * 2 + 1 + 1  # hourly scrapes
 
 
 def test_a_write_budget_is_one_or_two_job_timeouts_and_one_call_timeout() -> None:
@@ -45,9 +45,9 @@ def test_a_write_budget_is_one_or_two_job_timeouts_and_one_call_timeout() -> Non
     assert write_budget_s("tweets", s) == 2 * 240 + 60  # settle an earlier job, then wait for its own
     assert write_budget_s("job_runs", s) == 240 + 60  # settle only
     # scrape: login 60 + X reads 240 + tweets 540 + x_cursor 540 + job_runs 300 = 1680, plus a fifth
-    assert job_timeout_s("scrape", 240.0, s) == 2016
+    assert job_timeout_s("scrape", s) == 2016
     longer = settings(hopsworks_timeout_s=60.0, hopsworks_job_timeout_s=241.0)
-    assert job_timeout_s("scrape", 240.0, longer) == 2022  # 5 more job-timeout seconds (five waits), times 1.2
+    assert job_timeout_s("scrape", longer) == 2022  # 5 more job-timeout seconds (five waits), times 1.2
 
 
 def test_a_job_runs_row_is_sent_without_waiting_and_lands_when_the_scheduled_job_runs(

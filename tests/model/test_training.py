@@ -208,6 +208,14 @@ def test_a_time_budget_alone_trains_until_it_is_spent(tokenizer, monkeypatch) ->
     assert result.val_curve and result.val_curve[-1][0] == result.steps  # the last weights are validated too
 
 
+def test_a_budget_spent_before_the_first_step_still_takes_one(tokenizer) -> None:
+    model = build_tiny_model(tokenizer, **SMALL)
+    config = TrainConfig(batch_size=8, max_seconds=1e-9, num_threads=1, progress=False)  # a machine too busy to start
+    result = train(model, frame_texts(TRAIN_TEXTS, tokenizer, 64), config)
+    assert (result.stopped_by, result.steps, len(result.train_losses)) == ("time", 1, 1)
+    assert math.isfinite(result.final_train_loss)
+
+
 def test_learning_rate_warms_up_then_decays_to_the_floor() -> None:
     config = TrainConfig(learning_rate=1e-3, warmup_fraction=0.1, min_lr_ratio=0.1)
     assert learning_rate_at(0.0, config) < 2e-5

@@ -217,3 +217,10 @@ def test_a_body_is_read_up_to_max_body_bytes_and_refused_one_byte_over(url, extr
 def test_last_counts_rows_from_one_up_to_max_runs_with_leading_zeros(url, last, rows) -> None:
     response = httpx.get(url + "api/runs", params={"last": last})
     assert response.status_code == 200 and len(response.json()["runs"]) == rows  # the store holds 3 runs
+
+
+def test_the_page_prompt_box_drops_what_the_api_refuses() -> None:
+    from tweetgen.ui.predictor import clean_prompt
+
+    assert clean_prompt(" The\u202e rocket\u2028 is\u2066 \x1b[31mred\u2029 ") == "The rocket is [31mred"
+    assert clean_prompt("Ünïcode, emoji 🚀 and عربي stay") == "Ünïcode, emoji 🚀 and عربي stay"

@@ -115,3 +115,14 @@ def test_a_time_of_any_size_or_a_zero_id_rejects_its_row_not_the_file(tmp_path, 
     assert loaded.rejected == {reason: 1}
     assert [issue.where for issue in loaded.issues] == [f"{tmp_path / '2021.csv'} line 4"]
     assert len(loaded.frame) == 4 and tweets(5)[2].id not in set(loaded.frame["tweet_id"])
+
+
+def test_a_stray_quote_closed_in_the_same_column_still_loses_only_its_line(tmp_path: Path) -> None:
+    rows = [new_row(t) for t in tweets(30)]
+    rows[20]["tweet"] = 'He said "hi"'  # quoted by the writer for its quotes, not a comma: the field count stays right
+    path = with_stray_quote(write_csv(tmp_path / "2021.csv", NEW_HEADER, rows), row=10)
+    loaded = load_kaggle([path])
+    assert loaded.rejected == {REJECT_QUOTE: 1}
+    assert [issue.where for issue in loaded.issues] == [f"{path} line 11 (it ran into lines 12-22, read again as rows)"]
+    assert len(loaded.frame) == 29 and 'He said "hi"' in set(loaded.frame["text"])
+    assert loaded.lines.multi_line_rows == 0 and loaded.lines.rows == 30

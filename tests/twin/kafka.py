@@ -18,7 +18,11 @@ What the cluster does with the records is done here:
   and rejects a value longer than its column's ``varchar(n)`` (counted as ``FAILED`` rows of the
   online ingestion named in the record's ``onlineIngestionId`` header).
 
-Unkind on demand (``Broker.refuse`` / ``Broker.stall`` / ``Broker.heal``): the connector then names
+Unkind on demand (``Broker.refuse`` / ``Broker.stall`` / ``Broker.stop_taking_rows_after`` /
+``Broker.heal``). The last lets deliveries time out after some rows, as librdkafka reports a broker
+that stalls mid-write (the delivery callback's ``KafkaError._MSG_TIMED_OUT``, which the SDK's
+``_build_ack_callback_and_optional_progress_bar`` raises as a ``FeatureStoreException`` caused by a
+``KafkaException``). For the first two the connector names
 a real address on 127.0.0.1 and the SDK gets the **real** ``confluent_kafka`` clients for it, so
 what reaches the adapter is what librdkafka raises. Refused: nothing listens on the port
 (``Consumer.list_topics`` raises ``cimpl.KafkaException`` ``_TRANSPORT`` "Failed to get metadata:
@@ -99,6 +103,7 @@ class Broker:
     lock: threading.Lock = field(default_factory=threading.Lock)
     on_flush: list[Any] = field(default_factory=list)  # called with the topics a producer wrote to
     address: str | None = None  # a real address: the SDK then gets the real confluent_kafka clients
+    deliveries_left: int | None = None  # how many more rows the broker takes before it stalls (None: all)
     _silent: SilentServer | None = None
 
     def refuse(self) -> None:
@@ -112,8 +117,14 @@ class Broker:
         self._silent = SilentServer()
         self.address = self._silent.address
 
+    def stop_taking_rows_after(self, count: int) -> None:
+        """The broker takes ``count`` more rows, then lets every delivery time out, as librdkafka
+        reports a broker that stalls mid-write: the delivery callback gets ``_MSG_TIMED_OUT``."""
+        self.deliveries_left = count
+
     def heal(self) -> None:
         """Kafka is the twin's again."""
+        self.deliveries_left = None
         if self._silent is not None:
             self._silent.close()
             self._silent = None
@@ -142,10 +153,18 @@ def client_classes(broker: Broker) -> tuple[type, type]:
         def __init__(self, config: dict[str, Any]) -> None:
             _check_config(config)
             self.config = config
-            self._pending: list[tuple[Any, None, Message]] = []  # (callback, error, message): never an error
+            self._pending: list[tuple[Any, Any, Message]] = []  # (callback, KafkaError or None, message)
             self._topics: set[str] = set()
 
         def produce(self, topic: str, key: str, value: bytes, callback: Any = None, headers: Any = None) -> None:
+            if broker.deliveries_left is not None and broker.deliveries_left <= 0:  # the broker stopped taking rows
+                from confluent_kafka import KafkaError
+
+                lost = Message(topic, key, value, dict(headers or {}), -1)
+                self._pending.append((callback, KafkaError(KafkaError._MSG_TIMED_OUT), lost))
+                return
+            if broker.deliveries_left is not None:
+                broker.deliveries_left -= 1
             message = broker.append(topic, key, value, dict(headers or {}))
             self._topics.add(topic)
             self._pending.append((callback, None, message))

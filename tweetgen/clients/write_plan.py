@@ -22,7 +22,8 @@ Whatever the plan, the next write to a group first waits for a materialization s
 runs a failed one again (``tweetgen.store.hopsworks``), so no row is lost or stored twice.
 
 A day of the scheduled pipeline then costs ``spark_jobs_per_day()`` Spark jobs: the scrape's two
-awaited groups, the inference's one, and one scheduled run for ``job_runs`` (five before this plan).
+awaited groups, the inference's one, and one scheduled run for ``job_runs`` (six if every write
+were awaited).
 
 Only the standard library and ``tweetgen.config`` are imported here: ``modal_app.py`` reads the
 timeouts when it is deployed from a machine that has only ``modal`` installed.
@@ -53,10 +54,18 @@ SCHEDULED_MATERIALIZATION = "0 45 6 ? * * *"
 JOB_WRITES = {
     "scrape": ("tweets", "x_cursor", "job_runs"),
     "inference": ("generated_tweets", "job_runs"),
+    "retrain": ("job_runs",),  # and a model version in the registry, when it trains
     "train": ("job_runs",),
 }
-#: How many times a day each job runs on its schedule (train runs when asked).
-RUNS_PER_DAY = {"scrape": 1, "inference": 1}
+#: Each job's own work before its writes, in seconds: the scrape's X reads stop within their budget
+#: (``tweetgen.sources.x_api.MODAL_TIME_BUDGET_S``); the inference downloads the champion and a
+#: challenger, generates and measures; the retrain counts the new tweets and, when it trains,
+#: downloads the champion, warm-starts it for 60 s, scores and uploads; training runs
+#: ``max_seconds`` (1 h by default, at most 1.5 h on Modal), then evaluates and uploads.
+WORK_S = {"scrape": 240.0, "inference": 600.0, "retrain": 900.0, "train": 2 * 3600.0}
+#: How many times a day each job runs on its schedule (train runs when asked; retrain's only
+#: write to a group is its ``job_runs`` row, scheduled, so it adds no Spark job).
+RUNS_PER_DAY = {"scrape": 1, "retrain": 1, "inference": 1}
 MARGIN = 1.2  # a timeout is the worst case plus a fifth
 
 
@@ -77,10 +86,11 @@ def write_budget_s(group: str, settings: Settings) -> float:
     return jobs * settings.hopsworks_job_timeout_s + settings.hopsworks_timeout_s
 
 
-def job_timeout_s(job: str, work_s: float, settings: Settings) -> int:
-    """The Modal timeout of ``job``: the login, its own ``work_s``, its writes, all with ``MARGIN``."""
+def job_timeout_s(job: str, settings: Settings, work_s: float | None = None) -> int:
+    """The Modal timeout of ``job``: the login, its own work (``WORK_S``), its writes, with ``MARGIN``."""
     writes = sum(write_budget_s(group, settings) for group in JOB_WRITES[job])
-    return math.ceil((settings.hopsworks_timeout_s + work_s + writes) * MARGIN)
+    work = WORK_S[job] if work_s is None else work_s
+    return math.ceil((settings.hopsworks_timeout_s + work + writes) * MARGIN)
 
 
 def spark_jobs_per_day(runs_per_day: dict[str, int] | None = None) -> int:
@@ -95,12 +105,10 @@ def _awaited(groups: Iterable[str]) -> int:
     return sum(plan_of(group) == AWAITED for group in groups)
 
 
-def describe(settings: Settings, work_s: dict[str, float]) -> list[str]:
-    """One line per scheduled job: its writes, their plans and its worst case (for ``doctor``)."""
-    lines = []
-    for job, groups in JOB_WRITES.items():
-        if job not in work_s:
-            continue
-        plans = ", ".join(f"{g} ({plan_of(g)})" for g in groups)
-        lines.append(f"{job}: writes {plans}; at worst {job_timeout_s(job, work_s[job], settings)} s with margin")
-    return lines
+def describe(settings: Settings) -> str:
+    """The plan in one line: each job's writes with their plan and its timeout, the Spark jobs a day."""
+    jobs = "; ".join(
+        f"{job} {' + '.join(f'{g} ({plan_of(g)})' for g in groups)}, timeout {job_timeout_s(job, settings)} s"
+        for job, groups in JOB_WRITES.items()
+    )
+    return f"{jobs}; {spark_jobs_per_day()} Spark jobs a day"

@@ -83,6 +83,13 @@ def token_nats(model: PreTrainedModel, framed: list[list[int]], pad_id: int, bat
     return torch.cat(nats)
 
 
+@torch.inference_mode()
+def text_bits_per_char(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> list[float]:
+    """Each text's own bits per character (its nats, end included, over ``len(text) + 1``), in order."""
+    return [float(token_nats(model, [ids], tokenizer.pad_token_id).sum()) / math.log(2) / (len(text) + 1)
+            for ids, text in zip(framed_ids(tokenizer, texts), texts, strict=True)]
+
+
 def validation_scorer(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> Callable[[PreTrainedModel], float]:
     """A function giving a model's ``eval_bits_per_char`` on ``texts`` (e.g. the validation slice
     ``train`` stops early on)."""

@@ -182,6 +182,15 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
         return torch.logaddexp(lstm, torch.log(ngram.float()) + torch.log(weight))
 
 
+
+def join_states(states: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...] | None:
+    """The recurrent states of several batches as one, their rows in order: ``h`` and ``c``
+    joined along their batch dimension (1), the n-gram's last tokens along theirs (0). None when
+    the n-gram's contexts differ in width (a row that has seen fewer tokens than its order)."""
+    if len({state[2].shape[1] for state in states if len(state) > 2}) > 1:
+        return None
+    return tuple(torch.cat([state[i] for state in states], dim=1 if i < 2 else 0) for i in range(len(states[0])))
+
 def _init_lstm(module: nn.LSTM) -> None:
     """PyTorch's uniform init, zero biases, and a forget-gate bias of 1 (the two biases add up),
     so the cell remembers by default at the start of training."""

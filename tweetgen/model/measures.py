@@ -3,7 +3,10 @@
 The daily batch job records, next to each generated tweet, its length, its sentiment (VADER, a
 lexicon scorer that works offline) and whether it copies its training data (the longest run of
 words it shares with any training tweet). A training run measures a hundred samples the same way
-(``sample_measures``): how varied their words are (distinct-1, distinct-2) and how much they copy.
+(``sample_measures``): how varied their words are (distinct-1, distinct-2), how much they copy,
+how many of their words are no words at all (``Vocabulary``: neither in a training tweet nor in
+wordfreq's English word list), and how many were cut at the length limit rather than ended by
+the model. ``reference_measures`` gives the same figures for real tweets, the yardstick.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import functools
 import re
 import statistics
 from collections.abc import Iterable, Sequence
+
+from tweetgen.schema import MAX_TWEET_CHARS
 
 WORD = re.compile(r"\w+(?:'\w+)?", re.UNICODE)
 COPIED_RUN_WORDS = 8  # a text sharing a run of this many words with a training tweet counts as copied
@@ -48,6 +53,57 @@ class CopyIndex:
         return f" {' '.join(run)} " in self._joined
 
 
+@functools.cache
+def english_words() -> frozenset[str]:
+    """wordfreq's large English word list (about 320,000 lowercased words; shipped with the
+    package, read once per process, no network)."""
+    from wordfreq import iter_wordlist
+
+    return frozenset(iter_wordlist("en", wordlist="large"))
+
+
+def is_letters(word: str) -> bool:
+    """Whether ``word`` is made of letters (and apostrophes): numbers, ``snake_case`` and
+    ``10x``-like tokens are not words that can be misspelt."""
+    return word.replace("'", "").isalpha()
+
+
+class Vocabulary:
+    """Words a reader would accept: every word of the training tweets, and English words.
+
+    A non-word is a word of letters (``is_letters``) found in neither: what a character-level
+    model invents ("Gowero"). Names, handles and slang the account uses are training words.
+    """
+
+    def __init__(self, texts: Iterable[str], dictionary: frozenset[str] | None = None) -> None:
+        self._known = {word for text in texts for word in words(text)}
+        self._dictionary = english_words() if dictionary is None else dictionary
+
+    def is_known(self, word: str) -> bool:
+        """``word`` (lowercased) is a training word or an English one; a possessive ``'s`` is ignored."""
+        stem = word[:-2] if word.endswith("'s") else word
+        return any(w in self._known or w in self._dictionary for w in (word, stem))
+
+    def non_words(self, text: str) -> list[str]:
+        """The words of letters in ``text`` that are not known, in order."""
+        return [word for word in words(text) if is_letters(word) and not self.is_known(word)]
+
+    def non_word_share(self, texts: Iterable[str]) -> float:
+        """Non-words over all words of letters in ``texts`` (0 when there are none)."""
+        lettered = [word for text in texts for word in words(text) if is_letters(word)]
+        unknown = sum(not self.is_known(word) for word in lettered)
+        return unknown / len(lettered) if lettered else 0.0
+
+
+def reference_measures(texts: Sequence[str], vocabulary: Vocabulary) -> dict[str, float]:
+    """What ``sample_measures`` says of samples, said of real tweets (e.g. the held-out ones):
+    ``non_word_share`` and ``at_limit_share``, the share at least ``MAX_TWEET_CHARS`` long."""
+    if not texts:
+        raise ValueError("reference_measures needs at least one text.")
+    return {"non_word_share": vocabulary.non_word_share(texts),
+            "at_limit_share": sum(len(text) >= MAX_TWEET_CHARS for text in texts) / len(texts)}
+
+
 def distinct_n(texts: Iterable[str], n: int) -> float:
     """Distinct-n: distinct word n-grams over all word n-grams of ``texts`` (0 when there are none).
 
@@ -58,13 +114,18 @@ def distinct_n(texts: Iterable[str], n: int) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
-def sample_measures(texts: Sequence[str], copy_index: CopyIndex) -> dict[str, float]:
-    """What a reader would notice in ``texts`` (e.g. 100 samples): variety and copying.
+def sample_measures(
+    texts: Sequence[str], copy_index: CopyIndex, vocabulary: Vocabulary | None = None, finished: Sequence[bool] | None = None
+) -> dict[str, float]:
+    """What a reader would notice in ``texts`` (e.g. 100 samples): variety, copying, invented
+    words and tweets cut short.
 
     Returns:
         ``distinct_1`` and ``distinct_2`` (``distinct_n``); ``copy_words``: the mean over texts of
         the longest run of words shared with a training tweet; ``copy_rate``: the share of texts
-        sharing a run of at least ``COPIED_RUN_WORDS`` words; ``mean_chars``: mean length.
+        sharing a run of at least ``COPIED_RUN_WORDS`` words; ``mean_chars``: mean length. With
+        ``vocabulary``, ``non_word_share`` (``Vocabulary.non_word_share``); with ``finished`` (one
+        flag per text: the model ended it), ``cut_share``: the share cut at the limit instead.
 
     Raises:
         ValueError: ``texts`` is empty.
@@ -72,13 +133,18 @@ def sample_measures(texts: Sequence[str], copy_index: CopyIndex) -> dict[str, fl
     if not texts:
         raise ValueError("sample_measures needs at least one text.")
     runs = [copy_index.longest_shared_run(text) for text in texts]
-    return {
+    measures = {
         "distinct_1": distinct_n(texts, 1),
         "distinct_2": distinct_n(texts, 2),
         "copy_words": statistics.fmean(runs),
         "copy_rate": sum(run >= COPIED_RUN_WORDS for run in runs) / len(runs),
         "mean_chars": statistics.fmean(len(text) for text in texts),
     }
+    if vocabulary is not None:
+        measures["non_word_share"] = vocabulary.non_word_share(texts)
+    if finished is not None:
+        measures["cut_share"] = sum(not done for done in finished) / len(texts)
+    return measures
 
 
 @functools.cache

@@ -31,9 +31,10 @@ from tweetgen.model.families import FAMILIES, check_family
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DEFAULT_MAX_SECONDS = 300.0  # the default budget: about when the offline default stops improving on two cores
+WARM_START_MAX_SECONDS = 60.0  # continuing the champion on the newest tweets: a short budget is enough
 # Settings that change nothing in the weights a run makes; a checkpoint ignores them.
 NOT_IN_FINGERPRINT = ("model_name", "eval_since", "device", "num_threads", "n_samples", "n_quality_samples", "progress",
-                      "checkpoint_dir", "checkpoint_minutes", "ngram_order")
+                      "checkpoint_dir", "checkpoint_minutes", "ngram_order", "best_of")
 # What a model built from scratch gets for each setting left at None, per family; and a pretrained base.
 FAMILY_DEFAULTS: dict[str, dict[str, object]] = {
     "lstm": {"tokenizer": "byte", "n_layer": 1, "n_embd": 128, "hidden_size": 768, "dropout": 0.15,
@@ -86,6 +87,11 @@ class TrainConfig:
         ngram_order: after training, an n-gram of this order over the training tweets is mixed
             into the model's predictions with a weight fitted on the validation slice
             (``tweetgen.model.ngram``; the LSTM over bytes only). 0: none.
+        warm_start: the run continues the champion's weights (``tweetgen.pipelines.training``);
+            the loop then validates the starting weights first, so a run that only makes the
+            model worse keeps them.
+        best_of: samples drawn per sample kept, the one the model scores best
+            (``tweetgen.model.generate.best_of``); 1: plain sampling.
     """
 
     base_model: str = TINY
@@ -123,6 +129,8 @@ class TrainConfig:
     checkpoint_dir: str | None = None
     checkpoint_minutes: float = 10.0
     ngram_order: int | None = None
+    warm_start: bool = False
+    best_of: int = 1
 
     def resolved(self) -> TrainConfig:
         """This config with every ``None`` setting replaced by its family's value.
@@ -203,7 +211,8 @@ def train(model: PreTrainedModel, train_blocks: Blocks, config: TrainConfig, val
     Stops after ``config.max_steps`` steps (or ``config.epochs`` passes), when ``config.max_seconds``
     (the loop only) is spent, or when ``validate`` (held-out bits per character, checked every
     ``config.val_interval`` steps and at the end) has not improved for ``config.patience``
-    validations in a row, whichever comes first. With ``validate`` the model is left with the
+    validations in a row, whichever comes first; but never before one step (a run on a starved
+    machine still ends with a loss to report). With ``validate`` the model is left with the
     weights of its best validation (``TrainResult.best_step``), not its last ones.
 
     The run is deterministic for ``config.seed`` on one machine and thread count when the time
@@ -293,10 +302,12 @@ def _train_loop(model: PreTrainedModel, train_blocks: Blocks, config: TrainConfi
     model.train()
     start = time.perf_counter() - result.seconds
     saved_at = time.perf_counter()
+    if config.warm_start and validate is not None and result.steps == 0:
+        loop.validate(validate)  # the champion's own weights: kept unless training beats them
     with tqdm(total=horizon, initial=result.steps, desc="Training", unit="step", disable=not config.progress) as bar:
         for step in itertools.count(result.steps) if horizon is None else range(result.steps, horizon):
             elapsed = time.perf_counter() - start
-            if config.max_seconds is not None and elapsed >= config.max_seconds:
+            if config.max_seconds is not None and elapsed >= config.max_seconds and result.steps > 0:  # one step at least
                 result.stopped_by = "time"
                 break
             if validate is not None and result.validations_since_best() >= config.patience:

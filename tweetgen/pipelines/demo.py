@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tweetgen.config import Settings
 from tweetgen.errors import TweetgenError
+from tweetgen.model.families import family_name
 from tweetgen.registry.factory import open_model_registry
 from tweetgen.registry.port import former_name_hint
 from tweetgen.schema import SAMPLE_USERNAME, TWEETS
@@ -129,7 +130,8 @@ def _train(settings: Settings, registry, train_seconds: float, train_config: obj
 
     champion = registry.champion(settings.model_name)
     if champion is not None:
-        return f"champion {champion.name} v{champion.version} exists ({champion.score:.3f} bits/char); `python -m tweetgen train` trains another"
+        return (f"champion {champion.name} v{champion.version} ({family_name(champion.family)}) exists ({champion.score:.3f} bits/char); "
+                "`python -m tweetgen train` trains another")
     former = former_name_hint(registry, settings.model_name)  # trained under the former default name: say how to reach them
     config = train_config or TrainConfig(max_seconds=train_seconds / len(DEMO_FAMILIES))
     done = []

@@ -1,9 +1,11 @@
 """Checks of a cloud setup, run by ``python -m tweetgen doctor`` before a deploy.
 
 Each check gives one line: ``ok`` and what it found, ``FAIL`` and what to fix, or ``skip`` and
-why. In order: the settings (secrets are never shown), the Hopsworks login, the feature groups of
-the contracts, a scratch feature group written through Kafka, materialized by its job, read back
-through the Query Service and deleted, the model registry, and a file through the dataset API.
+why. In order: the settings (secrets are never shown) and the write plan's timeouts, the Hopsworks
+login, the feature groups of the contracts, the project's Kafka broker (every write goes through
+it), a scratch feature group written through Kafka, materialized by its job, read back through the
+Query Service and deleted, whether ``HOPSWORKS_JOB_TIMEOUT`` leaves room for the job as long as
+that one took, the model registry, and a file through the dataset API.
 The X API token (one paid user lookup) and Modal (its token and the secrets the app needs) are
 checked only when asked. Offline the login fails at once, or within ``HOPSWORKS_TIMEOUT`` on a
 route that never answers, and the checks that need it are skipped.
@@ -26,6 +28,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from tweetgen.clients import write_plan
 from tweetgen.config import Settings
 from tweetgen.errors import ConfigError, StoreError, TweetgenError
 from tweetgen.schema import GROUPS, UTC_TIMESTAMP, GroupSpec
@@ -34,7 +37,7 @@ OK, FAIL, SKIP = "ok", "FAIL", "skip"
 X_LOOKUP_COST = "one paid user lookup, about $0.010"
 #: The Modal secrets ``modal_app.py`` mounts, and how to create each (tests keep the two in step).
 MODAL_SECRETS = {
-    "hopsworks": "modal secret create hopsworks HOPSWORKS_API_KEY=... HOPSWORKS_PROJECT=...",
+    "hopsworks": "modal secret create hopsworks HOPSWORKS_API_KEY=... HOPSWORKS_PROJECT=... HOPSWORKS_HOST=...",
     "x-api": "modal secret create x-api X_BEARER_TOKEN=...",
 }
 
@@ -189,6 +192,7 @@ def check_settings(doctor: Doctor, check_x: bool) -> None:
     doctor.record(
         "timeouts", OK, f"HOPSWORKS_TIMEOUT {s.hopsworks_timeout_s:g} s per call, HOPSWORKS_JOB_TIMEOUT {s.hopsworks_job_timeout_s:g} s per job"
     )
+    doctor.record("write plan", OK, write_plan.describe(s))
     doctor.check("TWEETGEN_MODEL_NAME", lambda: _model_name(s.model_name))
     needed = check_x or s.live_source == "x"
     if (s.x_bearer_token or "").strip():
@@ -207,7 +211,9 @@ def _model_name(name: str) -> str:
 
 # ---- Hopsworks -----------------------------------------------------------------------------
 
-HOPSWORKS_CHECKS = ("Hopsworks login", "feature groups", "scratch group write", "scratch group read", "scratch group delete", "model registry", "dataset API")
+HOPSWORKS_CHECKS = ("Hopsworks login", "feature groups", "Kafka", "scratch group write", "job timing", "scratch group read",
+                    "scratch group delete", "model registry", "dataset API")
+JOB_TIMEOUT_MARGIN = 1.5  # HOPSWORKS_JOB_TIMEOUT should be at least this many times a measured materialization
 
 
 def check_hopsworks(doctor: Doctor) -> None:
@@ -242,6 +248,9 @@ def check_feature_store(doctor: Doctor, project: Any) -> None:
         return "; ".join(found)
 
     doctor.check("feature groups", groups)
+    if not doctor.check("Kafka", store.check_kafka):
+        doctor.skip(["scratch group write", "job timing", "scratch group read", "scratch group delete"], "needs Kafka")
+        return
     spec, written = scratch_group(doctor.token), scratch_rows()
 
     def write() -> str:
@@ -258,10 +267,26 @@ def check_feature_store(doctor: Doctor, project: Any) -> None:
         return f"{spec.name} deleted" if store.drop(spec) else f"{spec.name} was never created"
 
     if doctor.check("scratch group write", write):
+        doctor.check("job timing", lambda: check_job_timing(doctor.report.results[-1].seconds, s))
         doctor.check("scratch group read", read)
     else:
-        doctor.skip(["scratch group read"], "nothing was written")
+        doctor.skip(["job timing", "scratch group read"], "nothing was written")
     doctor.check("scratch group delete", delete)
+
+
+def check_job_timing(write_s: float, settings: Settings) -> str:
+    """Whether ``HOPSWORKS_JOB_TIMEOUT`` leaves room for a materialization as long as the scratch
+    write's (which created the group, sent the rows and waited for its job): at least
+    ``JOB_TIMEOUT_MARGIN`` times it, or a write on a slower day fails for want of patience."""
+    needed = JOB_TIMEOUT_MARGIN * write_s
+    have = settings.hopsworks_job_timeout_s
+    if have < needed:
+        raise ConfigError(
+            f"The scratch write and its materialization job took {write_s:.0f} s, and HOPSWORKS_JOB_TIMEOUT is "
+            f"{have:g} s: set it to at least {needed:.0f} s ({JOB_TIMEOUT_MARGIN:g} times that), then redeploy "
+            "(modal deploy modal_app.py) so the Modal timeouts grow with it."
+        )
+    return f"a write with its materialization job took {write_s:.0f} s; HOPSWORKS_JOB_TIMEOUT {have:g} s leaves room for {have / max(write_s, 0.001):.1f} times that"
 
 
 def check_model_registry(doctor: Doctor, project: Any) -> None:

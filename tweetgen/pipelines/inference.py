@@ -3,7 +3,8 @@
 Steps: find the arms (the champion, and as challenger the best version of each other model
 family: an A/B test of the LSTM against GPT-2) -> take the newest real tweet -> prompt with its
 first two words -> generate a prompt-seeded and a random tweet per arm -> measure -> write every
-arm's row, with its model family, in one insert into ``generated_tweets``. Rows are keyed by
+arm's row, with its model family, in one insert into ``generated_tweets`` -> the drift figure
+(``tweetgen.pipelines.drift``: the champion on its last real tweets). Rows are keyed by
 (tweet_id, model_name, model_version), so rerunning for the same tweet and model adds nothing,
 and a run that fails before the insert writes nothing.
 """
@@ -17,8 +18,10 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from tweetgen.errors import TweetgenError
+from tweetgen.model.ending import cut_at_limit
 from tweetgen.model.generate import sample, tweet_tokens
 from tweetgen.model.measures import CopyIndex, sentiment
+from tweetgen.pipelines.drift import DRIFT_COLUMNS, Drift, rolling_drift
 from tweetgen.registry.champion import challengers
 from tweetgen.registry.port import ModelRegistry, ModelVersion, former_name_hint
 from tweetgen.schema import GENERATED_TWEETS, MAX_TWEET_CHARS, TWEETS
@@ -56,10 +59,12 @@ class InferenceReport:
     inserted: int
     skipped_arms: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    drift: Drift | None = None
 
     def counts(self) -> dict[str, int]:
-        """The counts a ``job_runs`` row records."""
-        return {"tweet_id": self.tweet_id, "rows_written": self.inserted, "arms_skipped": len(self.skipped_arms)}
+        """The counts a ``job_runs`` row records, with the drift figure's when there is one."""
+        counts = {"tweet_id": self.tweet_id, "rows_written": self.inserted, "arms_skipped": len(self.skipped_arms)}
+        return counts | (self.drift.counts() if self.drift else {})
 
     def lines(self) -> list[str]:
         """The report as lines for a terminal."""
@@ -69,6 +74,7 @@ class InferenceReport:
             lines.append(f"{row.arm:<10} v{row.model_version} {row.model_family}: prompted {row.prompted_text!r}")
             lines.append(f"{'':<10} v{row.model_version} {row.model_family}: random   {row.random_text!r}")
         lines += [f"already done      {arm}" for arm in self.skipped_arms]
+        lines += [f"drift             {self.drift.sentence()}"] if self.drift else []
         lines += [
             f"rows written      {self.inserted} to {GENERATED_TWEETS.name} v{GENERATED_TWEETS.version}",
             f"elapsed           {self.elapsed_s:.2f} s",
@@ -83,8 +89,10 @@ def run_batch_inference(
     sampling: Sampling = Sampling(),
     as_of: datetime | None = None,
     now: datetime | None = None,
+    drift_window: int = 30,
 ) -> InferenceReport:
-    """Generate for the newest real tweet (at or before ``as_of``) and write the monitor rows.
+    """Generate for the newest real tweet (at or before ``as_of``) and write the monitor rows;
+    report the champion's drift over its last ``drift_window`` scored tweets.
 
     Raises:
         TweetgenError: no champion model, or no tweets; nothing is written.
@@ -100,7 +108,9 @@ def run_batch_inference(
     rows = [generate_row(registry, version, arm, tweet, prompt, sampling, copy_index, generated_at) for arm, version in todo]
     frame = pd.DataFrame(rows, columns=GENERATED_TWEETS.columns) if rows else _empty_rows()
     result = store.insert(GENERATED_TWEETS, _typed(frame))
-    return InferenceReport(int(tweet["tweet_id"]), prompt, frame, result.inserted, done, time.perf_counter() - started)
+    scored = store.read(GENERATED_TWEETS, columns=DRIFT_COLUMNS) if store.exists(GENERATED_TWEETS) else pd.DataFrame()
+    drift = rolling_drift(scored, arms[0][1], drift_window)
+    return InferenceReport(int(tweet["tweet_id"]), prompt, frame, result.inserted, done, time.perf_counter() - started, drift)
 
 
 def model_arms(registry: ModelRegistry, model_name: str) -> list[tuple[str, ModelVersion]]:
@@ -153,13 +163,10 @@ def choose_prompt(clean_text: str) -> str:
 
 
 def clip_tweet(text: str, limit: int = MAX_TWEET_CHARS) -> str:
-    """``text`` cut to at most ``limit`` characters, at the last space when one is near."""
+    """``text`` stripped, and cut as an unfinished tweet (``tweetgen.model.ending.cut_at_limit``:
+    a sentence end or a word boundary and "…") if it is longer than ``limit`` characters."""
     text = text.strip()
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit // 2 else cut).rstrip()
+    return text if len(text) <= limit else cut_at_limit(text, limit)
 
 
 def generate_row(

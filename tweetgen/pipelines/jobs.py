@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from tweetgen.config import INFERENCE_CRON, SCRAPE_CRON, Settings
+from tweetgen.config import INFERENCE_CRON, RETRAIN_CRON, SCRAPE_CRON, Settings
 from tweetgen.pipelines.runs import StoreOnce, run_recorded
 from tweetgen.pipelines.scheduler import Job
 from tweetgen.registry.factory import open_model_registry
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tweetgen.model.train import TrainConfig
     from tweetgen.pipelines.features import FeatureReport
     from tweetgen.pipelines.inference import InferenceReport
+    from tweetgen.pipelines.retrain import RetrainReport
     from tweetgen.pipelines.training import TrainReport
 
 R = TypeVar("R")
@@ -75,12 +76,30 @@ def train_job(settings: Settings, config: TrainConfig | None = None, runner: str
     return run_job("train", settings, runner, lambda store: run_training(store, open_model_registry(settings), config))
 
 
+def retrain_job(settings: Settings, config: TrainConfig | None = None, runner: str = "local") -> RetrainReport:
+    """Continue the champion on its new tweets when enough arrived or it drifts (``tweetgen.pipelines.retrain``)."""
+    from tweetgen.model.train import TrainConfig
+    from tweetgen.pipelines.retrain import RetrainRule, run_retrain
+
+    config = dataclasses.replace(config or TrainConfig(max_seconds=None), model_name=settings.model_name)
+    rule = RetrainRule(settings.retrain_min_new_tweets, settings.drift_window, settings.drift_margin)
+    return run_job("retrain", settings, runner, lambda store: run_retrain(store, open_model_registry(settings), config, rule))
+
+
+def retrain_needs_gpu(settings: Settings) -> bool:
+    """Whether the champion a retrain would continue is a GPT-2 (a GPU's work); an LSTM, or no
+    champion at all (the job then says so), runs on the CPU."""
+    champion = open_model_registry(settings).champion(settings.model_name)
+    return champion is not None and champion.family != "lstm"
+
+
 def inference_job(settings: Settings, as_of: datetime | None = None, seed: int | None = None, runner: str = "local") -> InferenceReport:
     """The daily batch inference: the champion and the best model of each other family generate next to the newest tweet."""
     from tweetgen.pipelines.inference import Sampling, run_batch_inference
 
     def work(store: FeatureStore) -> InferenceReport:
-        return run_batch_inference(store, open_model_registry(settings), settings.model_name, Sampling(seed=seed), as_of=as_of)
+        return run_batch_inference(store, open_model_registry(settings), settings.model_name, Sampling(seed=seed), as_of=as_of,
+                                   drift_window=settings.drift_window)
 
     return run_job("inference", settings, runner, work)
 
@@ -89,6 +108,7 @@ def scheduled_jobs(settings: Settings) -> list[Job]:
     """The jobs the Modal app deploys as cron functions, for the local scheduler."""
     return [
         Job("scrape", SCRAPE_CRON, _printing(scrape_job, settings)),
+        Job("retrain", RETRAIN_CRON, _printing(retrain_job, settings)),
         Job("batch inference", INFERENCE_CRON, _printing(inference_job, settings)),
     ]
 

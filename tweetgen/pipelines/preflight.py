@@ -25,13 +25,14 @@ NEEDS: dict[str, frozenset[str]] = {
     "features": frozenset({"write"}),
     "scrape": frozenset({"write", "live_source"}),
     "train": frozenset({"write", "registry"}),
+    "retrain": frozenset({"write", "registry"}),
     "infer": frozenset({"write", "registry"}),
     "models": frozenset({"registry"}),
     "query": frozenset(),
     "app": frozenset(),  # the app starts without a model: its prompt box says why
     "demo": frozenset({"write", "registry"}),
 }
-SCHEDULED = ("scrape", "infer")  # the jobs of `tweetgen schedule` (tweetgen.pipelines.jobs.scheduled_jobs)
+SCHEDULED = ("scrape", "retrain", "infer")  # the jobs of `tweetgen schedule` (tweetgen.pipelines.jobs.scheduled_jobs)
 
 
 def check_command(settings: Settings, command: str) -> None:

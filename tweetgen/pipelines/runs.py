@@ -21,6 +21,7 @@ import pandas as pd
 
 from tweetgen.clients.notify import Notification, scrub, send_notification
 from tweetgen.config import Settings
+from tweetgen.pipelines.drift import Drift
 from tweetgen.pipelines.scheduler import describe_error, utc_now
 from tweetgen.schema import JOB_RUNS, RUNNERS
 from tweetgen.store.port import FeatureStore
@@ -184,12 +185,15 @@ class JobHealth:
         last_runs: one row per job, its newest run (``job_runs`` columns), jobs sorted by name.
         last_daily_success: end of the newest successful run of ``DAILY_JOB``, or None.
         warning: one sentence when the daily job has not succeeded within ``STALE_AFTER``.
+        drift: the champion's drift figure as its newest successful run recorded it
+            (``tweetgen.pipelines.drift``), or None.
     """
 
     checked_at: datetime
     last_runs: pd.DataFrame
     last_daily_success: datetime | None
     warning: str | None
+    drift: Drift | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form (ISO timestamps, ages in seconds) for ``GET /api/health``."""
@@ -205,6 +209,7 @@ class JobHealth:
             "status": "warning" if self.warning else "ok", "warning": self.warning, "checked_at": _iso(self.checked_at),
             "daily_job": DAILY_JOB, "daily_job_last_success": self.last_daily_success and _iso(self.last_daily_success),
             "stale_after_hours": STALE_AFTER.total_seconds() / 3600, "jobs": jobs,
+            "drift": self.drift.as_dict() if self.drift else None,
         }
 
 
@@ -224,7 +229,8 @@ def job_health(runs: pd.DataFrame, now: datetime) -> JobHealth:
         last = newest_first.drop_duplicates("job").sort_values("job").reset_index(drop=True)
     daily = runs[(runs["job"] == DAILY_JOB) & (runs["status"] == "ok")] if not runs.empty else runs
     last_success = _utc(daily["ended_at"].max()) if len(daily) else None
-    return JobHealth(now.astimezone(UTC), last, last_success, _daily_warning(last_success, now))
+    drift = Drift.from_counts(json.loads(daily.sort_values("started_at").iloc[-1]["counts"] or "{}")) if len(daily) else None
+    return JobHealth(now.astimezone(UTC), last, last_success, _daily_warning(last_success, now), drift)
 
 
 def _daily_warning(last_success: datetime | None, now: datetime) -> str | None:

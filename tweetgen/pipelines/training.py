@@ -18,10 +18,13 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
+from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from tweetgen.errors import TweetgenError
@@ -38,15 +41,18 @@ from tweetgen.model.build import (
 from tweetgen.model.checkpoint import remove_checkpoint
 from tweetgen.model.data import TweetBlocks, split_by_time
 from tweetgen.model.evaluate import eval_set_id, evaluate, validation_scorer
-from tweetgen.model.generate import sample
-from tweetgen.model.measures import COPIED_RUN_WORDS, CopyIndex, sample_measures
+from tweetgen.model.generate import best_of
+from tweetgen.model.measures import COPIED_RUN_WORDS, CopyIndex, Vocabulary, reference_measures, sample_measures
 from tweetgen.model.ngram import mix_in_ngram, supports_ngram
 from tweetgen.model.train import TrainConfig, TrainResult, train
 from tweetgen.pipelines.preflight import check_train_options
+from tweetgen.pipelines.warm_start import lineage, load_parent, warm_config, warm_start_parent
 from tweetgen.registry.champion import ChampionDecision
 from tweetgen.registry.port import ModelRegistry, ModelVersion, check_model_name
 from tweetgen.schema import TWEETS
 from tweetgen.store.port import FeatureStore
+
+T = TypeVar("T")
 
 MIN_TWEETS = 10  # fewer cannot give both a training and an evaluation set worth the name
 STAGING_PREFIX = "tweetgen-model-"
@@ -67,6 +73,7 @@ class TrainReport:
     n_eval: int
     result: TrainResult = field(repr=False)
     n_val: int = 0  # the validation slice: the newest training-period tweets, not trained on
+    usual_steps: int | None = None  # set when the run got far fewer steps than runs of its length usually do
 
     def counts(self) -> dict[str, int]:
         """The counts a ``job_runs`` row records (``promoted`` is 1 when the model became champion)."""
@@ -80,13 +87,22 @@ class TrainReport:
         return "\n".join([
             f"Trained {self.version.name} version {self.version.version} ({self.version.family}) on {self.n_train} tweets "
             f"({self.n_empty} empty dropped) in {m['train_seconds']:.0f} s, {m['train_tokens_per_second']:,.0f} tokens/s; "
-            f"{_stopping(self.result, self.n_val)}.",
+            f"{_stopping(self.result, self.n_val, self.usual_steps)}.",
+            *_lineage_line(self.version),
             *_ngram_line(m),
             f"Eval on the {self.n_eval} newest: {m['eval_bits_per_char']:.3f} bits/char, perplexity {m['eval_perplexity']:.1f}.",
             *_sample_line(m),
             self.decision.reason,
             f"Saved in {self.version.location}.",
         ])
+
+
+def _lineage_line(version: ModelVersion) -> list[str]:
+    card = version.card
+    if card.get("parent_version") is None:
+        return []
+    return [f"Continued version {card['parent_version']} (warm start); its data now ends at tweet {card.get('newest_tweet_id')} "
+            f"of {card.get('newest_tweet_at')}."]
 
 
 def _ngram_line(m: dict[str, float]) -> list[str]:
@@ -99,15 +115,25 @@ def _ngram_line(m: dict[str, float]) -> list[str]:
 def _sample_line(m: dict[str, float]) -> list[str]:
     if "sample_count" not in m:
         return []
-    return [f"{int(m['sample_count'])} samples: distinct-1 {m['sample_distinct_1']:.2f}, distinct-2 {m['sample_distinct_2']:.2f}, "
-            f"{m['sample_copy_rate']:.0%} share a run of {COPIED_RUN_WORDS}+ words with a training tweet "
-            f"(longest shared run {m['sample_copy_words']:.1f} words on average)."]
+    lines = [f"{int(m['sample_count'])} samples: distinct-1 {m['sample_distinct_1']:.2f}, distinct-2 {m['sample_distinct_2']:.2f}, "
+             f"{m['sample_copy_rate']:.0%} share a run of {COPIED_RUN_WORDS}+ words with a training tweet "
+             f"(longest shared run {m['sample_copy_words']:.1f} words on average)."]
+    if "sample_non_word_share" in m:
+        real = (f" (real tweets: {m['real_non_word_share']:.1%} and {m['real_at_limit_share']:.0%} at the limit)"
+                if "real_non_word_share" in m else "")
+        lines.append(f"Non-words {m['sample_non_word_share']:.1%} of the samples' words; {m.get('sample_cut_share', 0):.0%} "
+                     f"cut at the length limit{real}.")
+    return lines
 
 
-def _stopping(result: TrainResult, n_val: int) -> str:
-    """Why the run stopped and which weights it kept, in a few words."""
+def _stopping(result: TrainResult, n_val: int, usual_steps: int | None = None) -> str:
+    """Why the run stopped and which weights it kept, in a few words; a run that got far fewer
+    steps than runs of its length usually do (a busy machine) says so."""
     why = {"steps": "its steps were done", "time": "its time budget ran out",
            "patience": "held-out bits/char stopped improving"}[result.stopped_by]
+    if usual_steps is not None:
+        why += (f" after only {result.steps} steps, under half the {usual_steps} a run of this length usually gets here "
+                "(a busy machine?)")
     if result.best_step is None:
         return f"stopped at step {result.steps}: {why}"
     return (f"stopped at step {result.steps} ({why}), keeping step {result.best_step}: "
@@ -117,33 +143,92 @@ def _stopping(result: TrainResult, n_val: int) -> str:
 def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConfig, data_version: str | None = None) -> TrainReport:
     """Train a model on the ``tweets`` group and register it; it becomes champion only if better.
 
+    With ``config.warm_start`` the run continues the champion's weights (``tweetgen.pipelines.warm_start``).
+
     Args:
         data_version: recorded in the model card (e.g. the Delta table version of the group).
 
     Raises:
         GroupNotFoundError: the ``tweets`` group was never written.
         TweetgenError: the group is empty or has too few tweets with text, the base model cannot
-            be loaded, or training diverged; the registry is left untouched in each case.
+            be loaded, a warm start has no champion or contradicts it, or training diverged; the
+            registry is left untouched in each case.
     """
     check_model_name(config.model_name)
     check_train_options(config.max_steps, config.batch_size, config.epochs, config.max_seconds, ngram_order=config.ngram_order)
-    config = config.resolved()  # an unknown family fails here, before anything is read
+    parent = warm_start_parent(registry, config) if config.warm_start else None
+    config = (warm_config(config, parent) if parent else config).resolved()  # an unknown family fails here, before anything is read
     registry.champion(config.model_name)  # a champion record naming a missing version fails now, not after training
     remove_abandoned(Path(tempfile.gettempdir()), STAGING_PREFIX)  # what a killed run left
     frame, n_read, n_empty, read_version = read_tweet_texts(store)
     split = split_tweets(frame, config)
-    model, tokenizer = prepare_model(config, split.train)
+    model, tokenizer = load_parent(registry, parent) if parent else prepare_model(config, split.train)
     block_size = min(config.block_size, context_length(model))
     validate = validation_scorer(tokenizer, split.val) if split.val else None
     result = train(model, TweetBlocks(split.train, tokenizer, block_size), config, validate)
-    ngram_metrics = add_ngram(model, tokenizer, config, split)
-    samples, sample_metrics = sample_and_measure(model, tokenizer, config, split.train)
-    metrics = {**evaluate(model, tokenizer, split.eval), **_train_metrics(result, model, len(split.train)), **ngram_metrics, **sample_metrics}
-    card = _card(config, model, data_version or read_version, split, result, samples)
-    version = _register(registry, model, tokenizer, config.model_name, metrics, card)
-    remove_checkpoint(config.checkpoint_dir)  # registered: a new run starts from the beginning
-    decision = registry.promote_if_better(version, rescore=lambda champion: evaluate(*registry.load(champion), split.eval)["eval_bits_per_char"])
-    return TrainReport(version, decision, metrics, samples, n_read, n_empty, len(split.train), len(split.eval), result, len(split.val))
+    with AfterTraining(config.progress) as phases:
+        ngram_metrics = phases.run("n-gram", lambda: add_ngram(model, tokenizer, config, split))
+        metrics = phases.run("eval", lambda: evaluate(model, tokenizer, split.eval))
+        samples, sample_metrics = phases.run("samples", lambda: sample_and_measure(model, tokenizer, config, split))
+        metrics |= {**_train_metrics(result, model, len(split.train)), **ngram_metrics, **sample_metrics}
+        card = _card(config, model, data_version or read_version, split, result, samples, parent) | lineage(parent, *newest_tweet(frame))
+        version = phases.run("register", lambda: _register(registry, model, tokenizer, config.model_name, metrics, card))
+        remove_checkpoint(config.checkpoint_dir)  # registered: a new run starts from the beginning
+        rescore = lambda champion: evaluate(*registry.load(champion), split.eval)["eval_bits_per_char"]  # noqa: E731
+        decision = phases.run("champion rule", lambda: registry.promote_if_better(version, rescore=rescore))
+    usual = usual_steps(registry.versions(config.model_name), version, result)
+    return TrainReport(version, decision, metrics, samples, n_read, n_empty, len(split.train), len(split.eval), result,
+                       len(split.val), usual_steps=usual)
+
+
+class AfterTraining:
+    """A progress bar over the phases after the training loop (n-gram, eval, samples, register,
+    champion rule): each can take a while on a big data set, and a bar that says which is running
+    beats a silent terminal."""
+
+    PHASES = 5
+
+    def __init__(self, progress: bool) -> None:
+        self._bar = tqdm(total=self.PHASES, desc="After training", unit="phase", disable=not progress)
+
+    def __enter__(self) -> AfterTraining:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
+
+    def run(self, name: str, work: Callable[[], T]) -> T:
+        """Run one phase, its name on the bar while it runs."""
+        self._bar.set_postfix_str(name, refresh=True)
+        result = work()
+        self._bar.update(1)
+        return result
+
+
+def newest_tweet(frame: pd.DataFrame) -> tuple[int | None, str | None]:
+    """The id and time (UTC ISO) of the newest tweet of ``frame``: the end of a model's data."""
+    if frame.empty:
+        return None, None
+    newest = frame.sort_values(["created_at", "tweet_id"], kind="stable").iloc[-1]
+    stamp = pd.Timestamp(newest["created_at"])
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(newest["tweet_id"]), stamp.isoformat()
+
+
+FEW_STEPS_RATIO = 0.5  # a run with under half the steps per second of the family's usual runs was starved
+
+
+def usual_steps(versions: list[ModelVersion], version: ModelVersion, result: TrainResult) -> int | None:
+    """The steps a run as long as ``result`` usually gets, from the median steps per second of
+    the earlier versions of the same family; None without earlier versions, or when this run
+    got at least ``FEW_STEPS_RATIO`` of them (or was not stopped by its time budget)."""
+    rates = sorted(v.metrics["train_steps"] / v.metrics["train_seconds"] for v in versions
+                   if v.version < version.version and v.family == version.family
+                   and v.metrics.get("train_seconds", 0) > 0 and v.metrics.get("train_steps", 0) > 0)
+    if not rates or result.stopped_by != "time":
+        return None
+    usual = round(rates[len(rates) // 2] * result.seconds)
+    return usual if result.steps < FEW_STEPS_RATIO * usual else None
 
 
 @dataclass(frozen=True)
@@ -168,18 +253,26 @@ def split_tweets(frame: pd.DataFrame, config: TrainConfig) -> TweetSplit:
 
 
 def sample_and_measure(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, config: TrainConfig, train_texts: list[str]
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, config: TrainConfig, split: TweetSplit
 ) -> tuple[list[str], dict[str, float]]:
     """The card's ``n_samples`` tweets, and the measures of ``n_quality_samples`` (the first of the
     same draw) as metrics: ``sample_distinct_1``, ``sample_distinct_2``, ``sample_copy_words``,
-    ``sample_copy_rate``, ``sample_mean_chars`` and ``sample_count`` (``sample_measures``; copying
-    is measured against ``train_texts``)."""
-    texts = sample(model, tokenizer, n=max(config.n_samples, config.n_quality_samples), seed=config.seed)
-    measured = texts[: config.n_quality_samples]
+    ``sample_copy_rate``, ``sample_mean_chars``, ``sample_non_word_share``, ``sample_cut_share``
+    and ``sample_count`` (``sample_measures``; copying and words are measured against the training
+    tweets), and beside them the same for the real eval tweets: ``real_non_word_share`` and
+    ``real_at_limit_share`` (``reference_measures``). Each sample is the best of
+    ``config.best_of`` (``tweetgen.model.generate.best_of``)."""
+    drawn = best_of(model, tokenizer, n=max(config.n_samples, config.n_quality_samples), candidates=config.best_of, seed=config.seed)
+    texts = [s.text for s in drawn]
+    measured = drawn[: config.n_quality_samples]
     if not measured:
         return texts[: config.n_samples], {}
-    quality = sample_measures(measured, CopyIndex(train_texts))
-    return texts[: config.n_samples], {f"sample_{key}": value for key, value in quality.items()} | {"sample_count": float(len(measured))}
+    known = split.train + split.val
+    vocabulary = Vocabulary(known)
+    quality = sample_measures([s.text for s in measured], CopyIndex(known), vocabulary, [s.finished for s in measured])
+    real = reference_measures(split.eval, vocabulary) if split.eval else {}
+    return texts[: config.n_samples], ({f"sample_{key}": value for key, value in quality.items()} | {"sample_count": float(len(measured))}
+                                       | {f"real_{key}": value for key, value in real.items()})
 
 
 def read_tweet_texts(store: FeatureStore) -> tuple[pd.DataFrame, int, int, str]:
@@ -252,10 +345,14 @@ def describe(family: str, config: TrainConfig, model: PreTrainedModel) -> str:
     return f"GPT-2 {config.n_layer}x{config.n_embd} over {tokens}"
 
 
-def _card(config: TrainConfig, model: PreTrainedModel, data_version: str | None, split: TweetSplit, result: TrainResult, samples: list[str]) -> dict:
+def _card(
+    config: TrainConfig, model: PreTrainedModel, data_version: str | None, split: TweetSplit, result: TrainResult, samples: list[str],
+    parent: ModelVersion | None = None,
+) -> dict:
     family = family_of(model)
+    trained = f"continued from version {parent.version} on" if parent else "trained on"
     return {
-        "description": (f"{describe(family, config, model)}, trained on {len(split.train)} tweets, early-stopped on the "
+        "description": (f"{describe(family, config, model)}, {trained} {len(split.train)} tweets, early-stopped on the "
                         f"{len(split.val)} newest of its period, evaluated on the {len(split.eval)} newest."),
         "family": family,
         "data_version": data_version or f"{TWEETS.name} v{TWEETS.version} (table version not recorded)",

@@ -5,7 +5,8 @@ The card dict a training run hands to ``ModelRegistry.register`` may hold (all o
 ``settings`` (a dict), ``stopped_by``, ``best_step``, ``samples`` (generated texts),
 ``loss_curve`` (one training loss per step) and ``val_bits_per_char`` (``[step, bits per
 character]`` pairs on the validation slice; cards written before it have ``eval_losses``,
-``[step, loss]`` pairs). The metrics table shows every metric; the measures of samples
+``[step, loss]`` pairs), and the lineage: ``parent_version`` (the version a warm start continued,
+None for a fresh start), ``newest_tweet_id`` and ``newest_tweet_at`` (the end of its data). The metrics table shows every metric; the measures of samples
 (``sample_*``, ``tweetgen.model.measures.sample_measures``) also get a section of their own.
 """
 
@@ -51,6 +52,8 @@ def render_model_card(name: str, version: int, metrics: dict[str, float], card: 
     lines += ["## Training data", ""]
     for key in ("data_version", "train_set_id", "val_set_id", "eval_set_id"):
         lines.append(f"- {key}: `{card.get(key) or 'not recorded'}`")
+    lineage = lineage_lines(card)
+    lines += ["", *lineage] if lineage else []
     lines += ["", "## Settings", "", "```json", json.dumps(card.get("settings", {}), indent=2, default=str), "```", ""]
     lines += _stopping_lines(card)
     lines += _ngram_lines(metrics)
@@ -65,6 +68,15 @@ def render_model_card(name: str, version: int, metrics: dict[str, float], card: 
         lines += [f"{i}. {json.dumps(text, ensure_ascii=False)}" for i, text in enumerate(card["samples"], 1)]
         lines.append("")
     return "\n".join(lines)
+
+
+def lineage_lines(card: dict[str, Any]) -> list[str]:
+    """Where the version comes from: the version it continued (or a fresh start) and the newest tweet of its data."""
+    parent = card.get("parent_version")
+    start = f"Continued from version {parent} (warm start)" if parent is not None else "Trained from a fresh start"
+    if card.get("newest_tweet_id") is None:
+        return [f"{start}."] if "parent_version" in card else []
+    return [f"{start}; its data ends at tweet {card['newest_tweet_id']} of {card.get('newest_tweet_at')} (UTC)."]
 
 
 def _stopping_lines(card: dict[str, Any]) -> list[str]:
@@ -96,7 +108,7 @@ def _sample_measure_lines(metrics: dict[str, float]) -> list[str]:
     if "sample_count" not in metrics:
         return []
     m = metrics
-    return [
+    lines = [
         f"## {int(m['sample_count'])} samples", "",
         "| distinct-1 | distinct-2 | copy rate | longest shared run | length |", "|---|---|---|---|---|",
         f"| {m['sample_distinct_1']:.3f} | {m['sample_distinct_2']:.3f} | {m['sample_copy_rate']:.0%} | "
@@ -105,6 +117,17 @@ def _sample_measure_lines(metrics: dict[str, float]) -> list[str]:
         f"Copy rate: the share of samples sharing a run of {COPIED_RUN_WORDS} or more words with a training tweet; the",
         "longest shared run is the mean over samples of the longest run of words found in a training tweet.", "",
     ]
+    if "sample_non_word_share" in m:
+        real = lambda key, spec: format(m[key], spec) if key in m else "not measured"  # noqa: E731
+        lines += [
+            "| | non-words | cut at the length limit |", "|---|---|---|",
+            f"| samples | {m['sample_non_word_share']:.1%} | {m.get('sample_cut_share', 0):.0%} |",
+            f"| real eval tweets | {real('real_non_word_share', '.1%')} | {real('real_at_limit_share', '.0%')} (at the limit) |", "",
+            "Non-words: words of letters found neither in a training tweet nor in wordfreq's English word list, over all",
+            "words of letters. A sample the model did not end within the limit is cut at its last sentence end or word",
+            "boundary (then marked with \"…\"), never inside a word.", "",
+        ]
+    return lines
 
 
 def plot_card_curves(card: dict[str, Any], path: Path) -> None:

@@ -191,7 +191,8 @@ def format_versions(registry: ModelRegistry, name: str) -> str:
         return f"No versions of '{name}' in {registry.where}; run `python -m tweetgen train` to train one.\n"
     champion = registry.champion(name)
     columns = ("eval_bits_per_char", "eval_perplexity", "train_seconds", "train_tokens_per_second")
-    lines = [f"{'version':>7}  {'family':<8} {'bits/char':>9}  {'perplexity':>10}  {'train s':>8}  {'tokens/s':>9}  {'base':<10} champion"]
+    lines = [f"{'version':>7}  {'family':<8} {'bits/char':>9}  {'perplexity':>10}  {'train s':>8}  {'tokens/s':>9}  {'base':<10} "
+             f"{'parent':>6}  {'data ends at':<20} champion"]
     broken = []
     for v in versions:
         bpc, ppl, secs, tps = (v.metrics.get(c, math.nan) for c in columns)
@@ -201,7 +202,10 @@ def format_versions(registry: ModelRegistry, name: str) -> str:
         if problem:
             broken.append(f"version {v.version} is broken: {problem}")
             mark = f"{mark} broken".strip()
-        lines.append(f"{v.version:>7}  {v.family[:8]:<8} {bpc:>9.3f}  {ppl:>10.1f}  {secs:>8.0f}  {tps:>9,.0f}  {base:<10} {mark}")
+        parent = v.card.get("parent_version")
+        ends = str(v.card.get("newest_tweet_at") or "")[:16].replace("T", " ")
+        lines.append(f"{v.version:>7}  {v.family[:8]:<8} {bpc:>9.3f}  {ppl:>10.1f}  {secs:>8.0f}  {tps:>9,.0f}  {base:<10} "
+                     f"{'' if parent is None else parent:>6}  {ends:<20} {mark}")
     lines.append(f"champion: version {champion.version}" if champion else "champion: none yet")
     record = registry.champion_record(name) or {}
     if record.get("previous_damage") and not any(line.startswith(f"version {record.get('previous')} ") for line in broken):

@@ -156,7 +156,7 @@ class CsvFile:
             first = lines[0]
             if fields is _OVERLONG:
                 parts = [(first, first + len(lines) - 1, None, FIELD, 0)]
-            elif len(fields) == width:
+            elif len(fields) == width and not (len(lines) > 1 and _holds_rows(self._lines.record, width)):
                 parts = [(first, first + len(lines) - 1, fields, "", 0)]
             elif len(lines) > 1:
                 parts = _read_again([text for _, text in self._lines.record], first, width)
@@ -240,17 +240,37 @@ def _records(lines: _Lines, path: Path) -> Iterator[tuple[list[int], bool, list[
         yield [number for number, _ in lines.record], lines.saw_nul, fields
 
 
+def _holds_rows(record: list[tuple[int, str]], width: int) -> bool:
+    """Whether a line after the first of a well-shaped multi-line row is a whole row by itself.
+
+    The lines of a quoted field (a tweet written over several lines) are text, not rows of the
+    header's width; finding one means a stray quote swallowed rows and a later quote happened to
+    close it in the same column, so the row is read again like a misshapen one.
+    """
+    for _, text in record[1:]:
+        try:
+            fields = next(csv.reader([text]), [])
+        except csv.Error:
+            continue
+        if len(fields) == width:
+            return True
+    return False
+
+
 def _read_again(texts: list[str], first: int, width: int) -> list[tuple[int, int, list[str] | None, str, int]]:
     """Split the lines of a row a stray quote ran on into rows again.
 
     From each line, parse one record on its own; a record with the header's number of fields
-    is a row, the lines it spans consumed. A line whose record is not (the stray quote makes it
-    run to the end of ``texts``) is set apart alone, as ``QUOTE`` when it swallowed lines, else
-    ``SHAPE``, and parsing starts again on the next line.
+    is a row, the lines it spans consumed, unless it is the whole of ``texts`` again (the stray
+    quote closed by a later one in the same column). A line whose record is not a row is set apart
+    alone, as ``QUOTE`` when it swallowed lines, else ``SHAPE``, and parsing starts again on the
+    next line.
     """
     parts, index = [], 0
     while index < len(texts):
         used, fields = _first_record(texts, index)
+        if index == 0 and used == len(texts) and fields is not None and len(fields) == width:
+            fields = None  # the swallowing row itself
         if fields == []:
             parts.append((first + index, first + index, None, BLANK, 0))
             index += 1

@@ -140,6 +140,27 @@ class HopsworksFeatureStore(FeatureStore):
         self._check_columns(spec, group)
         return True
 
+    def check_kafka(self) -> str:
+        """List the topics of the project's Kafka with the SDK's own consumer and configuration,
+        as every write does before it produces; return a line saying where and how fast. Not part
+        of the port: ``doctor`` uses it. Raises ``StoreError`` with the cause and the fix."""
+        from hsfs.core import kafka_engine
+
+        timeout = kafka_timeout_s(self.timeout_s)
+        store_id = self._store().id
+        config = self._call("read the project's Kafka settings", lambda: kafka_engine._get_kafka_config(store_id, {}))
+        servers = config.get("bootstrap.servers", "?")
+
+        def list_topics() -> int:
+            consumer = kafka_engine.Consumer({**config, "group.id": "tweetgen_doctor"})
+            try:
+                return len(consumer.list_topics(timeout=timeout).topics)
+            finally:
+                consumer.close()
+
+        topics = self._call(f"list the topics of its Kafka broker at {servers}", list_topics)
+        return f"broker {servers} answered within {timeout:g} s ({topics} topics visible to this key)"
+
     def drop(self, spec: GroupSpec) -> bool:
         """Delete the group ``spec`` (and the feature views built on it); False if it did not exist.
 

@@ -35,11 +35,16 @@ QUERY_MEMORY_MB = 1024  # TWEETGEN_QUERY_MEMORY_MB: what DuckDB and the result m
 QUERY_TIMEOUT_S = 60.0  # TWEETGEN_QUERY_TIMEOUT_S
 FETCH_VECTORS = 64  # result chunks of 64 x 2,048 rows
 
-# Ready-made questions about the monitor group (the same SQL runs on both backends).
+# Ready-made questions about the monitor group (the same SQL runs on both backends). A row's time is
+# its run's (generated_at); the tweet it answered has its own (tweet_created_at), shown next to it.
+# A run of the daily job writes one row per arm (champion, challenger), all with the run's
+# generated_at: the last N runs are the rows of the N newest generated_at values.
 LAST_RUNS_SQL = """
-SELECT generated_at, model_version, model_family AS family, arm, tweet_clean_text AS real_tweet, prompt, prompted_text, random_text,
+SELECT generated_at, tweet_created_at AS answered_tweet_at, model_version, model_family AS family, arm, tweet_clean_text AS real_tweet, prompt, prompted_text, random_text,
        round(real_bits_per_char, 3) AS real_bpc
-FROM generated_tweets ORDER BY generated_at DESC, arm LIMIT {n}
+FROM generated_tweets
+WHERE generated_at IN (SELECT DISTINCT generated_at FROM generated_tweets ORDER BY generated_at DESC LIMIT {n})
+ORDER BY generated_at DESC, arm <> 'champion', family, model_version
 """
 # The A/B test of the model families: per family, arm and version, what its runs measured, in
 # the order the versions first ran (so the families can be followed over time).
@@ -50,6 +55,19 @@ SELECT model_family AS family, arm, model_version, count(*) AS runs,
        round(avg(prompted_copy_words), 1) AS prompted_copy_words, round(avg(random_copy_words), 1) AS random_copy_words,
        round(avg(random_chars), 0) AS random_chars, round(avg(abs(prompted_sentiment - real_sentiment)), 3) AS sentiment_gap
 FROM generated_tweets GROUP BY model_family, arm, model_version ORDER BY first_run, family, model_version
+"""
+# How the measures moved, per day (of the run, UTC) and model family: the real tweets' bits per
+# character under the model and its change from the family's previous day, and the generations'
+# lengths, copied words and sentiment next to the real tweets'.
+DRIFT_SQL = """
+SELECT CAST(generated_at AT TIME ZONE 'UTC' AS DATE) AS day, model_family AS family, count(*) AS runs,
+       round(avg(real_bits_per_char), 3) AS real_bpc,
+       round(avg(real_bits_per_char) - lag(avg(real_bits_per_char)) OVER (PARTITION BY model_family ORDER BY day), 3) AS real_bpc_change,
+       round(avg(real_chars), 0) AS real_chars, round(avg(prompted_chars), 0) AS prompted_chars, round(avg(random_chars), 0) AS random_chars,
+       round(avg(prompted_copy_words), 1) AS prompted_copy_words, round(avg(random_copy_words), 1) AS random_copy_words,
+       round(avg(real_sentiment), 3) AS real_sentiment, round(avg(prompted_sentiment), 3) AS prompted_sentiment,
+       round(avg(random_sentiment), 3) AS random_sentiment
+FROM generated_tweets GROUP BY day, family ORDER BY day, family
 """
 MAX_CELL_CHARS = 60
 # What a terminal acts on instead of printing: C0 and C1 controls (ESC starts CSI/OSC sequences,
@@ -92,6 +110,8 @@ def run_query(
         ) from None
     except duckdb.OutOfMemoryException:
         raise TweetgenError(_too_big(memory_mb)) from None
+    except duckdb.CatalogException as error:
+        raise TweetgenError(_unknown_name(error)) from None
     except duckdb.PermissionException:
         raise TweetgenError(
             f"The query tried to reach outside the feature groups; queries may only read {', '.join(GROUPS)}."
@@ -127,6 +147,15 @@ def _too_big(memory_mb: int) -> str:
         f"The query needed more than {memory_mb:,} MB of memory and was stopped; narrow it (fewer columns or rows, "
         "a LIMIT), or raise TWEETGEN_QUERY_MEMORY_MB."
     )
+
+
+def _unknown_name(error: duckdb.CatalogException) -> str:
+    """DuckDB's first line, and for a table it does not know, the tables a query can read."""
+    message = str(error).splitlines()[0].removeprefix("Catalog Error: ").rstrip(".!")
+    if "Table with name" not in message:
+        return f"{message}."
+    tables = ", ".join(f"{spec.name} (or {spec.name}_v{spec.version})" for spec in GROUPS.values())
+    return f"{message}; the tables are {tables}."
 
 
 def _seal(connection: duckdb.DuckDBPyConnection) -> None:

@@ -56,7 +56,7 @@ from tweetgen.ui.views import MonitorCache, RunsCache
 
 MAX_BODY_BYTES = 4096
 BODY_TIMEOUT_S = 10.0  # a request body must have arrived this long after its headers
-MAX_WAITING = 8  # generations queued or running before /api/generate answers 503 (one runs at a time)
+MAX_WAITING = 32  # generations queued or running before /api/generate answers 503 (a batch holds 32; below anyio's 40 threads)
 MAX_SEED = 2**32 - 1
 MAX_RUNS = 100
 DEFAULT_RUNS = 10

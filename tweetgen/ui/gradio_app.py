@@ -44,17 +44,22 @@ CSS = """
 #measures, #measures * { font-family: var(--font) !important; }
 #measures th, #measures th * { word-break: keep-all !important; overflow-wrap: normal !important; hyphens: none !important; }
 #summary code, #health code { white-space: normal !important; overflow-wrap: anywhere; }
-#health table { border-collapse: collapse; width: 100%; font-size: var(--text-md); }
+#health table { border-collapse: collapse; width: 100%; font-size: var(--text-md); border: none !important; }
+#health thead, #health tbody, #health tr { border: none !important; }
 #health th, #health td { border: none !important; border-bottom: 1px solid var(--border-color-primary) !important;
   padding: 0.45rem 0.6rem !important; text-align: left; vertical-align: top; }
 #health th { color: #536471; font-weight: 600; }
-#health td:nth-child(3), #health td:nth-child(4) { white-space: nowrap; }
+#health th, #health td { word-break: keep-all !important; overflow-wrap: normal !important; }
+#health th, #health td:first-child, #health td:nth-child(3), #health td:nth-child(4) { white-space: nowrap; }
 @media (max-width: 640px) {
   h1 { font-size: 1.6rem !important; }
   #measures .cell-wrap, #measures td { padding-left: 4px !important; padding-right: 4px !important; }
 }
 footer { display: none !important; }
 """  # Gradio scopes the rules under @media to the page's content (.contain): the margins are set outside it
+
+GENERATE_CONCURRENCY = 16  # page generations handed to the predictor at once; it batches those that wait
+
 
 def launch_options() -> dict[str, Any]:
     """Theme, CSS and request limits for ``launch()`` / ``gr.mount_gradio_app()`` (Gradio 6 takes
@@ -108,10 +113,10 @@ def _layout() -> _Page:
         cards = [_card("The account's tweet", "card-real"), _card("Generated from its first two words", "card-prompted"),
                  _card("Generated from nothing", "card-random")]
     with gr.Row():
-        with gr.Column(scale=2, min_width=320):
+        with gr.Column(scale=1, min_width=300):  # as wide as the table: a run's label is long
             day = gr.Dropdown(label="Run", choices=[], allow_custom_value=True, elem_id="day")
             summary = gr.Markdown(elem_id="summary")
-        measures = gr.Dataframe(label="Measures of this run", interactive=False, wrap=True, scale=3, min_width=300,
+        measures = gr.Dataframe(label="Measures of this run", interactive=False, wrap=True, scale=1, min_width=300,
                                 column_widths=["31%", "23%", "23%", "23%"], elem_id="measures")
     gr.Markdown("### Measures over time: the real tweet under each model family (the A/B test), the champion's generations", elem_classes="caption")
     with gr.Row(equal_height=False):  # side by side on a wide screen, stacked on a phone
@@ -134,7 +139,8 @@ def build_app(
     store: FeatureStore, predictor: Predictor, username: str = "elonmusk", theme: str = "light", display_name: str | None = None,
     cache_sweep: tuple[int, int] = CACHE_SWEEP,
 ) -> gr.Blocks:
-    """The page, with requests queued: generations run one at a time, reads two at a time.
+    """The page, with requests queued: up to ``GENERATE_CONCURRENCY`` generations at a time (the
+    predictor runs those waiting for the model as one batch), reads two at a time.
 
     Args:
         store: where the monitor group is read (on page load, then at most every 30 s).
@@ -167,6 +173,6 @@ def build_app(
                   concurrency_limit=2, concurrency_id="read")
         page.day.input(show_day, inputs=page.day, outputs=shown, api_name="show_day", concurrency_limit=2, concurrency_id="read")
         gr.on([page.button.click, page.prompt.submit], generate, inputs=page.prompt, outputs=page.fresh,
-              api_name="generate", concurrency_limit=1, concurrency_id="generate")
+              api_name="generate", concurrency_limit=GENERATE_CONCURRENCY, concurrency_id="generate")
     demo.queue(max_size=32)
     return demo

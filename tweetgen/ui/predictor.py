@@ -1,17 +1,20 @@
 """The champion model behind the prompt box, loaded on first use and then kept.
 
 The same ``Predictor`` serves the local registry and Hopsworks: it is given a factory that opens
-the registry, so nothing is opened, logged in to or loaded before the first prompt.
+the registry, so nothing is opened, logged in to or loaded before the first prompt. Requests that
+arrive together (the page's and ``/api/generate``'s, from their threads) are generated together
+in one batch (``tweetgen.ui.batcher``); callers just call ``generate``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tweetgen.errors import TweetgenError
 from tweetgen.registry.port import former_name_hint
+from tweetgen.ui.batcher import WINDOW_S, GenerationBatcher
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -32,7 +35,8 @@ class Predictor:
     The registry comes from a factory, so the same code serves the local registry and Hopsworks
     (``Predictor.from_settings`` picks the one the settings name). Loading happens once, under a
     lock, when ``generate`` is first called; a failed load is retried on the next call (a model
-    may have been trained meanwhile).
+    may have been trained meanwhile). With ``batching`` (the default), concurrent calls wait at
+    most ``batch_window_s`` for each other and run as one batch; without it, one at a time.
     """
 
     def __init__(
@@ -43,6 +47,8 @@ class Predictor:
         temperature: float = 0.9,
         top_p: float = 0.95,
         device: str = "cpu",
+        batching: bool = True,
+        batch_window_s: float = WINDOW_S,
     ) -> None:
         self._open_registry = open_registry
         self.device = device  # where the model is moved once loaded
@@ -52,6 +58,8 @@ class Predictor:
         self.top_p = top_p
         self._loaded: tuple[ModelVersion, PreTrainedModel, PreTrainedTokenizerBase] | None = None
         self._lock = threading.Lock()
+        self.batching = batching
+        self.batcher = GenerationBatcher(self._generate_batch, window_s=batch_window_s)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Predictor:
@@ -93,18 +101,39 @@ class Predictor:
             ModelUnavailableError: no champion model can be loaded.
             TweetgenError: the prompt leaves the model no room to generate.
         """
-        from tweetgen.model.generate import sample
+        version = self._load()[0]
+        if self.batching:
+            return self.batcher.submit(prompt, seed), version
+        (text,) = self._generate_batch([(prompt, seed)])
+        if isinstance(text, TweetgenError):
+            raise text
+        return text, version
 
-        version, model, tokenizer = self._load()
-        with self._lock:  # one generation at a time per model: torch threads are shared anyway
-            texts = sample(model, tokenizer, prompt, n=1, max_new_tokens=self.max_new_tokens, seed=seed,
-                           temperature=self.temperature, top_p=self.top_p)
-        return texts[0], version
+    def _generate_batch(self, requests: Sequence[tuple[str, int]]) -> list[str | TweetgenError]:
+        """The text of each ``(prompt, seed)``, or the error of a prompt that leaves no room."""
+        from tweetgen.model.generate import sample_rows
+
+        _, model, tokenizer = self._load()
+        with self._lock:  # one batch at a time per model: torch threads are shared anyway
+            rows = sample_rows(model, tokenizer, requests, max_new_tokens=self.max_new_tokens,
+                               temperature=self.temperature, top_p=self.top_p)
+        return [row if isinstance(row, TweetgenError) else row.text for row in rows]
 
 
 def clean_prompt(prompt: str | None) -> str:
-    """The prompt the model gets: surrounding whitespace removed, cut to ``MAX_PROMPT_CHARS`` characters."""
-    return (prompt or "").strip()[:MAX_PROMPT_CHARS].rstrip()
+    """The prompt the page's box gives the model: what ``check_prompt`` refuses (control characters,
+    line and paragraph separators, bidirectional controls) removed, surrounding whitespace removed,
+    cut to ``MAX_PROMPT_CHARS`` characters."""
+    import unicodedata
+
+    kept = "".join(char for char in prompt or "" if not _breaks_the_line(char, unicodedata.category(char)))
+    return kept.strip()[:MAX_PROMPT_CHARS].rstrip()
+
+
+def _breaks_the_line(char: str, category: str) -> bool:
+    """Whether a one-line prompt may not hold ``char``: a control character, a line or paragraph
+    separator, or a bidirectional embedding, override or isolate (it reorders what follows)."""
+    return category in ("Cc", "Cs", "Zl", "Zp") or "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069"
 
 
 class PromptError(TweetgenError):
@@ -126,7 +155,7 @@ def check_prompt(prompt: str) -> str:
         raise PromptError(f"The prompt is {len(text)} characters long; send at most {MAX_PROMPT_CHARS}, as in the prompt box.")
     for position, char in enumerate(text):
         kind = unicodedata.category(char)
-        if kind in ("Cc", "Cs", "Zl", "Zp") or "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        if _breaks_the_line(char, kind):
             what = "control character" if kind in ("Cc", "Cs") else "line break" if kind in ("Zl", "Zp") else "bidirectional control"
             raise PromptError(f"The prompt holds the {what} U+{ord(char):04X} at position {position}; send one line of text.")
     return text

@@ -7,15 +7,25 @@ Space shows ``setup_page`` instead of an empty app that would point at ``make de
 On ZeroGPU hardware (``SPACES_ZERO_GPU``) a GPU is attached only while a function decorated with
 ``@spaces.GPU`` runs, in a forked process. ``run_generation_on_zero_gpu`` loads the champion
 before the app starts (ZeroGPU records its move to ``cuda`` and makes it when a GPU is attached)
-and decorates the predictor's ``generate``. ``spaces`` is imported here, on ZeroGPU only: the
-model code never knows where it runs, and on a CPU Space or a laptop nothing changes.
+and runs the predictor's ``generate`` under the decorator. ``spaces`` is imported here, on ZeroGPU
+only: the model code never knows where it runs, and on a CPU Space or a laptop nothing changes.
+
+The decorated function returns its outcome, a tweet or the project's error, instead of raising:
+an exception raised in the worker reaches the caller as ``gr.Error("ZeroGPU worker error",
+"<ClassName>")`` (spaces ``zero/wrappers.py``, ``regular_function_wrapper``), which would lose
+the sentence, the page's message image for a missing model, and the API's 503 and 422. The
+error is raised again in the app's process, where the page and the API handle it as anywhere else.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import gradio as gr
 
 from tweetgen.config import Settings
+from tweetgen.errors import TweetgenError
 from tweetgen.ui.predictor import ModelUnavailableError, Predictor
 
 GPU_SECONDS = 60  # ZeroGPU's default grant per call; one tweet takes a fraction of it
@@ -76,8 +86,34 @@ def run_generation_on_zero_gpu(predictor: Predictor, duration: int = GPU_SECONDS
         predictor.version()  # loads the weights in this process; ZeroGPU moves them when a GPU is attached
     except ModelUnavailableError as error:
         print(f"No model to load yet: {error}", flush=True)
-    predictor.generate = spaces.GPU(duration=duration)(predictor.generate)  # type: ignore[method-assign]
+    predictor.batching = False  # each call is granted a GPU of its own: the call itself must generate
+    predictor.generate = raising(spaces.GPU(duration=duration)(returning(predictor.generate)))  # type: ignore[method-assign]
     return predictor
+
+
+def returning(generate: Callable[..., Any]) -> Callable[..., tuple[Any, TweetgenError | None]]:
+    """``generate`` that returns ``(result, None)``, or ``(None, error)`` for the project's errors,
+    so that they cross the ZeroGPU worker's result queue intact (they pickle: one sentence each)."""
+
+    def generate_outcome(*args: Any, **kwargs: Any) -> tuple[Any, TweetgenError | None]:
+        try:
+            return generate(*args, **kwargs), None
+        except TweetgenError as error:
+            return None, error
+
+    return generate_outcome
+
+
+def raising(generate_outcome: Callable[..., tuple[Any, TweetgenError | None]]) -> Callable[..., Any]:
+    """The caller's side of ``returning``: the result, or the error raised again in this process."""
+
+    def generate(*args: Any, **kwargs: Any) -> Any:
+        result, error = generate_outcome(*args, **kwargs)
+        if error is not None:
+            raise error
+        return result
+
+    return generate
 
 
 def start_zero_gpu() -> None:

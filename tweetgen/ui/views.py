@@ -521,6 +521,8 @@ def health_markdown(health: JobHealth) -> str:
             status = "ok" if row.status == "ok" else f"**failed**: {_table_cell(str(row.error))}"
             lines.append(f"| {row.job} | {format_timestamp(ended)} UTC ({row.runner}) | {status} | "
                          f"{format_age(health.checked_at - ended)} ago |")
+    if health.drift:
+        lines += ["", f"Drift: {health.drift.sentence()}"]
     if health.warning:
         lines += ["", f"⚠️ **{health.warning}**"]
     return "\n".join(lines)
