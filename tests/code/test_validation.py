@@ -194,3 +194,59 @@ def test_a_failed_run_has_an_error_sentence_and_statuses_are_exact(status: str, 
     else:
         with pytest.raises(ValidationError, match="row 0 is a failed run without an error sentence|'status' in row 0 is"):
             validate(JOB_RUNS, frame)
+
+
+def held_out_frame(n: int = 3) -> pd.DataFrame:
+    """Valid ``held_out_tweets`` rows: the raw columns and when they were held back."""
+    raw = tweets_frame(n)[["tweet_id", "created_at", "text", "username", "is_reply", "is_quote", "lang", "likes", "retweets", "replies"]]
+    return raw.assign(ingested_at=pd.Timestamp("2026-01-01", tz="UTC"))
+
+
+def generated_frame() -> pd.DataFrame:
+    from tests.fakes.monitor_rows import monitor_frame
+
+    return monitor_frame(n_runs=2)
+
+
+def job_runs_frame() -> pd.DataFrame:
+    from tweetgen.pipelines.runs import JobRun
+
+    start = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+    return JobRun("scrape", "scrape-1", "local", start, start, "ok", {"inserted": 4}).frame()
+
+
+def _set(column: str, row: int, value: object):
+    def change(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame[column] = frame[column].astype(object) if value is None else frame[column]
+        frame.loc[row, column] = value
+        return frame
+
+    return change
+
+
+@pytest.mark.parametrize(("group", "make", "change", "sentence"), [
+    ("held_out_tweets", held_out_frame, _set("text", 2, None), "column 'text' is empty in row 2; every row needs one."),
+    ("held_out_tweets", held_out_frame, _set("likes", 1, -1), "'likes' in row 1 is negative."),
+    ("held_out_tweets", held_out_frame, _set("retweets", 0, -1), "'retweets' in row 0 is negative."),
+    ("held_out_tweets", held_out_frame, _set("replies", 2, -1), "'replies' in row 2 is negative."),
+    ("generated_tweets", generated_frame, _set("arm", 1, "canary"), "'arm' in row 1 is 'canary', not one of ('champion', 'challenger')."),
+    ("generated_tweets", generated_frame, _set("model_family", 0, None), "column 'model_family' is empty in row 0; every row needs one."),
+    ("generated_tweets", generated_frame, _set("model_family", 1, "GPT 2"),
+     "'model_family' in row 1 is 'GPT 2', not a family name such as lstm or gpt2."),
+    ("generated_tweets", generated_frame, _set("prompted_text", 1, None), "column 'prompted_text' is empty in row 1; every row needs one."),
+    ("generated_tweets", generated_frame, _set("random_text", 0, None), "column 'random_text' is empty in row 0; every row needs one."),
+    ("generated_tweets", generated_frame, _set("prompted_text", 1, "x" * 281),
+     "'prompted_text' in row 1 is longer than a tweet (280 characters)."),
+    ("job_runs", job_runs_frame, _set("status", 0, "done"), "'status' in row 0 is 'done', not one of ('ok', 'failed')."),
+    ("job_runs", job_runs_frame, _set("runner", 0, "cron"), "'runner' in row 0 is 'cron', not one of ('local', 'scheduler', 'modal')."),
+    ("job_runs", job_runs_frame, _set("counts", 0, "[1]"), "'counts' in row 0 is not a JSON object of integers: '[1]'."),
+])
+def test_each_rule_of_a_group_refuses_with_its_exact_sentence(group: str, make, change, sentence: str) -> None:
+    from tweetgen.schema import GROUPS
+
+    spec, frame = GROUPS[group], make()
+    assert validate(spec, frame).num_rows == len(frame)  # valid as made
+    with pytest.raises(ValidationError) as refused:
+        validate(spec, change(frame))
+    assert str(refused.value) == f"feature group '{spec.name}' v{spec.version}: {sentence}"
