@@ -241,6 +241,8 @@ def _set(column: str, row: int, value: object):
     ("job_runs", job_runs_frame, _set("status", 0, "done"), "'status' in row 0 is 'done', not one of ('ok', 'failed')."),
     ("job_runs", job_runs_frame, _set("runner", 0, "cron"), "'runner' in row 0 is 'cron', not one of ('local', 'scheduler', 'modal')."),
     ("job_runs", job_runs_frame, _set("counts", 0, "[1]"), "'counts' in row 0 is not a JSON object of integers: '[1]'."),
+    ("job_runs", job_runs_frame, _set("ended_at", 0, pd.Timestamp("2026-03-01 05:59:59.999999", tz="UTC")),
+     "'ended_at' in row 0 is before 'started_at'."),
 ])
 def test_each_rule_of_a_group_refuses_with_its_exact_sentence(group: str, make, change, sentence: str) -> None:
     from tweetgen.schema import GROUPS
@@ -250,3 +252,11 @@ def test_each_rule_of_a_group_refuses_with_its_exact_sentence(group: str, make, 
     with pytest.raises(ValidationError) as refused:
         validate(spec, change(frame))
     assert str(refused.value) == f"feature group '{spec.name}' v{spec.version}: {sentence}"
+
+
+@pytest.mark.parametrize("column", ["likes", "retweets", "replies"])
+def test_a_held_out_tweet_may_have_no_likes_retweets_or_replies(column: str) -> None:
+    from tweetgen.schema import HELD_OUT_TWEETS
+
+    frame = held_out_frame().assign(**{column: 0})
+    assert validate(HELD_OUT_TWEETS, frame).column(column).to_pylist() == [0, 0, 0]
