@@ -225,7 +225,21 @@ def _set(column: str, row: int, value: object):
     return change
 
 
+def _failed_without_error(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(status="failed", error=pd.Series([None], dtype=object))
+
+
 @pytest.mark.parametrize(("group", "make", "change", "sentence"), [
+    ("tweets", tweets_frame, _set("text", 1, None), "column 'text' is empty in row 1; every row needs one."),
+    ("tweets", tweets_frame, _set("clean_text", 2, None), "column 'clean_text' is empty in row 2; every row needs one."),
+    ("tweets", tweets_frame, _set("text", 0, "x" * 25_001), "'text' in row 0 is longer than 25,000 characters."),
+    ("tweets", tweets_frame, _set("source", 0, "rumour"), "'source' in row 0 is 'rumour', not one of ('history', 'live')."),
+    ("tweets", tweets_frame, _set("n_words", 2, -1), "'n_words' in row 2 is negative."),
+    ("tweets", tweets_frame, _set("created_at", 1, pd.NaT), "column 'created_at' is empty in row 1; every row needs one."),
+    ("tweets", tweets_frame, _set("tweet_id", 2, 100), "primary key {'tweet_id': 100} appears more than once (row 2); "
+                                                       "drop duplicates before inserting."),
+    ("generated_tweets", generated_frame, _set("model_name", 1, None), "column 'model_name' is empty in row 1; every row needs one."),
+    ("job_runs", job_runs_frame, _failed_without_error, "row 0 is a failed run without an error sentence."),
     ("held_out_tweets", held_out_frame, _set("text", 2, None), "column 'text' is empty in row 2; every row needs one."),
     ("held_out_tweets", held_out_frame, _set("likes", 1, -1), "'likes' in row 1 is negative."),
     ("held_out_tweets", held_out_frame, _set("retweets", 0, -1), "'retweets' in row 0 is negative."),
