@@ -274,3 +274,44 @@ def test_a_held_out_tweet_may_have_no_likes_retweets_or_replies(column: str) -> 
 
     frame = held_out_frame().assign(**{column: 0})
     assert validate(HELD_OUT_TWEETS, frame).column(column).to_pylist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize(("drop", "add", "says"), [
+    (["lang"], [], "missing ['lang'], unexpected none"),
+    ([], ["colour"], "missing none, unexpected ['colour']"),
+    (["lang", "likes"], ["colour"], "missing ['lang', 'likes'], unexpected ['colour']"),
+])
+def test_columns_that_do_not_match_are_named_exactly(drop: list[str], add: list[str], says: str) -> None:
+    frame = tweets_frame().drop(columns=drop).assign(**{name: "x" for name in add})
+    with pytest.raises(ValidationError) as refused:
+        validate(TWEETS, frame)
+    assert str(refused.value) == f"feature group 'tweets' v1: columns do not match the contract ({says})."
+
+
+def test_a_naive_time_is_refused_with_its_exact_sentence() -> None:
+    frame = tweets_frame()
+    frame["created_at"] = frame["created_at"].dt.tz_localize(None)
+    with pytest.raises(ValidationError) as refused:
+        validate(TWEETS, frame)
+    assert str(refused.value) == "feature group 'tweets' v1: column 'created_at' must hold UTC-aware timestamps, not datetime64[us]."
+
+
+def test_a_lossy_number_is_refused_not_truncated() -> None:
+    frame = tweets_frame().astype({"likes": "float64"})
+    assert validate(TWEETS, frame).column("likes").to_pylist() == [10, 10, 10]  # whole numbers convert
+    frame.loc[1, "likes"] = 10.5
+    with pytest.raises(ValidationError, match=r"^feature group 'tweets' v1: a column has the wrong type \(.*\); fix the source data\.$"):
+        validate(TWEETS, frame)
+
+
+def test_the_frames_index_never_becomes_a_column() -> None:
+    table = validate(TWEETS, tweets_frame().set_axis([10, 20, 30]))
+    assert table.schema.names == TWEETS.schema.names and table.column("tweet_id").to_pylist() == [100, 101, 102]
+
+
+def test_a_group_without_extra_rules_is_checked_for_its_contract_only() -> None:
+    from tweetgen.schema import X_CURSOR
+
+    row = {"username": "a", "seq": 1, "user_id": 1, "since_id": 0, "until_id": 0, "recorded_at": pd.Timestamp("2026-01-01", tz="UTC")}
+    frame = pd.DataFrame([row]).astype({"recorded_at": "datetime64[us, UTC]"})
+    assert validate(X_CURSOR, frame).to_pylist() == [row]
