@@ -202,3 +202,32 @@ def test_the_logs_scrub_every_part_of_a_secret_url_too() -> None:
     logs = SecretsFilter([url])
     assert logs.scrub("POST /services/T01ABCDEF/B02GHIJKL/Zk1-Secret_Token failed; token Zk1-Secret_Token") == "POST *** failed; token ***"
     assert logs.scrub("the services hooks of example.com") == "the services hooks of example.com"  # plain words stay
+
+
+def test_the_email_date_is_utc_whatever_the_machines_time_zone(monkeypatch) -> None:
+    import time
+
+    settings = Settings.from_mapping({"TWEETGEN_SMTP_HOST": "smtp.example.com", "TWEETGEN_NOTIFY_EMAIL": "a@example.com"})
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        message = email_message(settings, Notification("s", "t"))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert message["Date"].datetime.utcoffset() == timedelta(0)
+
+
+def test_a_refused_login_is_quoted_as_the_server_said_it(tmp_path, monkeypatch) -> None:
+    from tests.fakes.receivers import self_signed_certificate
+
+    cert, key = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with smtp_server(tls=(cert, key), users={"bot": "right-Pa55"}) as mail:
+        settings = Settings.from_mapping({
+            "TWEETGEN_SMTP_HOST": mail.host, "TWEETGEN_SMTP_PORT": str(mail.port), "TWEETGEN_SMTP_USER": "bot",
+            "TWEETGEN_SMTP_PASSWORD": "wrong-Pa55", "TWEETGEN_NOTIFY_EMAIL": "ops@example.com",
+        })
+        (problem,) = send_notification(settings, Notification("s", "t"))
+    assert problem == ("The email notification could not be sent (SMTPAuthenticationError: 535 5.7.8 Authentication credentials "
+                       f"invalid); check TWEETGEN_SMTP_* (server 127.0.0.1:{mail.port}).")

@@ -169,6 +169,62 @@ def test_the_challenger_of_each_other_family_is_its_best_whole_version_on_the_ch
     assert challengers([champion, version(6, 1.9, family="lstm")], champion, lambda v: True) == []
 
 
+def test_every_branch_of_the_champion_rule_decides_every_field() -> None:
+    from tweetgen.registry.champion import ChampionDecision
+
+    champion = version(1, 2.0)
+    cases = [
+        (decide_champion(version(2, None), champion, None),
+         ChampionDecision(False, 2, 1, "Version 2 has no finite eval_bits_per_char.", None)),
+        (decide_champion(version(2, 1.5), champion, None, candidate_damage="weights cut short"),
+         ChampionDecision(False, 2, 1, "Version 2 cannot be loaded (weights cut short), so it is not promoted.", 1.5)),
+        (decide_champion(version(2, 1.5), None, None),
+         ChampionDecision(True, 2, None, "Version 2 becomes the first champion (1.5000 bits/char).", 1.5)),
+        (decide_champion(version(2, 2.5), champion, None, champion_damage="no weights"),
+         ChampionDecision(True, 2, 1, "Version 1, the champion, cannot be loaded (no weights); version 2 (2.5000 bits/char) replaces it.",
+                          2.5, previous_damage="no weights")),
+        (decide_champion(version(2, 1.9999), champion, None),
+         ChampionDecision(True, 2, 1, "Version 2 (1.9999 bits/char) beats version 1 (2.0000) on the same eval set.", 1.9999, 2.0)),
+        (decide_champion(version(2, 2.0), champion, None),
+         ChampionDecision(False, 2, 1, "Version 2 (2.0000 bits/char) does not beat version 1 (2.0000) on the same eval set.", 2.0, 2.0)),
+        (decide_champion(version(2, 2.0001), champion, None),
+         ChampionDecision(False, 2, 1, "Version 2 (2.0001 bits/char) does not beat version 1 (2.0000) on the same eval set.", 2.0001, 2.0)),
+        (decide_champion(version(2, 1.0, "sha256:new"), champion, None),
+         ChampionDecision(False, 2, 1, "Version 1 was scored on another eval set and no re-scoring was given; the champion stays.", 1.0)),
+        (decide_champion(version(2, 1.0, "sha256:new"), version(1, None), lambda v: 0.5),
+         ChampionDecision(False, 2, 1, "Version 2 (1.0000 bits/char) does not beat version 1 (0.5000) re-scored on eval set sha256:new.",
+                          1.0, 0.5)),
+        (decide_champion(version(2, 1.0), version(1, 2.0, None), lambda v: 1.5),  # the champion names no eval set
+         ChampionDecision(True, 2, 1, "Version 2 (1.0000 bits/char) beats version 1 (1.5000) re-scored on eval set sha256:aaaa.", 1.0, 1.5)),
+    ]
+    for decided, expected in cases:
+        assert decided == expected
+
+
+def test_the_champion_record_holds_every_field_and_a_utc_decision_time(monkeypatch) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from tweetgen.registry.champion import new_champion_record
+
+    candidate, champion = version(3, 1.9, "sha256:new"), version(1, 2.0, "sha256:old")
+    decision = decide_champion(candidate, champion, lambda _: 2.25)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # a machine's zone far from UTC
+    time.tzset()
+    try:
+        record = new_champion_record(candidate, decision)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    decided = datetime.fromisoformat(record.pop("decided_at"))
+    assert decided.utcoffset().total_seconds() == 0 and abs((datetime.now(UTC) - decided).total_seconds()) < 3600
+    assert record == {
+        "version": 3, "metric": "eval_bits_per_char", "score": 1.9, "eval_set_id": "sha256:new", "previous": 1,
+        "previous_score": 2.25, "previous_damage": None,
+        "reason": "Version 3 (1.9000 bits/char) beats version 1 (2.2500) re-scored on eval set sha256:new.",
+    }
+
+
 def test_of_two_challengers_with_the_same_score_the_newer_one_is_picked_in_any_order() -> None:
     champion = version(1, 2.0, family="lstm")
     tied = [version(3, 2.1, family="gpt2"), version(5, 2.1, family="gpt2"), version(4, 2.1, family="gpt2")]

@@ -80,6 +80,7 @@ def test_a_multipart_body_is_refused_in_any_case_on_any_route(content_type: str)
 def test_a_route_that_only_ends_like_an_upload_word_passes() -> None:
     assert refuse(scope(path="/gradio_api/uploads", content_length="10")) is None
     assert refuse(scope(path="/gradio_api/myupload", content_length="10")) is None
+    assert refuse(scope(path="/gradio_api/uploadX", content_length="10")) is None
 
 
 def chunks(*sizes: int):
@@ -154,14 +155,44 @@ def test_a_refusal_is_sent_as_plain_text_with_its_length() -> None:
 
 
 def test_non_http_scopes_pass_untouched() -> None:
-    seen: list[str] = []
+    seen: list[tuple] = []
+    receive = chunks(1)
+
+    async def send(message: dict) -> None:
+        pass
 
     async def app(scope, receive, send) -> None:
-        seen.append(scope["type"])
+        seen.append((scope, receive, send))
 
-    asyncio.run(RequestLimits(app)({"type": "lifespan"}, chunks(1), None))
-    asyncio.run(RequestLimits(app)({"type": "websocket", "path": "/gradio_api/upload", "headers": []}, chunks(1), None))
-    assert seen == ["lifespan", "websocket"]
+    lifespan, websocket = {"type": "lifespan"}, {"type": "websocket", "path": "/gradio_api/upload", "headers": []}
+    asyncio.run(RequestLimits(app)(lifespan, receive, send))
+    asyncio.run(RequestLimits(app)(websocket, receive, send))
+    assert seen == [(lifespan, receive, send), (websocket, receive, send)]
+
+
+def test_a_scope_without_headers_or_path_is_judged_as_empty() -> None:
+    assert refuse({"type": "http", "method": "POST"}) is None
+    assert refuse({"type": "http", "method": "GET", "path": "/gradio_api/upload"}) == (403, "This app accepts no file uploads.")
+
+
+def test_the_middleware_refuses_by_its_own_cap_before_the_app_runs() -> None:
+    sent: list[dict] = []
+    called: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def app(scope, receive, send) -> None:
+        called.append(scope)
+        await receive()
+
+    limits = RequestLimits(app, max_body_bytes=10)
+    asyncio.run(limits(scope(content_length="11"), chunks(11), send))
+    assert called == [] and sent[0]["status"] == 413 and sent[1]["body"] == b"The request body is larger than 10 bytes."
+    sent.clear()
+    ten = scope(content_length="10")
+    asyncio.run(limits(ten, chunks(10), send))
+    assert called == [ten] and sent == []  # the app got the request itself
 
 
 def test_a_body_that_outgrows_the_cap_after_the_answer_began_ends_without_a_second_answer() -> None:

@@ -1,6 +1,7 @@
 """Local Delta Lake store: what the contract suite does not cover (concurrency, snapshots, files)."""
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -80,3 +81,71 @@ def test_commits_list_each_write_with_the_rows_it_added_and_read_version_travels
     assert history["rows_added"].tolist()[1:] == [3, 2]
     assert str(history["timestamp"].dt.tz) == "UTC"
     assert [len(store.read_version(TWEETS, v)) for v in (0, 1, 2)] == [0, 3, 5]
+
+
+def test_a_link_where_the_table_belongs_is_refused_and_named(tmp_path: Path) -> None:
+    from tweetgen.files import LinkRefusedError
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "tweets_1").symlink_to(elsewhere)
+    with pytest.raises(LinkRefusedError, match=r"tweets_1 is a symbolic link where the Delta table of 'tweets' v1 belongs"):
+        LocalFeatureStore(tmp_path / "store").insert(TWEETS, tweets_frame(3))
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_the_merge_reads_only_the_key_range_of_the_new_rows() -> None:
+    from tweetgen.schema import GroupSpec
+    from tweetgen.store.local import _key_ranges
+
+    assert _key_ranges(TWEETS, pa.table({"tweet_id": pa.array([105, 100, 102], pa.int64())})) == [
+        "t.tweet_id >= 100", "t.tweet_id <= 105"]
+    assert _key_ranges(TWEETS, pa.table({"tweet_id": pa.array([7, None], pa.int64())})) == []  # a null key: no range
+    two = GroupSpec("g", 1, ("a", "name", "b"), "t", pa.schema(
+        [("a", pa.int64()), ("name", pa.string()), ("b", pa.int32()), ("t", pa.timestamp("us", "UTC"))]), "two integer keys")
+    rows = pa.table({"a": [3, 1], "name": ["x", "y"], "b": pa.array([-5, 9], pa.int32())})
+    assert _key_ranges(two, rows) == ["t.a >= 1", "t.a <= 3", "t.b >= -5", "t.b <= 9"]  # every integer key, none other
+
+
+class Conflicting:
+    """A Delta table whose next ``race["left"]`` merges lose the commit race, then commit for real
+    (deltalake raises ``CommitFailedError`` when another writer committed first)."""
+
+    def __init__(self, table: DeltaTable, race: dict[str, int]) -> None:
+        self.table, self.race = table, race
+
+    def __getattr__(self, name: str):
+        return getattr(self.table, name)  # everything else as the table itself
+
+    def merge(self, *args, **kwargs):
+        from deltalake.exceptions import CommitFailedError
+
+        merger = self.table.merge(*args, **kwargs)
+        if self.race["left"] > 0:
+            self.race["left"] -= 1
+
+            def lose():
+                raise CommitFailedError("a concurrent transaction committed first")
+
+            merger.execute = lose
+        return merger
+
+
+@pytest.mark.parametrize("conflicts", [0, 1, 7, 8])
+def test_a_lost_commit_race_is_merged_again_after_a_doubling_pause_up_to_the_retries(tmp_path: Path, monkeypatch, conflicts: int) -> None:
+    import tweetgen.store.local as local
+
+    store = LocalFeatureStore(tmp_path)
+    store.insert(TWEETS, tweets_frame(3))
+    opened, race, paused = store._table, {"left": conflicts}, []
+    monkeypatch.setattr(store, "_table", lambda spec, version=None: Conflicting(opened(spec, version), race))
+    monkeypatch.setattr(local.time, "sleep", paused.append)
+    if conflicts < local.COMMIT_RETRIES:
+        assert store.insert(TWEETS, tweets_frame(5)).inserted == 2
+        assert paused == [0.05 * 2**attempt for attempt in range(conflicts)]
+    else:
+        with pytest.raises(StoreError, match=rf"^Could not write 'tweets' in {re.escape(str(tmp_path))}: other writers kept conflicting; try again\.$"):
+            store.insert(TWEETS, tweets_frame(5))
+        assert paused == [0.05 * 2**attempt for attempt in range(local.COMMIT_RETRIES)]
+        assert len(opened(TWEETS).to_pandas()) == 3  # nothing half written

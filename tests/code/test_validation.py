@@ -194,3 +194,124 @@ def test_a_failed_run_has_an_error_sentence_and_statuses_are_exact(status: str, 
     else:
         with pytest.raises(ValidationError, match="row 0 is a failed run without an error sentence|'status' in row 0 is"):
             validate(JOB_RUNS, frame)
+
+
+def held_out_frame(n: int = 3) -> pd.DataFrame:
+    """Valid ``held_out_tweets`` rows: the raw columns and when they were held back."""
+    raw = tweets_frame(n)[["tweet_id", "created_at", "text", "username", "is_reply", "is_quote", "lang", "likes", "retweets", "replies"]]
+    return raw.assign(ingested_at=pd.Timestamp("2026-01-01", tz="UTC"))
+
+
+def generated_frame() -> pd.DataFrame:
+    from tests.fakes.monitor_rows import monitor_frame
+
+    return monitor_frame(n_runs=2)
+
+
+def job_runs_frame() -> pd.DataFrame:
+    from tweetgen.pipelines.runs import JobRun
+
+    start = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+    return JobRun("scrape", "scrape-1", "local", start, start, "ok", {"inserted": 4}).frame()
+
+
+def _set(column: str, row: int, value: object):
+    def change(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame[column] = frame[column].astype(object) if value is None else frame[column]
+        frame.loc[row, column] = value
+        return frame
+
+    return change
+
+
+def _failed_without_error(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(status="failed", error=pd.Series([None], dtype=object))
+
+
+@pytest.mark.parametrize(("group", "make", "change", "sentence"), [
+    ("tweets", tweets_frame, _set("text", 1, None), "column 'text' is empty in row 1; every row needs one."),
+    ("tweets", tweets_frame, _set("clean_text", 2, None), "column 'clean_text' is empty in row 2; every row needs one."),
+    ("tweets", tweets_frame, _set("text", 0, "x" * 25_001), "'text' in row 0 is longer than 25,000 characters."),
+    ("tweets", tweets_frame, _set("source", 0, "rumour"), "'source' in row 0 is 'rumour', not one of ('history', 'live')."),
+    ("tweets", tweets_frame, _set("n_words", 2, -1), "'n_words' in row 2 is negative."),
+    ("tweets", tweets_frame, _set("created_at", 1, pd.NaT), "column 'created_at' is empty in row 1; every row needs one."),
+    ("tweets", tweets_frame, _set("tweet_id", 2, 100), "primary key {'tweet_id': 100} appears more than once (row 2); "
+                                                       "drop duplicates before inserting."),
+    ("generated_tweets", generated_frame, _set("model_name", 1, None), "column 'model_name' is empty in row 1; every row needs one."),
+    ("job_runs", job_runs_frame, _failed_without_error, "row 0 is a failed run without an error sentence."),
+    ("held_out_tweets", held_out_frame, _set("text", 2, None), "column 'text' is empty in row 2; every row needs one."),
+    ("held_out_tweets", held_out_frame, _set("likes", 1, -1), "'likes' in row 1 is negative."),
+    ("held_out_tweets", held_out_frame, _set("retweets", 0, -1), "'retweets' in row 0 is negative."),
+    ("held_out_tweets", held_out_frame, _set("replies", 2, -1), "'replies' in row 2 is negative."),
+    ("generated_tweets", generated_frame, _set("arm", 1, "canary"), "'arm' in row 1 is 'canary', not one of ('champion', 'challenger')."),
+    ("generated_tweets", generated_frame, _set("model_family", 0, None), "column 'model_family' is empty in row 0; every row needs one."),
+    ("generated_tweets", generated_frame, _set("model_family", 1, "GPT 2"),
+     "'model_family' in row 1 is 'GPT 2', not a family name such as lstm or gpt2."),
+    ("generated_tweets", generated_frame, _set("prompted_text", 1, None), "column 'prompted_text' is empty in row 1; every row needs one."),
+    ("generated_tweets", generated_frame, _set("random_text", 0, None), "column 'random_text' is empty in row 0; every row needs one."),
+    ("generated_tweets", generated_frame, _set("prompted_text", 1, "x" * 281),
+     "'prompted_text' in row 1 is longer than a tweet (280 characters)."),
+    ("job_runs", job_runs_frame, _set("status", 0, "done"), "'status' in row 0 is 'done', not one of ('ok', 'failed')."),
+    ("job_runs", job_runs_frame, _set("runner", 0, "cron"), "'runner' in row 0 is 'cron', not one of ('local', 'scheduler', 'modal')."),
+    ("job_runs", job_runs_frame, _set("counts", 0, "[1]"), "'counts' in row 0 is not a JSON object of integers: '[1]'."),
+    ("job_runs", job_runs_frame, _set("ended_at", 0, pd.Timestamp("2026-03-01 05:59:59.999999", tz="UTC")),
+     "'ended_at' in row 0 is before 'started_at'."),
+])
+def test_each_rule_of_a_group_refuses_with_its_exact_sentence(group: str, make, change, sentence: str) -> None:
+    from tweetgen.schema import GROUPS
+
+    spec, frame = GROUPS[group], make()
+    assert validate(spec, frame).num_rows == len(frame)  # valid as made
+    with pytest.raises(ValidationError) as refused:
+        validate(spec, change(frame))
+    assert str(refused.value) == f"feature group '{spec.name}' v{spec.version}: {sentence}"
+
+
+@pytest.mark.parametrize("column", ["likes", "retweets", "replies"])
+def test_a_held_out_tweet_may_have_no_likes_retweets_or_replies(column: str) -> None:
+    from tweetgen.schema import HELD_OUT_TWEETS
+
+    frame = held_out_frame().assign(**{column: 0})
+    assert validate(HELD_OUT_TWEETS, frame).column(column).to_pylist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize(("drop", "add", "says"), [
+    (["lang"], [], "missing ['lang'], unexpected none"),
+    ([], ["colour"], "missing none, unexpected ['colour']"),
+    (["lang", "likes"], ["colour"], "missing ['lang', 'likes'], unexpected ['colour']"),
+])
+def test_columns_that_do_not_match_are_named_exactly(drop: list[str], add: list[str], says: str) -> None:
+    frame = tweets_frame().drop(columns=drop).assign(**{name: "x" for name in add})
+    with pytest.raises(ValidationError) as refused:
+        validate(TWEETS, frame)
+    assert str(refused.value) == f"feature group 'tweets' v1: columns do not match the contract ({says})."
+
+
+def test_a_naive_time_is_refused_with_its_exact_sentence() -> None:
+    frame = tweets_frame()
+    frame["created_at"] = frame["created_at"].dt.tz_localize(None)
+    with pytest.raises(ValidationError) as refused:
+        validate(TWEETS, frame)
+    assert str(refused.value) == "feature group 'tweets' v1: column 'created_at' must hold UTC-aware timestamps, not datetime64[us]."
+
+
+def test_a_lossy_number_is_refused_not_truncated() -> None:
+    frame = tweets_frame().astype({"likes": "float64"})
+    assert validate(TWEETS, frame).column("likes").to_pylist() == [10, 10, 10]  # whole numbers convert
+    frame.loc[1, "likes"] = 10.5
+    with pytest.raises(ValidationError, match=r"^feature group 'tweets' v1: a column has the wrong type \(.*\); fix the source data\.$"):
+        validate(TWEETS, frame)
+
+
+def test_the_frames_index_never_becomes_a_column() -> None:
+    table = validate(TWEETS, tweets_frame().set_axis([10, 20, 30]))
+    assert table.schema.names == TWEETS.schema.names and table.column("tweet_id").to_pylist() == [100, 101, 102]
+
+
+def test_a_group_without_extra_rules_is_checked_for_its_contract_only() -> None:
+    from tweetgen.schema import X_CURSOR
+
+    row = {"username": "a", "seq": 1, "user_id": 1, "since_id": 0, "until_id": 0, "recorded_at": pd.Timestamp("2026-01-01", tz="UTC")}
+    frame = pd.DataFrame([row]).astype({"recorded_at": "datetime64[us, UTC]"})
+    assert validate(X_CURSOR, frame).to_pylist() == [row]

@@ -150,6 +150,9 @@ def start_cli_together(runs: list[list[str]], data_dir: Path, timeout: float = 1
 
 
 def spans_overlap(spans: list[tuple[float, float]] | list[tuple[object, object]]) -> bool:
-    """Whether every (start, end) span shares a moment with every other: the latest start comes
-    before the earliest end."""
-    return max(start for start, _ in spans) < min(end for _, end in spans)
+    """Whether the writers ran concurrently: each (start, end) span shares a moment with another
+    (a writer that ran alone, before or after all the others, proves nothing about concurrency)."""
+    return len(spans) > 1 and all(
+        any(start < other_end and other_start < end for j, (other_start, other_end) in enumerate(spans) if j != i)
+        for i, (start, end) in enumerate(spans)
+    )
