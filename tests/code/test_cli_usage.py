@@ -191,7 +191,8 @@ def test_every_flag_the_docs_name_is_a_flag_of_a_command() -> None:
     known = {opt for command in commands.values() for param in command.params for opt in param.opts} | {"--help"}
     others = {"--hardware": "scripts/build_space.py", "--repo-type": "hf", "--space-sdk": "hf", "--flavor": "hf", "--index-url": "pip",
               "--split": "bench/bench_quality.py", "--detach": "modal run", "--force": "modal secret create",
-              "--width": "scripts/screenshot_app.py", "--palette": "scripts/screenshot_app.py", "--output": "scripts/screenshot_app.py"}
+              "--width": "scripts/screenshot_app.py", "--palette": "scripts/screenshot_app.py", "--output": "scripts/screenshot_app.py",
+              "--list": "scripts/mutation.py", "--table": "scripts/mutation.py"}
     pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
     named = {flag for page in pages for flag in re.findall(r"(?<![\w>-])--[a-z][a-z0-9-]*", page.read_text())}
     assert {"--backend", "--drift", "--port"} <= named  # the premise: the docs do name flags
