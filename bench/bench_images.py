@@ -19,6 +19,7 @@ the index does not list is counted as unknown and named.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import subprocess
 import sys
@@ -26,12 +27,18 @@ import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import unquote, urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from modal_app import CPU_TORCH_INDEX, torch_pin  # noqa: E402 - the images' own choices
+
+def _modal_app() -> ModuleType:
+    """``modal_app.py`` (a script at the repository root, not part of the package), read from its file."""
+    spec = importlib.util.spec_from_file_location("modal_app", REPO / "modal_app.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
 
 # Debian bookworm (glibc 2.36) on x86_64, CPython 3.11: the wheels such a machine accepts.
 PLATFORM = [
@@ -99,14 +106,14 @@ LINUX = {"platform_system": "Linux", "sys_platform": "linux", "platform_machine"
          "os_name": "posix", "extra": ""}
 
 
-def cuda_torch_piecewise(cpu: list[Wheel], pypi: list[str]) -> tuple[list[Wheel], list[str]]:
+def cuda_torch_piecewise(cpu: list[Wheel], pypi: list[str], torch_line: str) -> tuple[list[Wheel], list[str]]:
     """The CUDA image wheel by wheel, when pip cannot resolve it whole from the indexes it reaches
     (NVIDIA publishes some of torch's CUDA libraries on its own index, not on PyPI): the CUDA torch
     wheel, each of its Linux requirements that resolves alone, and the CPU image's other wheels.
     Returns the wheels and the requirements that could not be resolved."""
     from packaging.requirements import Requirement
 
-    [torch] = resolve([torch_pin(), "--no-deps"], pypi)
+    [torch] = resolve([torch_line, "--no-deps"], pypi)
     found, missing = wheels([torch]), []
     for line in torch["metadata"].get("requires_dist", []):
         requirement = Requirement(line)
@@ -137,10 +144,12 @@ def main() -> None:
     parser.add_argument("--cpu-torch-from", type=Path, help="a folder holding the CPU torch wheel (instead of PyTorch's CPU index)")
     parser.add_argument("--top", type=int, default=8, help="how many of the largest wheels to list")
     args = parser.parse_args()
+    modal_app = _modal_app()  # the images' own choices: the torch pin and the CPU index
+    torch_line = modal_app.torch_pin()
     requirements = ["-r", str(REPO / "requirements.txt")]
-    source = ["--find-links", str(args.cpu_torch_from)] if args.cpu_torch_from else ["--extra-index-url", CPU_TORCH_INDEX]
+    source = ["--find-links", str(args.cpu_torch_from)] if args.cpu_torch_from else ["--extra-index-url", modal_app.CPU_TORCH_INDEX]
     # CPU image: torch from the CPU source first, as the image installs it; then the same requirements.
-    cpu = wheels(resolve([torch_pin(), *requirements], source))
+    cpu = wheels(resolve([torch_line, *requirements], source))
     # CUDA image: requirements.txt from PyPI alone (--isolated: no local wheels or indexes configured here).
     pypi = ["--isolated", "--index-url", "https://pypi.org/simple"]
     missing: list[str] = []
@@ -148,7 +157,7 @@ def main() -> None:
         gpu = wheels(resolve(requirements, pypi))
     except Unresolvable as error:
         print(f"pip cannot resolve the CUDA image whole here ({error}); measuring it wheel by wheel.")
-        gpu, missing = cuda_torch_piecewise(cpu, pypi)
+        gpu, missing = cuda_torch_piecewise(cpu, pypi, torch_line)
     cpu_total = report("image (scrape, daily_inference, web): CPU torch", cpu, args.top)
     gpu_total = report("gpu_image (train): CUDA torch", gpu, args.top)
     if missing:

@@ -16,7 +16,7 @@ from tweetgen.config import Settings
 from tweetgen.log_scrub import HIDDEN, SecretsFilter
 from tweetgen.sources.x_api import make_client
 
-TOKEN = "AAAAAAAAAAAAAAAAAAAAAMLheAAAAAAA0%2BuSeid%2BULvsea4JtiGRiSDSJSI%3DEUifiRBkKG5E2XzMDjRfl76ZC9Ub0wnz4XsNiRVBChTYbJcE3F"
+TOKEN = "A" * 21 + "tweetgenTEST0%2Bfake%2Bbearer%3D" + "x1Y2z3" * 10  # the shape of an X app token, invented
 API_KEY = "hw-key.0123456789abcdefXYZ"
 
 
