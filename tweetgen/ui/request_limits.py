@@ -45,18 +45,25 @@ class RequestLimits:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracked(message: MutableMapping[str, Any]) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        tracked = StartTracker(send)
         try:
             await self.app(scope, _counted(receive, self.max_body_bytes), tracked)
         except BodyTooLargeError as error:
-            if not started:
+            if not tracked.started:
                 await send_text(send, 413, str(error))
+
+
+class StartTracker:
+    """``send`` that remembers whether the response has started, so a middleware that catches an
+    error knows whether it may still answer."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: MutableMapping[str, Any]) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self.send(message)
 
 
 async def send_text(send: Send, status: int, text: str) -> None:

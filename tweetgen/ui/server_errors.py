@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.requests import ClientDisconnect
 
-from tweetgen.ui.request_limits import Receive, Scope, Send
+from tweetgen.ui.request_limits import Receive, Scope, Send, StartTracker
 
 log = logging.getLogger("tweetgen.ui")
 
@@ -34,13 +33,7 @@ class AnswerUnexpectedErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracked(message: MutableMapping[str, Any]) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        tracked = StartTracker(send)
         try:
             await self.app(scope, receive, tracked)
         except ClientDisconnect:
@@ -48,7 +41,7 @@ class AnswerUnexpectedErrors:
         except Exception:
             method, path = scope.get("method", "?"), scope.get("path", "?")
             log.exception("Unexpected error answering %s %s", method, path)
-            if started:
+            if tracked.started:
                 return
             body = json.dumps({"error": UNEXPECTED.format(method=method, path=path)}).encode()
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
