@@ -7,6 +7,7 @@
     python bench/bench_quality.py --base-model gpt2      # pretrained GPT-2, on a GPU with the Hub cached
     python bench/bench_quality.py --path ~/Downloads/elon-musk-tweets
     python bench/bench_quality.py --best-of 1            # leave out the best-of-n row (default: best of 4)
+    python bench/bench_quality.py --keep runs/quality    # keep the trained model (runs/quality/lstm/models) to look at
     nice -n 10 python bench/bench_quality.py --steps 400 --threads 1   # on a machine busy with other work
 
 The Kaggle year files are cleaned as the feature pipeline does (duplicate ids dropped,
@@ -49,6 +50,7 @@ average during the run is printed under the table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -138,7 +140,7 @@ def run_model(frame, split: str, args: argparse.Namespace, family: str | None) -
                          max_steps=args.steps, num_threads=args.threads)
     if args.steps:  # a fixed number of steps: the same model on a busy machine, only later
         config = dataclasses.replace(config, max_seconds=None)
-    with tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:
+    with contextlib.nullcontext(args.keep / (family or "default")) if args.keep else tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:
         store = LocalFeatureStore(Path(folder) / "feature_store")
         store.insert(TWEETS, frame)
         registry = LocalModelRegistry(Path(folder) / "models")
@@ -242,6 +244,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, help="train for this many steps instead of a time budget (a busy machine then only slows it)")
     parser.add_argument("--threads", type=int, help="torch threads while training (default: one per core; 1 on a machine busy with other work)")
     parser.add_argument("--best-of", type=int, default=4, help="candidates per sample of the best-of-n row (1: no such row)")
+    parser.add_argument("--keep", type=Path, metavar="FOLDER",
+                        help="keep each model row's store and registry in FOLDER/<family> (default: a temporary folder, removed)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -252,6 +256,7 @@ def run_child(row: str, args: argparse.Namespace, load: list[float]) -> dict:
         sys.executable, __file__, "--worker", row, "--path", str(args.path), "--split", args.split,
         "--budget-seconds", str(args.budget_seconds), "--base-model", args.base_model, "--best-of", str(args.best_of),
         *(["--steps", str(args.steps)] if args.steps else []), *(["--threads", str(args.threads)] if args.threads else []),
+        *(["--keep", str(args.keep)] if args.keep else []),
     ]
     print(f"{row}: running", file=sys.stderr)
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1"),

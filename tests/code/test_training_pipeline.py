@@ -237,7 +237,8 @@ def test_the_lstm_mixes_in_an_ngram_fitted_on_the_validation_slice(tmp_path, sto
     assert evaluate(model, tokenizer, split.eval)["eval_bits_per_char"] == pytest.approx(m["eval_bits_per_char"], rel=1e-6)
     for weight, reported in ((0.0, "val_bits_per_char"), (m["ngram_weight"], "val_bits_per_char_with_ngram")):
         model.attach_ngram(of_training_tweets, weight)
-        assert evaluate(model, tokenizer, split.val)["eval_bits_per_char"] == pytest.approx(m[reported], rel=1e-6), reported
+        # rel 1e-5: the forward mixes in float32, the fit mixes the two parts' nats in float64
+        assert evaluate(model, tokenizer, split.val)["eval_bits_per_char"] == pytest.approx(m[reported], rel=1e-5), reported
     assert m["val_bits_per_char_with_ngram"] < m["val_bits_per_char"] == plain.metrics["val_bits_per_char"]  # same network
     assert m["eval_bits_per_char"] < plain.metrics["eval_bits_per_char"]  # and it carries to the eval set
     assert "ngram_weight" not in plain.metrics and registry.load(plain.version)[0].config.ngram_order == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+import numpy as np
 import pytest
 import torch
 from transformers import AutoModelForCausalLM
@@ -31,39 +32,81 @@ def byte_id(tokenizer, char: str) -> int:
     return token
 
 
-def reference_probability(sequences: list[list[int]], order: int, context: list[int], token: int, vocab: int) -> float:
-    """Interpolated absolute discounting read straight from its definition, with dictionaries."""
+def reference_probability(sequences: list[list[int]], order: int, context: list[int], token: int, vocab: int,
+                          kneser_ney: bool = True) -> float:
+    """Interpolated modified Kneser-Ney (or, without ``kneser_ney``, absolute discounting) read
+    straight from its definition, with dictionaries."""
     counts = [defaultdict(lambda: defaultdict(int)) for _ in range(order + 1)]
+    lefts = [defaultdict(lambda: defaultdict(set)) for _ in range(order + 1)]
     for seq in sequences:
         for i in range(1, len(seq)):
             for k in range(min(order, i) + 1):
-                counts[k][tuple(seq[i - k : i])][seq[i]] += 1
+                before = tuple(seq[i - k : i])
+                if kneser_ney and k < order and i - k >= 1:
+                    lefts[k][before][seq[i]].add(seq[i - k - 1])  # a lower order counts distinct tokens before
+                else:
+                    counts[k][before][seq[i]] += 1
+    for k in range(order + 1):
+        for before, following in lefts[k].items():
+            for after, seen in following.items():
+                counts[k][before][after] = len(seen)
     p = 1.0 / vocab
     for k in range(min(order, len(context)) + 1):
+        every = [c for following in counts[k].values() for c in following.values()]
+        n = [every.count(i) for i in (1, 2, 3, 4)]
+        given = [DISCOUNT] * 3
+        if kneser_ney and all(n):
+            y = n[0] / (n[0] + 2 * n[1])
+            given = [max(i - (i + 1) * y * n[i] / n[i - 1], 0.05) for i in (1, 2, 3)]
+        discount = lambda count, given=given: given[min(count, 3) - 1]  # noqa: E731
         following = counts[k].get(tuple(context[len(context) - k :]))
         if not following:
             break
-        n, u = sum(following.values()), len(following)
-        p = max(following.get(token, 0) - DISCOUNT, 0) / n + DISCOUNT * u / n * p
+        total = sum(following.values())
+        shared = sum(discount(c) for c in following.values())
+        p = max(following.get(token, 0) - (discount(following[token]) if token in following else 0), 0) / total + shared / total * p
     return p
 
 
-def test_the_probabilities_are_the_formula_and_sum_to_one(tokenizer) -> None:
+@pytest.mark.parametrize("kneser_ney", [True, False])
+def test_the_probabilities_are_the_formula_and_sum_to_one(tokenizer, kneser_ney: bool) -> None:
     sequences = framed_ids(tokenizer, TRAIN_TEXTS[:40])
-    table = count_ngrams(sequences, order=3, vocab_size=len(tokenizer))
+    table = count_ngrams(sequences, order=3, vocab_size=len(tokenizer), kneser_ney=kneser_ney)
     probe = framed_ids(tokenizer, ["The rocket lands", "zq never seen"])[0][:12]
     probs = ngram_probs(table, torch.tensor([probe]), len(tokenizer))[0]  # (T, V)
     assert torch.allclose(probs.sum(dim=-1), torch.ones(len(probe)), atol=1e-5)
     for position in (0, 1, 4, 11):
         context = probe[: position + 1]
         for token in (probe[min(position + 1, len(probe) - 1)], byte_id(tokenizer, "e"), tokenizer.eos_token_id):
-            expected = reference_probability(sequences, 3, context, token, len(tokenizer))
+            expected = reference_probability(sequences, 3, context, token, len(tokenizer), kneser_ney)
             assert probs[position, token].item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_kneser_ney_counts_the_distinct_tokens_before_a_lower_order_pair(tokenizer) -> None:
+    a, b, c, x = (byte_id(tokenizer, char) for char in "abcx")
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    # "ab" follows "x" three times, "c" once and the tweet's start once.
+    sequences = [[bos, x, a, b, eos]] * 3 + [[bos, c, a, b, eos], [bos, a, b, eos]]
+    table = count_ngrams(sequences, order=2, vocab_size=len(tokenizer))
+
+    def count(context: list[int], token: int) -> int:
+        key = sum(t * len(tokenizer) ** i for i, t in enumerate(reversed(context))) << 3 | len(context)
+        at = int(torch.searchsorted(table.keys, torch.tensor(key)))
+        begin, end = int(table.starts[at]), int(table.starts[at + 1])
+        return int(table.counts[begin:end][table.next_tokens[begin:end] == token].sum())
+
+    assert count([a], b) == 3  # the distinct tokens before "ab": x, c and bos
+    assert count([bos], a) == 1 and count([bos], x) == 3  # a pair at the tweet's start keeps its occurrences
+    assert count([x, a], b) == 3  # the highest order keeps its occurrences
+    assert count([], b) == 1  # only "a" comes before "b"
+    plain = count_ngrams(sequences, order=2, vocab_size=len(tokenizer), kneser_ney=False)
+    assert plain.discounts is None and int(plain.counts.sum()) == 19 + 19 + 14  # targets with 0, 1, 2 tokens before them
+    assert table.discounts is not None and table.discounts.shape == (3, 3)  # orders 0-2, counts of 1, 2, 3+
 
 
 def test_a_context_never_seen_falls_back_and_orders_are_bounded(tokenizer) -> None:
     a, z = byte_id(tokenizer, "a"), byte_id(tokenizer, "z")
-    table = count_ngrams(framed_ids(tokenizer, ["aaaa"]), order=2, vocab_size=len(tokenizer))
+    table = count_ngrams(framed_ids(tokenizer, ["aaaa"]), order=2, vocab_size=len(tokenizer), kneser_ney=False)
     unseen = ngram_probs(table, torch.tensor([[tokenizer.bos_token_id, z]]), len(tokenizer))[0, 1]
     seen_a = ngram_probs(table, torch.tensor([[tokenizer.bos_token_id, a]]), len(tokenizer))[0, 1]
     assert seen_a[a] > unseen[a] > 0.5  # after "a" the bigram is surer; after "z" (never seen) only the unigram speaks
@@ -94,6 +137,7 @@ def test_the_mixture_is_a_distribution_carried_through_the_state_and_saved(token
     loaded = AutoModelForCausalLM.from_pretrained(tmp_path).eval()
     assert (loaded.config.ngram_order, loaded.config.ngram_weight) == (MAX_ORDER, pytest.approx(0.3))
     assert torch.equal(loaded.ngram_keys, table.keys) and torch.equal(loaded.ngram_counts, table.counts)
+    assert torch.allclose(loaded.ngram.discounts, table.discounts)  # modified Kneser-Ney's, saved in config.json
     with torch.no_grad():
         assert torch.allclose(loaded(input_ids=ids).logits, whole, atol=1e-5)
     texts = sample(loaded, tokenizer, prompt="Starship", n=2, seed=3, max_new_tokens=40)
@@ -122,10 +166,24 @@ def test_mixing_in_the_training_text_lowers_held_out_bits(tokenizer) -> None:
     assert fit.order == MAX_ORDER and 0.5 < fit.weight <= 0.9 and model.config.ngram_weight == fit.weight
     assert fit.val_bits_per_char_alone == pytest.approx(before, rel=1e-5)
     assert fit.val_bits_per_char_mixed < before - 1.0  # measured with the table of the training tweets alone
-    # The table the model keeps counts the validation tweets too: every token of both, once per order 0 context.
+    # The table the model keeps counts the validation tweets too: at order 0, every distinct pair of a token and the one before.
     framed = framed_ids(tokenizer, TRAIN_TEXTS + VAL_TEXTS)
     order0 = model.ngram_keys == 0
-    assert int(model.ngram_counts[model.ngram_starts[0] : model.ngram_starts[1]].sum()) == sum(len(ids) - 1 for ids in framed)
+    pairs = {(ids[i - 1], ids[i]) for ids in framed for i in range(1, len(ids))}
+    assert int(model.ngram_counts[model.ngram_starts[0] : model.ngram_starts[1]].sum()) == len(pairs)
     assert bool(order0[0]) and evaluate(model, tokenizer, VAL_TEXTS)["eval_bits_per_char"] < fit.val_bits_per_char_mixed
     val = framed_ids(tokenizer, VAL_TEXTS)
     assert token_nats(model, val, tokenizer.pad_token_id).shape == (sum(len(ids) - 1 for ids in val),)
+
+
+def test_the_discounts_follow_the_counts_of_counts() -> None:
+    from tweetgen.model.ngram import count_discounts
+
+    counts = np.array([1] * 40 + [2] * 20 + [3] * 10 + [4] * 5 + [9] * 3)
+    y = 40 / (40 + 2 * 20)
+    assert count_discounts(counts) == pytest.approx([1 - 2 * y * 20 / 40, 2 - 3 * y * 10 / 20, 3 - 4 * y * 5 / 10])
+    for missing in (1, 2, 3, 4):  # one count of counts is 0: too few pairs, the fixed discount
+        assert count_discounts(counts[counts != missing]) == [DISCOUNT] * 3
+    low = count_discounts(np.array([1] + [2] * 50 + [3] * 50 + [4] * 50))
+    assert low[0] == 0.05 and low[1] == pytest.approx(2 - 3 * (1 / 101) * 50 / 50)  # D1 kept at 0.05 at least
+    assert count_discounts(np.array([1] * 1000 + [2] + [3] * 1000 + [4]))[1] == 0.05  # D2 too

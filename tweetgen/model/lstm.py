@@ -42,6 +42,7 @@ class TweetLSTMConfig(PretrainedConfig):
         ngram_order, ngram_weight: the count model of the training text mixed into the
             predictions (``tweetgen.model.ngram``), and its weight; order 0: none.
         ngram_contexts, ngram_entries: the size of its table (the buffers' shapes).
+        ngram_discounts: its discounts per order (modified Kneser-Ney); None for a table saved before them.
     """
 
     model_type = MODEL_TYPE
@@ -58,6 +59,7 @@ class TweetLSTMConfig(PretrainedConfig):
         ngram_weight: float = 0.0,
         ngram_contexts: int = 0,
         ngram_entries: int = 0,
+        ngram_discounts: list[list[float]] | None = None,
         **kwargs,
     ) -> None:
         self.vocab_size = vocab_size
@@ -70,6 +72,7 @@ class TweetLSTMConfig(PretrainedConfig):
         self.ngram_weight = ngram_weight
         self.ngram_contexts = ngram_contexts
         self.ngram_entries = ngram_entries
+        self.ngram_discounts = ngram_discounts
         super().__init__(**{"tie_word_embeddings": False, **kwargs})
 
 
@@ -102,6 +105,7 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
         self.ngram_keys, self.ngram_starts = table.keys.to(self.device), table.starts.to(self.device)
         self.ngram_next_tokens, self.ngram_counts = table.next_tokens.to(self.device), table.counts.to(self.device)
         self.config.ngram_order, self.config.ngram_weight = table.order, float(weight)
+        self.config.ngram_discounts = None if table.discounts is None else [[round(float(d), 6) for d in order] for order in table.discounts]
         self.config.ngram_contexts, self.config.ngram_entries = len(table.keys), len(table.counts)
 
     @property
@@ -109,7 +113,9 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
         """The attached n-gram's table, or None."""
         if not self.config.ngram_order:
             return None
-        return NGramTable(self.config.ngram_order, self.ngram_keys, self.ngram_starts, self.ngram_next_tokens, self.ngram_counts)
+        discounts = self.config.ngram_discounts
+        return NGramTable(self.config.ngram_order, self.ngram_keys, self.ngram_starts, self.ngram_next_tokens, self.ngram_counts,
+                          None if discounts is None else torch.tensor(discounts, dtype=torch.float32))
 
     def _init_weights(self, module: nn.Module) -> None:
         if isinstance(module, nn.Embedding):
