@@ -16,6 +16,7 @@ two tokens). ``sample_tweets`` is the same for one prompt, row ``i`` from seed `
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from tweetgen.errors import TweetgenError
 from tweetgen.model.build import context_length, is_byte_level
 from tweetgen.model.ending import end_tweet
+from tweetgen.model.evaluate import framed_ids, text_bits_per_char
 from tweetgen.schema import MAX_TWEET_CHARS
 
 # Candidates per tweet: on the real tweets, the best of 4 by the model's own bits/char halves the
@@ -87,13 +89,24 @@ def sample_tweets(
 
 
 @dataclass
-class _Row:
+class _Request:
+    """A caller's ``(prompt, seed)``: its candidates' tweets and scores as their rows end."""
+
     key: object  # the caller's name for it
+    tweets: list[Sampled | None]
+    bits: list[float | None]  # bits per character, known from the draws when the text frames as drawn
+
+
+@dataclass
+class _Row:
+    request: _Request
+    candidate: int  # which of the request's candidates it writes
     prompt_ids: list[int]  # bos + the prompt's tokens
     room: int  # new tokens it may write
-    generator: torch.Generator
+    uniforms: list[float]  # its draws, one per new token, from its own seed's generator
     new: list[int] = field(default_factory=list)
     done: bool = False
+    nats: float = 0.0  # the model's nats of its prompt's tokens and of each token it drew
 
 
 @dataclass
@@ -107,28 +120,38 @@ class _Cohort:
 
 
 class Generation:
-    """Tweets being written, one forward pass per new token for all of them: rows join (``add``)
-    and leave (``step`` returns each once it has ended) between passes, so a row never waits for
-    another to end, and a new one never waits for a batch to end."""
+    """Tweets being written, one forward pass per new token for all of them: requests join
+    (``add``) and leave (``step`` returns each once its tweet has ended) between passes, so a row
+    never waits for another to end, and a new one never waits for a batch to end.
+
+    With ``candidates`` above 1, each request writes that many rows (seeds ``seed`` onwards) and
+    gets the one with the fewest bits per character by the model's own measure, the whole tweet
+    scored as ``evaluate`` scores one, its end included (``best_rows``). A tweet that frames as its
+    rows drew it (``bos``, its tokens, ``eos``) is scored from the log-probabilities of the draws
+    themselves, which are that measure; the others (cut, or tokenized otherwise) in one scoring pass
+    when the request ends (``tweetgen.model.evaluate.text_bits_per_char``). Either way the scoring
+    runs on the thread that calls ``step``.
+    """
 
     def __init__(
         self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int | None = None,
-        temperature: float = 0.9, top_p: float = 0.95,
+        temperature: float = 0.9, top_p: float = 0.95, candidates: int = 1,
     ) -> None:
         model.eval()
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
+        self.candidates = candidates
         self._cohorts: list[_Cohort] = []
 
     @property
     def rows(self) -> int:
-        """Rows being written."""
+        """Rows being written (``candidates`` a request)."""
         return sum(len(cohort.rows) for cohort in self._cohorts)
 
     @torch.inference_mode()
     def add(self, requests: Sequence[tuple[str, int]], keys: Sequence[object]) -> dict[object, TweetgenError]:
-        """Start a row per ``(prompt, seed)`` (its prompt read in one pass with the others of its
-        length), named by its key; the ``TweetgenError`` of each prompt that leaves no room, by key."""
+        """Start the rows of each ``(prompt, seed)`` (its prompt read in one pass with the others of
+        its length), named by its key; the ``TweetgenError`` of each prompt that leaves no room, by key."""
         errors: dict[object, TweetgenError] = {}
         by_length: dict[int, list[_Row]] = {}
         for key, (prompt, seed) in zip(keys, requests, strict=True):
@@ -139,27 +162,63 @@ class Generation:
                     f"The prompt is {len(prompt_ids) - 1} tokens long and leaves no room to generate; shorten it."
                 )
                 continue
-            by_length.setdefault(len(prompt_ids), []).append(_Row(key, prompt_ids, room, torch.Generator().manual_seed(seed)))
+            request = _Request(key, [None] * self.candidates, [None] * self.candidates)
+            for candidate in range(self.candidates):
+                uniforms = torch.rand(room, generator=torch.Generator().manual_seed(seed + candidate), dtype=torch.float64).tolist()
+                by_length.setdefault(len(prompt_ids), []).append(_Row(request, candidate, prompt_ids, room, uniforms))
         for rows in by_length.values():
-            self._cohorts.append(_step(self.model, rows, torch.tensor([row.prompt_ids for row in rows], device=self.model.device), None))
+            ids = torch.tensor([row.prompt_ids for row in rows], device=self.model.device)
+            output = self.model(input_ids=ids, use_cache=True)
+            if self.candidates > 1 and ids.shape[1] > 1:
+                nats = _nats(output.logits[:, :-1].transpose(1, 2), ids[:, 1:]).sum(dim=1)
+                for row, value in zip(rows, nats.tolist(), strict=True):
+                    row.nats = value
+            self._cohorts.append(_Cohort(rows, output.past_key_values, output.logits[:, -1, :]))
         return errors
 
     @torch.inference_mode()
     def step(self) -> list[tuple[object, Sampled]]:
-        """One new token for every row; the rows that ended with it, by key, and their tweets."""
-        ended: list[tuple[object, Sampled]] = []
+        """One new token for every row; the requests whose tweets ended with it, by key, and their tweets."""
+        ended: list[_Request] = []
         for cohort in self._cohorts:
-            cohort.tokens = _draw(cohort.logits, self.temperature, self.top_p, [row.generator for row in cohort.rows])
-            for row, token in zip(cohort.rows, cohort.tokens.tolist(), strict=True):
+            draws = [row.uniforms[min(len(row.new), row.room - 1)] for row in cohort.rows]  # an ended row's draw is unused
+            cohort.tokens = _draw(cohort.logits, self.temperature, self.top_p, torch.tensor(draws, dtype=torch.float64))
+            nats = _nats(cohort.logits, cohort.tokens.to(cohort.logits.device)).tolist() if self.candidates > 1 else None
+            for i, (row, token) in enumerate(zip(cohort.rows, cohort.tokens.tolist(), strict=True)):
                 if not row.done:
                     row.new.append(token)
+                    row.nats += nats[i] if nats else 0.0
                     row.done = token == self.tokenizer.eos_token_id or len(row.new) >= row.room
-                    if row.done:
-                        ended.append((row.key, _decode(self.tokenizer, row.prompt_ids[1:] + row.new, len(row.prompt_ids) - 1)))
+                    if row.done and self._end(row):
+                        ended.append(row.request)
         going = [c for c in (_without_ended(self.model, cohort) for cohort in self._cohorts) if c is not None]
-        self._cohorts = [_step(self.model, c.rows, c.tokens.to(self.model.device)[:, None], c.past)  # type: ignore[union-attr]
+        self._cohorts = [_step(self.model, c.rows, c.tokens.to(self.model.device), c.past)  # type: ignore[union-attr]
                          for c in _join(self.model, going)]
-        return ended
+        return self._choose(ended)
+
+    def _end(self, row: _Row) -> bool:
+        """Keep an ended row's tweet (and its score when the draws give it); whether its request is complete."""
+        request = row.request
+        tweet = _decode(self.tokenizer, row.prompt_ids[1:] + row.new, len(row.prompt_ids) - 1)
+        request.tweets[row.candidate] = tweet
+        if self.candidates > 1 and framed_ids(self.tokenizer, [tweet.text])[0] == row.prompt_ids + row.new:
+            request.bits[row.candidate] = row.nats / math.log(2) / (len(tweet.text) + 1)
+        return all(tweet is not None for tweet in request.tweets)
+
+    def _choose(self, ended: list[_Request]) -> list[tuple[object, Sampled]]:
+        """Each ended request's key and its candidate with the fewest bits per character (the first
+        of equals); the candidates the draws could not score are scored together first."""
+        unscored = [(request, i) for request in ended for i, bits in enumerate(request.bits) if bits is None]
+        if self.candidates > 1 and unscored:
+            texts = [request.tweets[i].text for request, i in unscored]  # type: ignore[union-attr]
+            for (request, i), bits in zip(unscored, text_bits_per_char(self.model, self.tokenizer, texts), strict=True):
+                request.bits[i] = bits
+        return [(request.key, request.tweets[_best(request.bits)]) for request in ended]  # type: ignore[misc]
+
+
+def _best(bits: list[float | None]) -> int:
+    """The index of the fewest bits (the first of equals); a lone candidate needs no score."""
+    return min(range(len(bits)), key=lambda i: bits[i] or 0.0)
 
 
 def sample_rows(
@@ -175,7 +234,11 @@ def sample_rows(
 
     Rows are generated together (see the module's docstring and ``Generation``).
     """
-    generation = Generation(model, tokenizer, max_new_tokens, temperature, top_p)
+    return _generate(Generation(model, tokenizer, max_new_tokens, temperature, top_p), requests)
+
+
+def _generate(generation: Generation, requests: Sequence[tuple[str, int]]) -> list[Sampled | TweetgenError]:
+    """Each request's result from ``generation``, run until all have ended."""
     results: dict[object, Sampled | TweetgenError] = dict(generation.add(requests, range(len(requests))))
     while generation.rows:
         results.update(generation.step())
@@ -196,10 +259,18 @@ def _without_ended(model: PreTrainedModel, cohort: _Cohort) -> _Cohort | None:
     return _Cohort([cohort.rows[i] for i in going], select_rows(cohort.past, keep), cohort.logits[keep], cohort.tokens[keep])  # type: ignore[index]
 
 
-def _step(model: PreTrainedModel, rows: list[_Row], input_ids: torch.Tensor, past: object) -> _Cohort:
-    """One forward pass of ``rows`` over ``input_ids`` (B, T) from ``past``."""
-    output = model(input_ids=input_ids, past_key_values=past, use_cache=True)
+def _step(model: PreTrainedModel, rows: list[_Row], tokens: torch.Tensor, past: object) -> _Cohort:
+    """One forward pass of ``rows`` over their new ``tokens`` (B,) from ``past``."""
+    if hasattr(model, "next_logits"):  # the LSTM's own step, without the forward's wrapping
+        logits, state = model.next_logits(tokens, past)
+        return _Cohort(rows, state, logits)
+    output = model(input_ids=tokens[:, None], past_key_values=past, use_cache=True)
     return _Cohort(rows, output.past_key_values, output.logits[:, -1, :])
+
+
+def _nats(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """The model's nats of ``tokens`` under ``logits`` (as ``evaluate`` computes them)."""
+    return torch.nn.functional.cross_entropy(logits.float(), tokens, reduction="none")
 
 
 def _join(model: PreTrainedModel, cohorts: list[_Cohort]) -> list[_Cohort]:
@@ -222,15 +293,14 @@ def _join(model: PreTrainedModel, cohorts: list[_Cohort]) -> list[_Cohort]:
     return joined
 
 
-def _draw(logits: torch.Tensor, temperature: float, top_p: float, generators: list[torch.Generator]) -> torch.Tensor:
+def _draw(logits: torch.Tensor, temperature: float, top_p: float, draws: torch.Tensor) -> torch.Tensor:
     """One token per row (B,) from ``logits`` (B, V): the smallest set of the likeliest tokens
-    whose probability reaches ``top_p``, renormalised, sampled with each row's own generator."""
+    whose probability reaches ``top_p``, renormalised, sampled with each row's uniform draw (B,)."""
     probs = torch.softmax(logits.float().cpu() / temperature, dim=-1)
     ordered, order = probs.sort(dim=-1, descending=True, stable=True)
     ordered = ordered * ((ordered.cumsum(dim=-1) - ordered) < top_p)  # the first token always stays
     cumulative = ordered.cumsum(dim=-1)
-    draws = torch.stack([torch.rand((), generator=g, dtype=torch.float64) for g in generators]).float()
-    picks = torch.searchsorted(cumulative, (draws * cumulative[:, -1])[:, None], right=True)
+    picks = torch.searchsorted(cumulative, (draws.float() * cumulative[:, -1])[:, None], right=True)
     return order.gather(1, picks.clamp(max=probs.shape[-1] - 1)).squeeze(1)
 
 
@@ -285,17 +355,5 @@ def best_rows(
     """``sample_rows``, but each ``(prompt, seed)`` draws ``candidates`` tweets (seeds ``seed`` to
     ``seed + candidates - 1``, all in one batch) and keeps the one with the fewest bits per
     character by the model's own measure (the whole tweet scored as ``evaluate`` scores one, its
-    end included)."""
-    from tweetgen.model.evaluate import text_bits_per_char
-
-    expanded = [(prompt, seed + j) for prompt, seed in requests for j in range(candidates)]
-    drawn = sample_rows(model, tokenizer, expanded, max_new_tokens, temperature, top_p)
-    if candidates == 1:
-        return drawn
-    texts = {i: row.text for i, row in enumerate(drawn) if isinstance(row, Sampled)}
-    scores = dict(zip(texts, text_bits_per_char(model, tokenizer, list(texts.values())), strict=True)) if texts else {}
-    kept: list[Sampled | TweetgenError] = []
-    for start in range(0, len(drawn), candidates):
-        group = range(start, start + candidates)
-        kept.append(drawn[min(group, key=scores.__getitem__)] if start in scores else drawn[start])  # an error: the same for all
-    return kept
+    end included; see ``Generation``)."""
+    return _generate(Generation(model, tokenizer, max_new_tokens, temperature, top_p, candidates), requests)

@@ -126,17 +126,53 @@ def ngram_probs(table: NGramTable, ids: torch.Tensor, vocab_size: int, discount:
     return probs.view(batch, length, vocab_size)
 
 
+def next_token_probs(table: NGramTable, ids: torch.Tensor, vocab_size: int, discount: float = DISCOUNT) -> torch.Tensor:
+    """``ngram_probs(table, ids, vocab_size)[:, -1]`` (B, V), the same numbers, for the last position
+    alone: every order's context looked up at once, then the same interpolation order by order.
+    Generation calls it once per new token with at most ``table.order + 1`` tokens a row."""
+    batch, length = ids.shape
+    ids = ids.to(table.keys.device).long()
+    probs = torch.full((batch, vocab_size), 1.0 / vocab_size, device=ids.device)
+    orders = table.order + 1
+    if not len(table.keys):
+        return probs
+    # the context of k tokens ends at the last one: digits ids[-1], ids[-2], ... in base vocab_size
+    digits = ids.flip(1)[:, : orders - 1]  # (B, <= order)
+    weights = vocab_size ** torch.arange(digits.shape[1], device=ids.device)
+    bodies = torch.zeros(batch, orders, dtype=torch.long, device=ids.device)
+    bodies[:, 1 : digits.shape[1] + 1] = (digits * weights).cumsum(dim=1)
+    keys = (bodies << ORDER_BITS) | torch.arange(orders, device=ids.device)  # (B, orders)
+    at = torch.searchsorted(table.keys, keys.reshape(-1)).clamp(max=len(table.keys) - 1).view(batch, orders)
+    reach = torch.arange(orders, device=ids.device) <= length  # a context of k tokens needs k of them
+    found = ((table.keys[at] == keys) & reach).cumprod(dim=1).bool()  # a longer context only after the shorter one
+    share, weight = _parts(table, at.reshape(-1), found.reshape(-1), vocab_size, discount)
+    share, weight = share.view(batch, orders, vocab_size), weight.view(batch, orders, 1)
+    for k in range(orders):
+        probs = torch.where(found[:, k, None], share[:, k] + weight[:, k] * probs, probs)
+    return probs
+
+
 def _interpolate(table: NGramTable, contexts: torch.Tensor, lower: torch.Tensor, discount: float) -> torch.Tensor:
     """``p_k`` for each row's context from its counts and the shorter context's ``lower`` (R, V)."""
+    share, weight = _parts(table, contexts, None, lower.shape[1], discount)
+    return share + weight * lower
+
+
+def _parts(table: NGramTable, contexts: torch.Tensor, seen: torch.Tensor | None, vocab_size: int, discount: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``p_k = share + weight * p_{k-1}`` for each row's context: ``share`` (R, V) the discounted
+    counts over ``n(c)``, ``weight`` (R, 1) the mass handed to the shorter context. Rows where
+    ``seen`` is False (their context is not in the table) get no counts and meaningless parts."""
     begin, end = table.starts[contexts], table.starts[contexts + 1]
     sizes = end - begin  # distinct next tokens u(c)
+    if seen is not None:
+        sizes = sizes * seen
     row = torch.repeat_interleave(torch.arange(len(contexts), device=contexts.device), sizes)
     entry = torch.arange(int(sizes.sum()), device=contexts.device) - torch.repeat_interleave(torch.cumsum(sizes, 0) - sizes, sizes)
     entry = entry + torch.repeat_interleave(begin, sizes)
-    counts = torch.zeros_like(lower)
+    counts = torch.zeros(len(contexts), vocab_size, device=contexts.device)
     counts[row, table.next_tokens[entry].long()] = table.counts[entry].float()
     total = counts.sum(dim=1, keepdim=True)  # n(c)
-    return (counts - discount).clamp(min=0) / total + discount * sizes[:, None].float() / total * lower
+    return (counts - discount).clamp(min=0) / total, discount * sizes[:, None].float() / total
 
 
 def best_weight(lstm_nats: torch.Tensor, ngram_nats: torch.Tensor) -> float:
