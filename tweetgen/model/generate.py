@@ -1,8 +1,10 @@
 """Sampling tweets from a trained model: nucleus sampling that stops at ``<|eos|>``.
 
 A sample ends where the model ends it (``eos``); one that runs out of room first is cut where a
-reader expects a cut (``tweetgen.model.ending``), never inside a word. ``best_of`` draws several
-candidates per tweet and keeps the one the model itself finds most likely per character.
+reader expects a cut (``tweetgen.model.ending``), never inside a word. An LSTM over bytes takes
+back a word it invents and draws it again (``tweetgen.model.spelling``). ``best_of`` draws
+several candidates per tweet and keeps the one with the fewest unknown words, then the one the
+model itself finds most likely per character.
 
 ``sample_rows`` writes several tweets at once, each from its own prompt and seed. Rows whose
 prompts have the same number of tokens read them in one forward pass (no padding, so nothing
@@ -19,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -28,13 +30,17 @@ from tweetgen.errors import TweetgenError
 from tweetgen.model.build import context_length, is_byte_level
 from tweetgen.model.ending import end_tweet
 from tweetgen.model.evaluate import framed_ids, text_bits_per_char
+from tweetgen.model.measures import Vocabulary
+from tweetgen.model.spelling import Speller, Word, applies, model_vocabulary, restore_row
 from tweetgen.schema import MAX_TWEET_CHARS
 
-# Candidates per tweet: on the real tweets, the best of 4 by the model's own bits/char halves the
-# share of invented words against plain sampling, copies no more, and costs 4x the sampling
-# (bench/README.md, "Samples a person reads").
+# Candidates per tweet: on the real tweets, the best of 4 lowers the share of invented words
+# against plain sampling, copies no more, and costs 4x the sampling (bench/README.md, "Samples a
+# person reads").
 BEST_OF = 4
 BPE_TWEET_TOKENS = 80  # a BPE token of tweets is about 3.3 characters: 80 tokens hold a whole tweet
+DRAW_BLOCK = 64  # uniform draws a row takes from its generator at once
+K = TypeVar("K")
 
 
 def tweet_tokens(tokenizer: PreTrainedTokenizerBase) -> int:
@@ -65,6 +71,7 @@ def sample_tweets(
     seed: int = 0,
     temperature: float = 0.9,
     top_p: float = 0.95,
+    spell: bool = True,
 ) -> list[Sampled]:
     """Generate ``n`` tweets that start with ``prompt``, row ``i`` from seed ``seed + i``.
 
@@ -81,7 +88,7 @@ def sample_tweets(
     Raises:
         TweetgenError: the prompt leaves no room in the model's context.
     """
-    rows = sample_rows(model, tokenizer, [(prompt, seed + i) for i in range(n)], max_new_tokens, temperature, top_p)
+    rows = sample_rows(model, tokenizer, [(prompt, seed + i) for i in range(n)], max_new_tokens, temperature, top_p, spell)
     for row in rows:
         if isinstance(row, TweetgenError):
             raise row
@@ -90,7 +97,7 @@ def sample_tweets(
 
 @dataclass
 class _Request:
-    """A caller's ``(prompt, seed)``: its candidates' tweets and scores as their rows end."""
+    """A caller's ``(prompt, seed)``: its candidates' tweets and rank keys as their rows end."""
 
     key: object  # the caller's name for it
     tweets: list[Sampled | None]
@@ -103,10 +110,19 @@ class _Row:
     candidate: int  # which of the request's candidates it writes
     prompt_ids: list[int]  # bos + the prompt's tokens
     room: int  # new tokens it may write
-    uniforms: list[float]  # its draws, one per new token, from its own seed's generator
+    generator: torch.Generator
     new: list[int] = field(default_factory=list)
     done: bool = False
-    nats: float = 0.0  # the model's nats of its prompt's tokens and of each token it drew
+    word: Word | None = None  # the word it is writing, while the speller checks its words
+    uniforms: list[float] = field(default_factory=list)  # its generator's next draws, taken a block at a time
+    prompt_nats: float = 0.0  # the model's nats of its prompt's tokens (after bos)
+    nats: list[float] = field(default_factory=list)  # and of each of its new tokens
+
+    def draw(self) -> float:
+        """The next uniform draw of its generator (as ``torch.rand`` one at a time gives them)."""
+        if not self.uniforms:
+            self.uniforms = torch.rand(DRAW_BLOCK, generator=self.generator, dtype=torch.float64).tolist()[::-1]
+        return self.uniforms.pop()
 
 
 @dataclass
@@ -125,23 +141,26 @@ class Generation:
     never waits for another to end, and a new one never waits for a batch to end.
 
     With ``candidates`` above 1, each request writes that many rows (seeds ``seed`` onwards) and
-    gets the one with the fewest bits per character by the model's own measure, the whole tweet
-    scored as ``evaluate`` scores one, its end included (``best_rows``). A tweet that frames as its
-    rows drew it (``bos``, its tokens, ``eos``) is scored from the log-probabilities of the draws
-    themselves, which are that measure; the others (cut, or tokenized otherwise) in one scoring pass
-    when the request ends (``tweetgen.model.evaluate.text_bits_per_char``). Either way the scoring
-    runs on the thread that calls ``step``.
+    gets the best (``rank_keys``: the fewest unknown words, then the fewest bits per character by
+    the model's own measure, the whole tweet scored as ``evaluate`` scores one, its end included).
+    A tweet that frames as its row drew it (``bos``, its tokens, ``eos``) is scored from the
+    log-probabilities of the draws it kept, which are that measure; the others (cut, or tokenized
+    otherwise) in one scoring pass when the request ends. Either way the choice runs on the
+    thread that calls ``step``.
     """
 
     def __init__(
         self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int | None = None,
-        temperature: float = 0.9, top_p: float = 0.95, candidates: int = 1,
+        temperature: float = 0.9, top_p: float = 0.95, spell: bool = True, candidates: int = 1,
     ) -> None:
         model.eval()
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
         self.candidates = candidates
         self._cohorts: list[_Cohort] = []
+        spelling = spell and applies(model, tokenizer)
+        self._vocabulary = model_vocabulary(model) if spelling or candidates > 1 else None
+        self._speller = Speller(tokenizer, self._vocabulary) if spelling and self._vocabulary is not None else None
 
     @property
     def rows(self) -> int:
@@ -164,15 +183,17 @@ class Generation:
                 continue
             request = _Request(key, [None] * self.candidates, [None] * self.candidates)
             for candidate in range(self.candidates):
-                uniforms = torch.rand(room, generator=torch.Generator().manual_seed(seed + candidate), dtype=torch.float64).tolist()
-                by_length.setdefault(len(prompt_ids), []).append(_Row(request, candidate, prompt_ids, room, uniforms))
+                row = _Row(request, candidate, prompt_ids, room, torch.Generator().manual_seed(seed + candidate))
+                if self._speller is not None and self._speller.in_word(prompt_ids[-1]):
+                    row.word = Word(-1, (), torch.empty(0))  # the prompt's last word: never taken back
+                by_length.setdefault(len(prompt_ids), []).append(row)
         for rows in by_length.values():
             ids = torch.tensor([row.prompt_ids for row in rows], device=self.model.device)
             output = self.model(input_ids=ids, use_cache=True)
             if self.candidates > 1 and ids.shape[1] > 1:
                 nats = _nats(output.logits[:, :-1].transpose(1, 2), ids[:, 1:]).sum(dim=1)
                 for row, value in zip(rows, nats.tolist(), strict=True):
-                    row.nats = value
+                    row.prompt_nats = value
             self._cohorts.append(_Cohort(rows, output.past_key_values, output.logits[:, -1, :]))
         return errors
 
@@ -180,45 +201,65 @@ class Generation:
     def step(self) -> list[tuple[object, Sampled]]:
         """One new token for every row; the requests whose tweets ended with it, by key, and their tweets."""
         ended: list[_Request] = []
+        taken_back: dict[int, Word] = {}  # by id(row): the word to go back to after this pass
         for cohort in self._cohorts:
-            draws = [row.uniforms[min(len(row.new), row.room - 1)] for row in cohort.rows]  # an ended row's draw is unused
-            cohort.tokens = _draw(cohort.logits, self.temperature, self.top_p, torch.tensor(draws, dtype=torch.float64))
+            draws = torch.tensor([row.draw() for row in cohort.rows], dtype=torch.float64)
+            cohort.tokens = _draw(cohort.logits, self.temperature, self.top_p, draws)
             nats = _nats(cohort.logits, cohort.tokens.to(cohort.logits.device)).tolist() if self.candidates > 1 else None
-            for i, (row, token) in enumerate(zip(cohort.rows, cohort.tokens.tolist(), strict=True)):
-                if not row.done:
-                    row.new.append(token)
-                    row.nats += nats[i] if nats else 0.0
-                    row.done = token == self.tokenizer.eos_token_id or len(row.new) >= row.room
-                    if row.done and self._end(row):
-                        ended.append(row.request)
+            for index, (row, token) in enumerate(zip(cohort.rows, cohort.tokens.tolist(), strict=True)):
+                if row.done:
+                    continue
+                if self._speller is not None:
+                    row.word, take_back = self._speller.check(row.word, row.new, token, cohort.past, cohort.logits, index)  # type: ignore[arg-type]
+                    if take_back:
+                        del row.new[row.word.start :], row.nats[row.word.start :]  # type: ignore[union-attr]
+                        taken_back[id(row)] = row.word  # type: ignore[assignment]
+                        continue
+                row.new.append(token)
+                if nats:
+                    row.nats.append(nats[index])
+                row.done = token == self.tokenizer.eos_token_id or len(row.new) >= row.room
+                if row.done and self._end(row):
+                    ended.append(row.request)
         going = [c for c in (_without_ended(self.model, cohort) for cohort in self._cohorts) if c is not None]
         self._cohorts = [_step(self.model, c.rows, c.tokens.to(self.model.device), c.past)  # type: ignore[union-attr]
                          for c in _join(self.model, going)]
+        if taken_back:
+            self._go_back(taken_back)
         return self._choose(ended)
 
+    def _go_back(self, taken_back: dict[int, Word]) -> None:
+        """Give each row taken back the state and logits it had before its word (the pass just
+        made read a token it dropped)."""
+        for cohort in self._cohorts:
+            for index, row in enumerate(cohort.rows):
+                word = taken_back.get(id(row))
+                if word is not None:
+                    restore_row(cohort.past, index, word.state, self.tokenizer.bos_token_id)  # type: ignore[arg-type]
+                    cohort.logits[index] = word.logits
+
     def _end(self, row: _Row) -> bool:
-        """Keep an ended row's tweet (and its score when the draws give it); whether its request is complete."""
+        """Keep an ended row's tweet (and its score when its draws give it); whether its request is complete."""
         request = row.request
         tweet = _decode(self.tokenizer, row.prompt_ids[1:] + row.new, len(row.prompt_ids) - 1)
         request.tweets[row.candidate] = tweet
         if self.candidates > 1 and framed_ids(self.tokenizer, [tweet.text])[0] == row.prompt_ids + row.new:
-            request.bits[row.candidate] = row.nats / math.log(2) / (len(tweet.text) + 1)
+            request.bits[row.candidate] = (row.prompt_nats + sum(row.nats)) / math.log(2) / (len(tweet.text) + 1)
         return all(tweet is not None for tweet in request.tweets)
 
     def _choose(self, ended: list[_Request]) -> list[tuple[object, Sampled]]:
-        """Each ended request's key and its candidate with the fewest bits per character (the first
-        of equals); the candidates the draws could not score are scored together first."""
-        unscored = [(request, i) for request in ended for i, bits in enumerate(request.bits) if bits is None]
-        if self.candidates > 1 and unscored:
-            texts = [request.tweets[i].text for request, i in unscored]  # type: ignore[union-attr]
-            for (request, i), bits in zip(unscored, text_bits_per_char(self.model, self.tokenizer, texts), strict=True):
-                request.bits[i] = bits
-        return [(request.key, request.tweets[_best(request.bits)]) for request in ended]  # type: ignore[misc]
+        """Each ended request's key and its best candidate (the first of equals)."""
+        if self.candidates == 1:
+            return [(request.key, request.tweets[0]) for request in ended]  # type: ignore[misc]
+        texts = {(n, i): tweet.text for n, request in enumerate(ended) for i, tweet in enumerate(request.tweets)}  # type: ignore[union-attr]
+        known = {(n, i): bits for n, request in enumerate(ended) for i, bits in enumerate(request.bits) if bits is not None}
+        keys = rank_keys(self.model, self.tokenizer, texts, known, self._vocabulary)
+        return [(request.key, request.tweets[_best([keys[n, i] for i in range(self.candidates)])]) for n, request in enumerate(ended)]  # type: ignore[misc]
 
 
-def _best(bits: list[float | None]) -> int:
-    """The index of the fewest bits (the first of equals); a lone candidate needs no score."""
-    return min(range(len(bits)), key=lambda i: bits[i] or 0.0)
+def _best(keys: list[tuple[int, float]]) -> int:
+    """The index of the lowest rank key (the first of equals)."""
+    return min(range(len(keys)), key=keys.__getitem__)
 
 
 def sample_rows(
@@ -228,13 +269,15 @@ def sample_rows(
     max_new_tokens: int | None = None,
     temperature: float = 0.9,
     top_p: float = 0.95,
+    spell: bool = True,
 ) -> list[Sampled | TweetgenError]:
     """One tweet per ``(prompt, seed)`` of ``requests``, in their order; a prompt that leaves no
     room in the model's context gets its ``TweetgenError`` in its place, and the others their texts.
 
-    Rows are generated together (see the module's docstring and ``Generation``).
+    Rows are generated together (see the module's docstring and ``Generation``); with ``spell``,
+    an LSTM over bytes takes back the words it invents (``tweetgen.model.spelling``).
     """
-    return _generate(Generation(model, tokenizer, max_new_tokens, temperature, top_p), requests)
+    return _generate(Generation(model, tokenizer, max_new_tokens, temperature, top_p, spell), requests)
 
 
 def _generate(generation: Generation, requests: Sequence[tuple[str, int]]) -> list[Sampled | TweetgenError]:
@@ -328,6 +371,7 @@ def best_of(
     seed: int = 0,
     temperature: float = 0.9,
     top_p: float = 0.95,
+    spell: bool = True,
 ) -> list[Sampled]:
     """``n`` tweets that start with ``prompt``, each the best of ``candidates`` (``best_rows``;
     tweet ``i`` from seeds ``seed + i * candidates`` onwards). ``candidates`` 1 is ``sample_tweets``.
@@ -336,7 +380,7 @@ def best_of(
         TweetgenError: the prompt leaves no room in the model's context.
     """
     requests = [(prompt, seed + i * candidates) for i in range(n)]
-    rows = best_rows(model, tokenizer, requests, candidates, max_new_tokens, temperature, top_p)
+    rows = best_rows(model, tokenizer, requests, candidates, max_new_tokens, temperature, top_p, spell)
     for row in rows:
         if isinstance(row, TweetgenError):
             raise row
@@ -351,9 +395,29 @@ def best_rows(
     max_new_tokens: int | None = None,
     temperature: float = 0.9,
     top_p: float = 0.95,
+    spell: bool = True,
 ) -> list[Sampled | TweetgenError]:
     """``sample_rows``, but each ``(prompt, seed)`` draws ``candidates`` tweets (seeds ``seed`` to
-    ``seed + candidates - 1``, all in one batch) and keeps the one with the fewest bits per
-    character by the model's own measure (the whole tweet scored as ``evaluate`` scores one, its
-    end included; see ``Generation``)."""
-    return _generate(Generation(model, tokenizer, max_new_tokens, temperature, top_p, candidates), requests)
+    ``seed + candidates - 1``, all in one batch) and keeps the best: the one with the fewest
+    unknown words (when the model carries its training words, ``tweetgen.model.spelling``), and
+    among those the fewest bits per character by the model's own measure (the whole tweet scored
+    as ``evaluate`` scores one, its end included; see ``Generation``)."""
+    return _generate(Generation(model, tokenizer, max_new_tokens, temperature, top_p, spell, candidates), requests)
+
+
+def rank_keys(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: dict[K, str], bits: dict[K, float] | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> dict[K, tuple[int, float]]:
+    """What ``best_rows`` ranks each text by, lowest first: its unknown words (0 for every text
+    when the model carries no training words) and its bits per character. ``bits`` holds those
+    already known (the others are scored in one pass), ``vocabulary`` the model's when the caller
+    holds it (``model_vocabulary``)."""
+    if not texts:
+        return {}
+    known = dict(bits or {})
+    unscored = [key for key in texts if key not in known]
+    if unscored:
+        known.update(zip(unscored, text_bits_per_char(model, tokenizer, [texts[key] for key in unscored]), strict=True))
+    vocabulary = vocabulary or model_vocabulary(model)
+    return {key: (len(vocabulary.non_words(text)) if vocabulary is not None else 0, known[key]) for key, text in texts.items()}
