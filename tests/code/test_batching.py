@@ -232,7 +232,7 @@ def test_the_best_candidate_is_scored_from_its_draws_as_evaluate_scores_it(lstm,
     drawn = sample_rows(model, tokenizer, [(prompt, seed + j) for prompt, seed in requests for j in range(4)], max_new_tokens=60)
     scores = text_bits_per_char(model, tokenizer, [row.text for row in drawn])  # the definition, in one scoring pass
     best, compared, passes = generate._best, [], []
-    monkeypatch.setattr(generate, "_best", lambda bits: compared.append(list(bits)) or best(bits))
+    monkeypatch.setattr(generate, "_best", lambda keys: compared.append([bits for _, bits in keys]) or best(keys))
     monkeypatch.setattr(generate, "text_bits_per_char", lambda m, t, texts: passes.append(texts) or text_bits_per_char(m, t, texts))
     kept = generate.best_rows(model, tokenizer, requests, max_new_tokens=60)
     # the premise: both ways were taken; a tweet cut, or whose stray bytes were dropped, does not frame as drawn
