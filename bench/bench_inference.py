@@ -76,7 +76,7 @@ from datetime import timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL_NAME = "tweet_gpt2"
+MODEL_NAME = "tweet_model"
 JOB_MEMORY_TARGET_MB = 1024
 JOB_PARTS = ["start + imports", "read", "model load", "generation", "measures", "write", "exit"]
 GENERATORS = {
@@ -192,9 +192,9 @@ def counting_new_tokens(model, counts: list[int]):
 
     def forward_done(module, args, output) -> None:
         if not inside[0]:
-            passes.append(output.logits.shape[0])
+            passes.append(output.shape[0])
 
-    hook = model.register_forward_hook(forward_done)
+    hook = model.get_output_embeddings().register_forward_hook(forward_done)  # every pass ends in the head
     model.generate = counted
     try:
         yield
@@ -281,6 +281,15 @@ def throughput_worker(spec: dict) -> dict:
         output.logits[..., tokenizer.eos_token_id] = float("-inf")
 
     model.register_forward_hook(no_eos)
+    if hasattr(model, "next_logits"):  # the LSTM's generation steps skip its forward
+        next_logits = model.next_logits
+
+        def next_logits_without_eos(tokens, past):
+            logits, state = next_logits(tokens, past)
+            logits[:, tokenizer.eos_token_id] = float("-inf")
+            return logits, state
+
+        model.next_logits = next_logits_without_eos
     seconds: dict[str, list[float]] = defaultdict(list)
     for n in (1, spec["batch"]):
         for kind in GENERATORS.values():

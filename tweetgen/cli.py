@@ -284,6 +284,7 @@ def app_command(port: PortOption = None, host: HostOption = None, backend: Backe
     settings = load_settings(backend, data_dir)
     if not settings.space_id:  # a Space without its settings serves a page that lists them instead
         check_command(settings, "app")
+    warn_missing_fonts()
     serve_app(settings, port, host)
 
 
@@ -304,12 +305,22 @@ def demo_command(
         from tweetgen.ui.serve import listening_socket
 
         listening_socket(*settings.app_address(port)).close()
+    warn_missing_fonts()
     report = run_demo(settings, train_seconds=train_seconds, echo=typer.echo)
     typer.echo("\n".join(["", "Demo pipeline done:", *report.lines()]))
     if serve:
         from tweetgen.ui.serve import serve_app
 
         serve_app(settings, port)
+
+
+def warn_missing_fonts() -> None:
+    """Say on stderr which fonts the tweet images lack here and how to install them (``make demo``
+    does; ``python -m tweetgen demo`` alone does not)."""
+    from tweetgen.ui.render import missing_fonts_warning
+
+    if warning := missing_fonts_warning():
+        typer.echo(warning, err=True)
 
 
 @app.command("query")

@@ -43,7 +43,8 @@ def tiny_registry(tmp_path_factory):
 def test_each_row_gets_the_text_it_gets_alone(family: str, lstm, tiny_registry) -> None:
     model, tokenizer = lstm if family == "lstm" else tiny_registry.load(tiny_registry.champion("tweet_gpt2"))
     passes: list[int] = []
-    hook = model.register_forward_hook(lambda module, args, output: passes.append(output.logits.shape[0]) and None)
+    # every forward pass ends in the head (the LSTM's generation steps skip the model's forward)
+    hook = model.get_output_embeddings().register_forward_hook(lambda module, args, output: passes.append(output.shape[0]) and None)
     try:
         together = [row.text for row in sample_rows(model, tokenizer, REQUESTS, max_new_tokens=24)]
         batched_passes = len(passes)
@@ -220,3 +221,36 @@ def test_the_app_draws_as_many_candidates_as_the_daily_job_and_the_card() -> Non
     from tweetgen.ui import predictor
 
     assert predictor.BEST_OF == generate.BEST_OF == 4
+
+
+def test_the_best_candidate_is_scored_from_its_draws_as_evaluate_scores_it(lstm, monkeypatch) -> None:
+    from tweetgen.model import generate
+    from tweetgen.model.evaluate import text_bits_per_char
+
+    model, tokenizer = lstm
+    requests = [("The rocket", 11), ("", 12), ("Mars", 13), ("", 14), ("Starship", 15)]
+    drawn = sample_rows(model, tokenizer, [(prompt, seed + j) for prompt, seed in requests for j in range(4)], max_new_tokens=60)
+    scores = text_bits_per_char(model, tokenizer, [row.text for row in drawn])  # the definition, in one scoring pass
+    best, compared, passes = generate._best, [], []
+    monkeypatch.setattr(generate, "_best", lambda keys: compared.append([bits for _, bits in keys]) or best(keys))
+    monkeypatch.setattr(generate, "text_bits_per_char", lambda m, t, texts: passes.append(texts) or text_bits_per_char(m, t, texts))
+    kept = generate.best_rows(model, tokenizer, requests, max_new_tokens=60)
+    # the premise: both ways were taken; a tweet cut, or whose stray bytes were dropped, does not frame as drawn
+    assert 0 < sum(map(len, passes)) < len(drawn) and any(not row.finished for row in drawn)
+    groups = sorted(scores[4 * i : 4 * i + 4] for i in range(len(requests)))  # requests end in their own order
+    assert sorted(compared) == [pytest.approx(group, rel=1e-5) for group in groups]
+    assert kept == [drawn[4 * i + min(range(4), key=lambda j, i=i: scores[4 * i + j])] for i in range(len(requests))]
+
+
+def test_all_the_models_work_of_batched_requests_runs_on_the_batchers_thread(tiny_registry) -> None:
+    predictor = Predictor(lambda: tiny_registry, "tweet_gpt2", max_new_tokens=16)  # cut tweets: a scoring pass each
+    _, model, _ = predictor._load()
+    threads: set[str] = set()
+    hook = model.get_output_embeddings().register_forward_hook(lambda module, args, output: threads.add(threading.current_thread().name))
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            texts = list(pool.map(lambda seed: predictor.generate("Day", seed)[0], range(4)))
+    finally:
+        hook.remove()
+    assert threads == {"generation-batcher"}  # torch's threads serve one caller
+    assert len(set(texts)) > 1 and all(text.startswith("Day") for text in texts)

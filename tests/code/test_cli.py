@@ -118,3 +118,30 @@ def test_the_cli_and_the_data_pipelines_import_without_torch() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_the_demo_says_which_fonts_the_tweet_images_lack_and_how_to_install_them(monkeypatch, capsys) -> None:
+    import dataclasses
+
+    from tweetgen.pipelines import demo
+    from tweetgen.ui import render
+
+    files = dataclasses.replace(render.find_fonts(), emoji=("NotoColorEmoji.ttf", 0), fallbacks=(("NotoSansCJK-Regular.ttc", 0),))
+    monkeypatch.setattr(demo, "run_demo", lambda settings, train_seconds, echo: demo.DemoReport())  # the pipelines are not the point
+    cases = [
+        (dataclasses.replace(files, emoji=None, fallbacks=()), "Warning: this machine has no colour emoji font (fonts-noto-color-emoji) and "
+         "no CJK font (fonts-noto-cjk), so tweet images draw emoji and Chinese, Japanese and Korean characters as grey dots; install "
+         "them with `bash scripts/install_system_packages.sh fonts-noto-color-emoji fonts-noto-cjk` (as `make demo` does).\n"),
+        (dataclasses.replace(files, fallbacks=()), "Warning: this machine has no CJK font (fonts-noto-cjk), so tweet images draw Chinese, "
+         "Japanese and Korean characters as grey dots; install it with `bash scripts/install_system_packages.sh fonts-noto-cjk` (as `make demo` does).\n"),
+        (dataclasses.replace(files, emoji=None), "Warning: this machine has no colour emoji font (fonts-noto-color-emoji), so tweet images "
+         "draw emoji as grey dots; install it with `bash scripts/install_system_packages.sh fonts-noto-color-emoji` (as `make demo` does).\n"),
+        (files, ""),
+    ]
+    for fonts, warning in cases:
+        monkeypatch.setattr(render, "find_fonts", lambda fonts=fonts: fonts)
+        assert main(["demo", "--no-serve"]) == 0
+        captured = capsys.readouterr()
+        assert captured.err == warning and "Demo pipeline done" in captured.out
+    script = (REPO / "scripts" / "install_system_packages.sh").read_text()
+    assert "KNOWN=(chromium fonts-noto-color-emoji fonts-noto-cjk)" in script  # the command named installs those packages

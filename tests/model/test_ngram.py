@@ -16,7 +16,17 @@ from tweetgen.model.build import byte_tokenizer
 from tweetgen.model.evaluate import evaluate, framed_ids, token_nats
 from tweetgen.model.generate import sample
 from tweetgen.model.lstm import build_lstm, register_auto_classes
-from tweetgen.model.ngram import DISCOUNT, MAX_ORDER, best_weight, count_ngrams, max_order, mix_in_ngram, ngram_probs
+from tweetgen.model.ngram import (
+    DISCOUNT,
+    MAX_ORDER,
+    NGramTable,
+    best_weight,
+    count_ngrams,
+    max_order,
+    mix_in_ngram,
+    next_token_probs,
+    ngram_probs,
+)
 
 TEXTS = invented_tweets(200)
 TRAIN_TEXTS, VAL_TEXTS = TEXTS[:170], TEXTS[170:]
@@ -116,6 +126,22 @@ def test_a_context_never_seen_falls_back_and_orders_are_bounded(tokenizer) -> No
         count_ngrams([[0, 5, 1]], order=MAX_ORDER + 1, vocab_size=259)
     with pytest.raises(ValueError, match="token ids must be 0 to 258"):
         count_ngrams([[0, 4000, 1]], order=2, vocab_size=259)
+
+
+@pytest.mark.parametrize(("order", "kneser_ney"), [(3, True), (MAX_ORDER, True), (MAX_ORDER, False)])
+def test_the_next_tokens_probabilities_are_those_of_the_whole_sequence_to_the_last_bit(tokenizer, order: int, kneser_ney: bool) -> None:
+    table = count_ngrams(framed_ids(tokenizer, TRAIN_TEXTS), order=order, vocab_size=len(tokenizer), kneser_ney=kneser_ney)
+    rows = framed_ids(tokenizer, ["The rocket lands on Mars", "zqxj never seen", "Starship Starship"])
+    lengths = range(1, order + 2)  # a generation step reads at most order + 1 tokens a row
+    for length in lengths:
+        ids = torch.tensor([row[:length] for row in rows])
+        assert torch.equal(next_token_probs(table, ids, len(tokenizer)), ngram_probs(table, ids, len(tokenizer))[:, -1])
+    # the premise: the rows reach contexts of every order, and one falls back to shorter ones
+    ids = torch.tensor([row[: order + 1] for row in rows])
+    uniform = torch.full((len(tokenizer),), 1.0 / len(tokenizer))
+    assert not torch.equal(next_token_probs(table, ids[:, -1:], len(tokenizer))[0], next_token_probs(table, ids, len(tokenizer))[0])
+    empty = NGramTable(order, torch.zeros(0, dtype=torch.long), torch.zeros(1, dtype=torch.long), torch.zeros(0, dtype=torch.int16), torch.zeros(0, dtype=torch.int32))
+    assert torch.equal(next_token_probs(empty, ids, len(tokenizer)), uniform.expand(len(rows), -1))
 
 
 def test_the_mixture_is_a_distribution_carried_through_the_state_and_saved(tokenizer, tmp_path) -> None:

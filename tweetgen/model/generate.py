@@ -18,9 +18,10 @@ two tokens). ``sample_tweets`` is the same for one prompt, row ``i`` from seed `
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -28,6 +29,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from tweetgen.errors import TweetgenError
 from tweetgen.model.build import context_length, is_byte_level
 from tweetgen.model.ending import end_tweet
+from tweetgen.model.evaluate import framed_ids, text_bits_per_char
+from tweetgen.model.measures import Vocabulary
 from tweetgen.model.spelling import Speller, Word, applies, model_vocabulary, restore_row
 from tweetgen.schema import MAX_TWEET_CHARS
 
@@ -36,6 +39,8 @@ from tweetgen.schema import MAX_TWEET_CHARS
 # person reads").
 BEST_OF = 4
 BPE_TWEET_TOKENS = 80  # a BPE token of tweets is about 3.3 characters: 80 tokens hold a whole tweet
+DRAW_BLOCK = 64  # uniform draws a row takes from its generator at once
+K = TypeVar("K")
 
 
 def tweet_tokens(tokenizer: PreTrainedTokenizerBase) -> int:
@@ -91,14 +96,33 @@ def sample_tweets(
 
 
 @dataclass
-class _Row:
+class _Request:
+    """A caller's ``(prompt, seed)``: its candidates' tweets and rank keys as their rows end."""
+
     key: object  # the caller's name for it
+    tweets: list[Sampled | None]
+    bits: list[float | None]  # bits per character, known from the draws when the text frames as drawn
+
+
+@dataclass
+class _Row:
+    request: _Request
+    candidate: int  # which of the request's candidates it writes
     prompt_ids: list[int]  # bos + the prompt's tokens
     room: int  # new tokens it may write
     generator: torch.Generator
     new: list[int] = field(default_factory=list)
     done: bool = False
     word: Word | None = None  # the word it is writing, while the speller checks its words
+    uniforms: list[float] = field(default_factory=list)  # its generator's next draws, taken a block at a time
+    prompt_nats: float = 0.0  # the model's nats of its prompt's tokens (after bos)
+    nats: list[float] = field(default_factory=list)  # and of each of its new tokens
+
+    def draw(self) -> float:
+        """The next uniform draw of its generator (as ``torch.rand`` one at a time gives them)."""
+        if not self.uniforms:
+            self.uniforms = torch.rand(DRAW_BLOCK, generator=self.generator, dtype=torch.float64).tolist()[::-1]
+        return self.uniforms.pop()
 
 
 @dataclass
@@ -112,30 +136,41 @@ class _Cohort:
 
 
 class Generation:
-    """Tweets being written, one forward pass per new token for all of them: rows join (``add``)
-    and leave (``step`` returns each once it has ended) between passes, so a row never waits for
-    another to end, and a new one never waits for a batch to end."""
+    """Tweets being written, one forward pass per new token for all of them: requests join
+    (``add``) and leave (``step`` returns each once its tweet has ended) between passes, so a row
+    never waits for another to end, and a new one never waits for a batch to end.
+
+    With ``candidates`` above 1, each request writes that many rows (seeds ``seed`` onwards) and
+    gets the best (``rank_keys``: the fewest unknown words, then the fewest bits per character by
+    the model's own measure, the whole tweet scored as ``evaluate`` scores one, its end included).
+    A tweet that frames as its row drew it (``bos``, its tokens, ``eos``) is scored from the
+    log-probabilities of the draws it kept, which are that measure; the others (cut, or tokenized
+    otherwise) in one scoring pass when the request ends. Either way the choice runs on the
+    thread that calls ``step``.
+    """
 
     def __init__(
         self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int | None = None,
-        temperature: float = 0.9, top_p: float = 0.95, spell: bool = True,
+        temperature: float = 0.9, top_p: float = 0.95, spell: bool = True, candidates: int = 1,
     ) -> None:
         model.eval()
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
+        self.candidates = candidates
         self._cohorts: list[_Cohort] = []
-        vocabulary = model_vocabulary(model) if spell and applies(model, tokenizer) else None
-        self._speller = Speller(tokenizer, vocabulary) if vocabulary is not None else None
+        spelling = spell and applies(model, tokenizer)
+        self._vocabulary = model_vocabulary(model) if spelling or candidates > 1 else None
+        self._speller = Speller(tokenizer, self._vocabulary) if spelling and self._vocabulary is not None else None
 
     @property
     def rows(self) -> int:
-        """Rows being written."""
+        """Rows being written (``candidates`` a request)."""
         return sum(len(cohort.rows) for cohort in self._cohorts)
 
     @torch.inference_mode()
     def add(self, requests: Sequence[tuple[str, int]], keys: Sequence[object]) -> dict[object, TweetgenError]:
-        """Start a row per ``(prompt, seed)`` (its prompt read in one pass with the others of its
-        length), named by its key; the ``TweetgenError`` of each prompt that leaves no room, by key."""
+        """Start the rows of each ``(prompt, seed)`` (its prompt read in one pass with the others of
+        its length), named by its key; the ``TweetgenError`` of each prompt that leaves no room, by key."""
         errors: dict[object, TweetgenError] = {}
         by_length: dict[int, list[_Row]] = {}
         for key, (prompt, seed) in zip(keys, requests, strict=True):
@@ -146,40 +181,52 @@ class Generation:
                     f"The prompt is {len(prompt_ids) - 1} tokens long and leaves no room to generate; shorten it."
                 )
                 continue
-            row = _Row(key, prompt_ids, room, torch.Generator().manual_seed(seed))
-            if self._speller is not None and self._speller.in_word(prompt_ids[-1]):
-                row.word = Word(-1, (), torch.empty(0))  # the prompt's last word: never taken back
-            by_length.setdefault(len(prompt_ids), []).append(row)
+            request = _Request(key, [None] * self.candidates, [None] * self.candidates)
+            for candidate in range(self.candidates):
+                row = _Row(request, candidate, prompt_ids, room, torch.Generator().manual_seed(seed + candidate))
+                if self._speller is not None and self._speller.in_word(prompt_ids[-1]):
+                    row.word = Word(-1, (), torch.empty(0))  # the prompt's last word: never taken back
+                by_length.setdefault(len(prompt_ids), []).append(row)
         for rows in by_length.values():
-            self._cohorts.append(_step(self.model, rows, torch.tensor([row.prompt_ids for row in rows], device=self.model.device), None))
+            ids = torch.tensor([row.prompt_ids for row in rows], device=self.model.device)
+            output = self.model(input_ids=ids, use_cache=True)
+            if self.candidates > 1 and ids.shape[1] > 1:
+                nats = _nats(output.logits[:, :-1].transpose(1, 2), ids[:, 1:]).sum(dim=1)
+                for row, value in zip(rows, nats.tolist(), strict=True):
+                    row.prompt_nats = value
+            self._cohorts.append(_Cohort(rows, output.past_key_values, output.logits[:, -1, :]))
         return errors
 
     @torch.inference_mode()
     def step(self) -> list[tuple[object, Sampled]]:
-        """One new token for every row; the rows that ended with it, by key, and their tweets."""
-        ended: list[tuple[object, Sampled]] = []
+        """One new token for every row; the requests whose tweets ended with it, by key, and their tweets."""
+        ended: list[_Request] = []
         taken_back: dict[int, Word] = {}  # by id(row): the word to go back to after this pass
         for cohort in self._cohorts:
-            cohort.tokens = _draw(cohort.logits, self.temperature, self.top_p, [row.generator for row in cohort.rows])
+            draws = torch.tensor([row.draw() for row in cohort.rows], dtype=torch.float64)
+            cohort.tokens = _draw(cohort.logits, self.temperature, self.top_p, draws)
+            nats = _nats(cohort.logits, cohort.tokens.to(cohort.logits.device)).tolist() if self.candidates > 1 else None
             for index, (row, token) in enumerate(zip(cohort.rows, cohort.tokens.tolist(), strict=True)):
                 if row.done:
                     continue
                 if self._speller is not None:
                     row.word, take_back = self._speller.check(row.word, row.new, token, cohort.past, cohort.logits, index)  # type: ignore[arg-type]
                     if take_back:
-                        del row.new[row.word.start :]  # type: ignore[union-attr]
+                        del row.new[row.word.start :], row.nats[row.word.start :]  # type: ignore[union-attr]
                         taken_back[id(row)] = row.word  # type: ignore[assignment]
                         continue
                 row.new.append(token)
+                if nats:
+                    row.nats.append(nats[index])
                 row.done = token == self.tokenizer.eos_token_id or len(row.new) >= row.room
-                if row.done:
-                    ended.append((row.key, _decode(self.tokenizer, row.prompt_ids[1:] + row.new, len(row.prompt_ids) - 1)))
+                if row.done and self._end(row):
+                    ended.append(row.request)
         going = [c for c in (_without_ended(self.model, cohort) for cohort in self._cohorts) if c is not None]
-        self._cohorts = [_step(self.model, c.rows, c.tokens.to(self.model.device)[:, None], c.past)  # type: ignore[union-attr]
+        self._cohorts = [_step(self.model, c.rows, c.tokens.to(self.model.device), c.past)  # type: ignore[union-attr]
                          for c in _join(self.model, going)]
         if taken_back:
             self._go_back(taken_back)
-        return ended
+        return self._choose(ended)
 
     def _go_back(self, taken_back: dict[int, Word]) -> None:
         """Give each row taken back the state and logits it had before its word (the pass just
@@ -190,6 +237,29 @@ class Generation:
                 if word is not None:
                     restore_row(cohort.past, index, word.state, self.tokenizer.bos_token_id)  # type: ignore[arg-type]
                     cohort.logits[index] = word.logits
+
+    def _end(self, row: _Row) -> bool:
+        """Keep an ended row's tweet (and its score when its draws give it); whether its request is complete."""
+        request = row.request
+        tweet = _decode(self.tokenizer, row.prompt_ids[1:] + row.new, len(row.prompt_ids) - 1)
+        request.tweets[row.candidate] = tweet
+        if self.candidates > 1 and framed_ids(self.tokenizer, [tweet.text])[0] == row.prompt_ids + row.new:
+            request.bits[row.candidate] = (row.prompt_nats + sum(row.nats)) / math.log(2) / (len(tweet.text) + 1)
+        return all(tweet is not None for tweet in request.tweets)
+
+    def _choose(self, ended: list[_Request]) -> list[tuple[object, Sampled]]:
+        """Each ended request's key and its best candidate (the first of equals)."""
+        if self.candidates == 1:
+            return [(request.key, request.tweets[0]) for request in ended]  # type: ignore[misc]
+        texts = {(n, i): tweet.text for n, request in enumerate(ended) for i, tweet in enumerate(request.tweets)}  # type: ignore[union-attr]
+        known = {(n, i): bits for n, request in enumerate(ended) for i, bits in enumerate(request.bits) if bits is not None}
+        keys = rank_keys(self.model, self.tokenizer, texts, known, self._vocabulary)
+        return [(request.key, request.tweets[_best([keys[n, i] for i in range(self.candidates)])]) for n, request in enumerate(ended)]  # type: ignore[misc]
+
+
+def _best(keys: list[tuple[int, float]]) -> int:
+    """The index of the lowest rank key (the first of equals)."""
+    return min(range(len(keys)), key=keys.__getitem__)
 
 
 def sample_rows(
@@ -207,7 +277,11 @@ def sample_rows(
     Rows are generated together (see the module's docstring and ``Generation``); with ``spell``,
     an LSTM over bytes takes back the words it invents (``tweetgen.model.spelling``).
     """
-    generation = Generation(model, tokenizer, max_new_tokens, temperature, top_p, spell)
+    return _generate(Generation(model, tokenizer, max_new_tokens, temperature, top_p, spell), requests)
+
+
+def _generate(generation: Generation, requests: Sequence[tuple[str, int]]) -> list[Sampled | TweetgenError]:
+    """Each request's result from ``generation``, run until all have ended."""
     results: dict[object, Sampled | TweetgenError] = dict(generation.add(requests, range(len(requests))))
     while generation.rows:
         results.update(generation.step())
@@ -228,10 +302,18 @@ def _without_ended(model: PreTrainedModel, cohort: _Cohort) -> _Cohort | None:
     return _Cohort([cohort.rows[i] for i in going], select_rows(cohort.past, keep), cohort.logits[keep], cohort.tokens[keep])  # type: ignore[index]
 
 
-def _step(model: PreTrainedModel, rows: list[_Row], input_ids: torch.Tensor, past: object) -> _Cohort:
-    """One forward pass of ``rows`` over ``input_ids`` (B, T) from ``past``."""
-    output = model(input_ids=input_ids, past_key_values=past, use_cache=True)
+def _step(model: PreTrainedModel, rows: list[_Row], tokens: torch.Tensor, past: object) -> _Cohort:
+    """One forward pass of ``rows`` over their new ``tokens`` (B,) from ``past``."""
+    if hasattr(model, "next_logits"):  # the LSTM's own step, without the forward's wrapping
+        logits, state = model.next_logits(tokens, past)
+        return _Cohort(rows, state, logits)
+    output = model(input_ids=tokens[:, None], past_key_values=past, use_cache=True)
     return _Cohort(rows, output.past_key_values, output.logits[:, -1, :])
+
+
+def _nats(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """The model's nats of ``tokens`` under ``logits`` (as ``evaluate`` computes them)."""
+    return torch.nn.functional.cross_entropy(logits.float(), tokens, reduction="none")
 
 
 def _join(model: PreTrainedModel, cohorts: list[_Cohort]) -> list[_Cohort]:
@@ -254,15 +336,14 @@ def _join(model: PreTrainedModel, cohorts: list[_Cohort]) -> list[_Cohort]:
     return joined
 
 
-def _draw(logits: torch.Tensor, temperature: float, top_p: float, generators: list[torch.Generator]) -> torch.Tensor:
+def _draw(logits: torch.Tensor, temperature: float, top_p: float, draws: torch.Tensor) -> torch.Tensor:
     """One token per row (B,) from ``logits`` (B, V): the smallest set of the likeliest tokens
-    whose probability reaches ``top_p``, renormalised, sampled with each row's own generator."""
+    whose probability reaches ``top_p``, renormalised, sampled with each row's uniform draw (B,)."""
     probs = torch.softmax(logits.float().cpu() / temperature, dim=-1)
     ordered, order = probs.sort(dim=-1, descending=True, stable=True)
     ordered = ordered * ((ordered.cumsum(dim=-1) - ordered) < top_p)  # the first token always stays
     cumulative = ordered.cumsum(dim=-1)
-    draws = torch.stack([torch.rand((), generator=g, dtype=torch.float64) for g in generators]).float()
-    picks = torch.searchsorted(cumulative, (draws * cumulative[:, -1])[:, None], right=True)
+    picks = torch.searchsorted(cumulative, (draws.float() * cumulative[:, -1])[:, None], right=True)
     return order.gather(1, picks.clamp(max=probs.shape[-1] - 1)).squeeze(1)
 
 
@@ -320,27 +401,23 @@ def best_rows(
     ``seed + candidates - 1``, all in one batch) and keeps the best: the one with the fewest
     unknown words (when the model carries its training words, ``tweetgen.model.spelling``), and
     among those the fewest bits per character by the model's own measure (the whole tweet scored
-    as ``evaluate`` scores one, its end included)."""
-    drawn = sample_rows(model, tokenizer, [(prompt, seed + j) for prompt, seed in requests for j in range(candidates)],
-                        max_new_tokens, temperature, top_p, spell)
-    if candidates == 1:
-        return drawn
-    texts = {i: row.text for i, row in enumerate(drawn) if isinstance(row, Sampled)}
-    scores = rank_keys(model, tokenizer, texts)
-    kept: list[Sampled | TweetgenError] = []
-    for start in range(0, len(drawn), candidates):
-        group = range(start, start + candidates)
-        kept.append(drawn[min(group, key=scores.__getitem__)] if start in scores else drawn[start])  # an error: the same for all
-    return kept
+    as ``evaluate`` scores one, its end included; see ``Generation``)."""
+    return _generate(Generation(model, tokenizer, max_new_tokens, temperature, top_p, spell, candidates), requests)
 
 
-def rank_keys(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: dict[int, str]) -> dict[int, tuple[int, float]]:
+def rank_keys(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: dict[K, str], bits: dict[K, float] | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> dict[K, tuple[int, float]]:
     """What ``best_rows`` ranks each text by, lowest first: its unknown words (0 for every text
-    when the model carries no training words) and its bits per character."""
-    from tweetgen.model.evaluate import text_bits_per_char
-
+    when the model carries no training words) and its bits per character. ``bits`` holds those
+    already known (the others are scored in one pass), ``vocabulary`` the model's when the caller
+    holds it (``model_vocabulary``)."""
     if not texts:
         return {}
-    vocabulary = model_vocabulary(model)
-    unknown = [len(vocabulary.non_words(text)) if vocabulary is not None else 0 for text in texts.values()]
-    return dict(zip(texts, zip(unknown, text_bits_per_char(model, tokenizer, list(texts.values())), strict=True), strict=True))
+    known = dict(bits or {})
+    unscored = [key for key in texts if key not in known]
+    if unscored:
+        known.update(zip(unscored, text_bits_per_char(model, tokenizer, [texts[key] for key in unscored]), strict=True))
+    vocabulary = vocabulary or model_vocabulary(model)
+    return {key: (len(vocabulary.non_words(text)) if vocabulary is not None else 0, known[key]) for key, text in texts.items()}

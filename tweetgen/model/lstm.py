@@ -24,7 +24,7 @@ from torch import nn
 from transformers import GenerationMixin, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
-from tweetgen.model.ngram import NGramTable, ngram_probs
+from tweetgen.model.ngram import NGramTable, next_token_probs, ngram_probs
 
 MODEL_TYPE = "tweet_lstm"
 
@@ -166,12 +166,12 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
 
         With an n-gram the logits are the log of the mixture ``(1 - w) p_lstm + w p_ngram``
         (normalised: softmax gives the mixture back)."""
+        if past_key_values is not None and input_ids.shape[1] == 1 and not self.training and labels is None:
+            logits, state = self.next_logits(input_ids[:, 0], past_key_values)  # generating: one token per row
+            return CausalLMOutputWithPast(logits=logits[:, None], past_key_values=state if use_cache else None)
         lstm_state = past_key_values[:2] if past_key_values is not None else None
         x = self.drop(self.embed(input_ids))  # (B, T, n_embd)
-        if lstm_state is not None and input_ids.shape[1] == 1 and not self.training:
-            out, state = self._step(x, lstm_state)  # generating: one token per row
-        else:
-            out, state = self.lstm(x, lstm_state)  # (B, T, H); state: ((L, B, H), (L, B, H))
+        out, state = self.lstm(x, lstm_state)  # (B, T, H); state: ((L, B, H), (L, B, H))
         logits = self.lm_head(self.ln_f(self.drop(out)))  # (B, T, V)
         table = self.ngram
         if table is not None:
@@ -184,12 +184,25 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
             loss = nn.functional.cross_entropy(shifted, labels[:, 1:].reshape(-1))
         return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=state if use_cache else None)
 
+    def next_logits(self, tokens: torch.Tensor, past: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+        """What ``forward`` gives for one new token a row, in eval mode, without its wrapping (a
+        generation calls it once per token): the logits (B, V) after ``tokens`` (B,) and the state
+        ``past`` (``past_key_values``), and the state after them."""
+        out, state = self._step(self.embed(tokens), past[:2])
+        logits = self.lm_head(self.ln_f(out))  # (B, V)
+        table = self.ngram
+        if table is not None:
+            seen = torch.cat([past[2], tokens[:, None]], dim=1)
+            logits = self._mix(logits, next_token_probs(table, seen, logits.shape[-1]))
+            state = (*state, seen[:, -table.order :])
+        return logits, state
+
     def _step(self, x: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """``self.lstm`` over one position (B, 1, n_embd), written out: the same gates, computed with
+        """``self.lstm`` over one position (B, n_embd), written out: the same gates, computed with
         two matrix products per layer. On a CPU, ``nn.LSTM`` spends several times longer preparing
         each call than computing one position, and generation calls it once per token."""
         h_all, c_all = state
-        inputs, hs, cs = x[:, 0], [], []
+        inputs, hs, cs = x, [], []
         for layer in range(self.config.n_layer):
             w_ih, w_hh = getattr(self.lstm, f"weight_ih_l{layer}"), getattr(self.lstm, f"weight_hh_l{layer}")
             b_ih, b_hh = getattr(self.lstm, f"bias_ih_l{layer}"), getattr(self.lstm, f"bias_hh_l{layer}")
@@ -199,7 +212,7 @@ class TweetLSTMForCausalLM(PreTrainedModel, GenerationMixin):
             inputs = torch.sigmoid(o) * torch.tanh(c)
             hs.append(inputs)
             cs.append(c)
-        return inputs[:, None], (torch.stack(hs), torch.stack(cs))
+        return inputs, (torch.stack(hs), torch.stack(cs))
 
     def _mix(self, logits: torch.Tensor, ngram: torch.Tensor) -> torch.Tensor:
         """log((1 - w) softmax(logits) + w ngram), in float32."""

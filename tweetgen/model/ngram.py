@@ -163,6 +163,7 @@ def ngram_probs(table: NGramTable, ids: torch.Tensor, vocab_size: int, discount:
     probs = torch.full((n_positions, vocab_size), 1.0 / vocab_size, device=ids.device)
     found = torch.ones(n_positions, dtype=torch.bool, device=ids.device)
     body = torch.zeros(batch, length, dtype=torch.long, device=ids.device)
+    discounts = order_discounts(table, discount)
     for k in range(table.order + 1):
         if k:
             shifted = torch.zeros_like(ids)
@@ -176,27 +177,71 @@ def ngram_probs(table: NGramTable, ids: torch.Tensor, vocab_size: int, discount:
         rows = found.nonzero().squeeze(1)
         if rows.numel() == 0:
             break
-        order_discount = table.discounts[k] if table.discounts is not None else torch.full((3,), discount)
-        probs[rows] = _interpolate(table, at[rows], probs[rows], order_discount)
+        probs[rows] = _interpolate(table, at[rows], probs[rows], discounts[k])
     return probs.view(batch, length, vocab_size)
+
+
+def next_token_probs(table: NGramTable, ids: torch.Tensor, vocab_size: int, discount: float = DISCOUNT) -> torch.Tensor:
+    """``ngram_probs(table, ids, vocab_size)[:, -1]`` (B, V), the same numbers, for the last position
+    alone: every order's context looked up at once, then the same interpolation order by order.
+    Generation calls it once per new token with at most ``table.order + 1`` tokens a row."""
+    batch, length = ids.shape
+    ids = ids.to(table.keys.device).long()
+    probs = torch.full((batch, vocab_size), 1.0 / vocab_size, device=ids.device)
+    orders = table.order + 1
+    if not len(table.keys):
+        return probs
+    # the context of k tokens ends at the last one: digits ids[-1], ids[-2], ... in base vocab_size
+    digits = ids.flip(1)[:, : orders - 1]  # (B, <= order)
+    weights = vocab_size ** torch.arange(digits.shape[1], device=ids.device)
+    bodies = torch.zeros(batch, orders, dtype=torch.long, device=ids.device)
+    bodies[:, 1 : digits.shape[1] + 1] = (digits * weights).cumsum(dim=1)
+    keys = (bodies << ORDER_BITS) | torch.arange(orders, device=ids.device)  # (B, orders)
+    at = torch.searchsorted(table.keys, keys.reshape(-1)).clamp(max=len(table.keys) - 1).view(batch, orders)
+    reach = torch.arange(orders, device=ids.device) <= length  # a context of k tokens needs k of them
+    found = ((table.keys[at] == keys) & reach).cumprod(dim=1).bool()  # a longer context only after the shorter one
+    per_row = order_discounts(table, discount).to(ids.device).repeat(batch, 1)  # (B * orders, 3)
+    share, weight = _parts(table, at.reshape(-1), found.reshape(-1), vocab_size, per_row)
+    share, weight = share.view(batch, orders, vocab_size), weight.view(batch, orders, 1)
+    for k in range(orders):
+        probs = torch.where(found[:, k, None], share[:, k] + weight[:, k] * probs, probs)
+    return probs
+
+
+def order_discounts(table: NGramTable, discount: float = DISCOUNT) -> torch.Tensor:
+    """The discounts (order + 1, 3) of ``table`` for counts of 1, 2, and 3 or more: its own, or
+    ``discount`` for all (a table saved before Kneser-Ney)."""
+    return table.discounts if table.discounts is not None else torch.full((table.order + 1, 3), discount)
 
 
 def _interpolate(table: NGramTable, contexts: torch.Tensor, lower: torch.Tensor, discount: torch.Tensor) -> torch.Tensor:
     """``p_k`` for each row's context from its counts and the shorter context's ``lower`` (R, V);
     ``discount`` (3,): what a count of 1, 2, and 3 or more gives up to the shorter context."""
+    share, weight = _parts(table, contexts, None, lower.shape[1], discount.expand(len(contexts), 3))
+    return share + weight * lower
+
+
+def _parts(table: NGramTable, contexts: torch.Tensor, seen: torch.Tensor | None, vocab_size: int,
+           discount: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``p_k = share + weight * p_{k-1}`` for each row's context: ``share`` (R, V) the discounted
+    counts over ``n(c)``, ``weight`` (R, 1) the mass handed to the shorter context; ``discount``
+    (R, 3) each row's discounts. Rows where ``seen`` is False (their context is not in the table)
+    get no counts and meaningless parts."""
     begin, end = table.starts[contexts], table.starts[contexts + 1]
     sizes = end - begin  # distinct next tokens u(c)
+    if seen is not None:
+        sizes = sizes * seen
     row = torch.repeat_interleave(torch.arange(len(contexts), device=contexts.device), sizes)
     entry = torch.arange(int(sizes.sum()), device=contexts.device) - torch.repeat_interleave(torch.cumsum(sizes, 0) - sizes, sizes)
     entry = entry + torch.repeat_interleave(begin, sizes)
     count = table.counts[entry]
-    given = discount.to(lower.device)[count.long().clamp(1, 3) - 1]
+    given = discount.to(contexts.device)[row, count.long().clamp(1, 3) - 1]
     count = count.float()
-    kept = torch.zeros_like(lower)
-    kept[row, table.next_tokens[entry].long()] = (count - given).clamp(min=0)
-    total = torch.zeros(len(contexts), device=lower.device).index_add_(0, row, count)[:, None]  # n(c)
-    shared = torch.zeros(len(contexts), device=lower.device).index_add_(0, row, given)[:, None]
-    return kept / total + shared / total * lower
+    share = torch.zeros(len(contexts), vocab_size, device=contexts.device)
+    share[row, table.next_tokens[entry].long()] = (count - given).clamp(min=0)
+    total = torch.zeros(len(contexts), device=contexts.device).index_add_(0, row, count)[:, None]  # n(c)
+    handed = torch.zeros(len(contexts), device=contexts.device).index_add_(0, row, given)[:, None]
+    return share / total, handed / total
 
 
 def best_weight(lstm_nats: torch.Tensor, ngram_nats: torch.Tensor) -> float:

@@ -2,11 +2,14 @@
 
 The page and ``/api/generate`` call ``Predictor.generate`` from many threads at once. Instead of
 taking turns, each request is handed to a ``GenerationBatcher``: one worker thread runs a
-``tweetgen.model.generate.Generation``, one forward pass per new token for every request in it.
-When the model is idle, the first request waits at most ``window_s`` for company; while it is
-busy, the requests that arrive join between two passes (up to ``max_batch`` rows at once), and
-each leaves as soon as its tweet has ended. Every request keeps its own prompt, seed and result
-(each row draws from its own generator), so a request gets the same text alone or in a crowd.
+``tweetgen.model.generate.Generation``, one forward pass per new token for every request in it,
+and all the model's work (the choice among a request's candidates included), so torch's threads
+serve one caller and never contend. When the model is idle, the first request waits at most
+``window_s`` for company (none by default: a request that comes a moment later joins at the next
+pass anyway); while it is busy, the requests that arrive join between two passes (up to
+``max_batch`` requests at once), and each leaves as soon as its tweet has ended. Every request
+keeps its own prompt, seed and result (each row draws from its own generator), so a request gets
+the same text alone or in a crowd.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-WINDOW_S = 0.005  # how long the first request to an idle model waits for company
-MAX_BATCH = 32  # rows in the generation at once: more wait for a row to end
+WINDOW_S = 0.0  # how long the first request to an idle model waits for company
+MAX_BATCH = 32  # requests in the generation at once (each writes its candidates' rows): more wait for one to end
 
 
 class Rows(Protocol):
@@ -37,7 +40,6 @@ class _Waiting:
     prompt: str
     seed: int
     arrived: float
-    first: bool = True  # the first row of a caller's request (the stats count requests, not rows)
     done: threading.Event = field(default_factory=threading.Event)
     result: object = None
 
@@ -49,7 +51,7 @@ class _Waiting:
 @dataclass
 class BatchStats:
     """What the batcher did so far: groups of requests that joined the generation together, the
-    requests in them, and the most rows it ran at once."""
+    requests in them, and the most rows it ran at once (a request's candidates are rows)."""
 
     batches: int = 0
     requests: int = 0
@@ -75,26 +77,18 @@ class GenerationBatcher:
         self._worker: threading.Thread | None = None
 
     def submit(self, prompt: str, seed: int) -> object:
-        """The result for ``prompt`` and ``seed`` once its row has ended (blocks the calling thread)."""
-        (result,) = self.submit_all([(prompt, seed)])
-        if isinstance(result, BaseException):
-            raise result
-        return result
-
-    def submit_all(self, rows: Sequence[tuple[str, int]]) -> list[object]:
-        """The result of each ``(prompt, seed)`` of one request (its candidates), in order, once all
-        have ended; a row's exception is returned in its place (blocks the calling thread)."""
-        now = time.monotonic()
-        waiting = [_Waiting(prompt, seed, now, first=i == 0) for i, (prompt, seed) in enumerate(rows)]
+        """The result for ``prompt`` and ``seed`` once it has ended (blocks the calling thread)."""
+        request = _Waiting(prompt, seed, time.monotonic())
         with self._changed:
-            self._waiting.extend(waiting)
+            self._waiting.append(request)
             if self._worker is None:
                 self._worker = threading.Thread(target=self._serve, name="generation-batcher", daemon=True)
                 self._worker.start()
             self._changed.notify()
-        for request in waiting:
-            request.done.wait()
-        return [request.result for request in waiting]
+        request.done.wait()
+        if isinstance(request.result, BaseException):
+            raise request.result
+        return request.result
 
     def _serve(self) -> None:
         generation: Rows | None = None
@@ -106,13 +100,13 @@ class GenerationBatcher:
                     generation = generation or self._open()
                     errors = generation.add([(r.prompt, r.seed) for r in joining], [id(r) for r in joining])
                     self.stats.batches += 1
-                    self.stats.requests += sum(request.first for request in joining)
+                    self.stats.requests += len(joining)
                     for request in joining:
                         if id(request) in errors:
                             request.answer(errors[id(request)])
                         else:
                             running[id(request)] = request
-                    self.stats.most_rows = max(self.stats.most_rows, len(running))
+                    self.stats.most_rows = max(self.stats.most_rows, generation.rows)
                 if running:
                     for key, result in generation.step():  # type: ignore[union-attr]
                         running.pop(key).answer(result)  # type: ignore[call-overload]

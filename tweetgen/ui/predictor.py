@@ -38,11 +38,12 @@ class Predictor:
     The registry comes from a factory, so the same code serves the local registry and Hopsworks
     (``Predictor.from_settings`` picks the one the settings name). Loading happens once, under a
     lock, when ``generate`` is first called; a failed load is retried on the next call (a model
-    may have been trained meanwhile). With ``batching`` (the default), concurrent calls wait at
-    most ``batch_window_s`` for each other and run as one batch; without it, one at a time. Each
-    call draws ``best_of`` candidates (seeds ``seed`` to ``seed + best_of - 1``, in the same batch)
-    and keeps the one with the fewest bits per character by the model's own measure, as the daily
-    job and the model card's samples do (``tweetgen.model.generate.best_rows``).
+    may have been trained meanwhile). With ``batching`` (the default), concurrent calls run as
+    one batch on the batcher's thread, which does all the model's work; without it, one at a time
+    on the calling thread. Each call draws ``best_of`` candidates (seeds ``seed`` to
+    ``seed + best_of - 1``, in the same batch) and keeps the one with the fewest bits per character
+    by the model's own measure, as the daily job and the model card's samples do
+    (``tweetgen.model.generate.Generation``, ``best_rows``).
     """
 
     def __init__(
@@ -109,36 +110,32 @@ class Predictor:
             ModelUnavailableError: no champion model can be loaded.
             TweetgenError: the prompt leaves the model no room to generate.
         """
-        version, model, tokenizer = self._load()
-        rows = [(prompt, seed + j) for j in range(self.best_of)]
-        drawn = self.batcher.submit_all(rows) if self.batching else self._generate_alone(rows)
-        for row in drawn:
-            if isinstance(row, BaseException):  # a prompt that leaves no room: the same for every candidate
-                raise row
-        texts = [row.text for row in drawn]  # type: ignore[attr-defined]
-        if len(texts) == 1:
-            return texts[0], version
-        from tweetgen.model.generate import rank_keys
+        version = self._load()[0]
+        tweet = self.batcher.submit(prompt, seed) if self.batching else self._generate_alone(prompt, seed)
+        return tweet.text, version  # type: ignore[attr-defined]
 
-        scores = rank_keys(model, tokenizer, dict(enumerate(texts)))
-        return texts[min(scores, key=scores.__getitem__)], version
+    def _generate_alone(self, prompt: str, seed: int) -> object:
+        """The request's tweet, in a generation of its own (one at a time per model).
 
-    def _generate_alone(self, rows: list[tuple[str, int]]) -> list[object]:
-        """Each row's ``Sampled`` (or its error), in one generation of their own."""
+        Raises:
+            TweetgenError: the prompt leaves the model no room to generate.
+        """
         generation = self._generation()
-        with self._lock:  # one generation at a time per model: torch threads are shared anyway
-            errors = generation.add(rows, list(range(len(rows))))
-            results: dict[object, object] = dict(errors)
-            while len(results) < len(rows):
-                results.update(generation.step())
-        return [results[i] for i in range(len(rows))]
+        with self._lock:
+            errors = generation.add([(prompt, seed)], [0])
+            if errors:
+                raise errors[0]
+            while True:
+                for _, tweet in generation.step():
+                    return tweet
 
     def _generation(self) -> Generation:
         """A ``Generation`` on the champion (loading it if needed), with this predictor's settings."""
         from tweetgen.model.generate import Generation
 
         _, model, tokenizer = self._load()
-        return Generation(model, tokenizer, max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p)
+        return Generation(model, tokenizer, max_new_tokens=self.max_new_tokens, temperature=self.temperature, top_p=self.top_p,
+                          candidates=self.best_of)
 
 
 def clean_prompt(prompt: str | None) -> str:

@@ -47,6 +47,7 @@ __all__ = [
     "format_count",
     "format_timestamp",
     "make_avatar",
+    "missing_fonts_warning",
     "render_tweet",
     "wrap_text",
 ]
@@ -236,6 +237,26 @@ def find_fonts() -> FontFiles:
         fallbacks=((str(cjk), 0),) if cjk else (),
         emoji=(str(emoji), 0) if emoji else None,
     )
+
+
+_FONT_PACKAGES = (  # Debian package, the font it is, what tweet images lack without it
+    ("fonts-noto-color-emoji", "colour emoji font", "emoji"),
+    ("fonts-noto-cjk", "CJK font", "Chinese, Japanese and Korean characters"),
+)
+
+
+def missing_fonts_warning(fonts: FontFiles | None = None) -> str | None:
+    """One sentence saying which optional fonts this machine lacks, what tweet images then show,
+    and the command that installs them (the one ``make demo`` runs); None when both are there."""
+    fonts = fonts or find_fonts()
+    present = {"fonts-noto-color-emoji": fonts.emoji is not None, "fonts-noto-cjk": bool(fonts.fallbacks)}
+    missing = [entry for entry in _FONT_PACKAGES if not present[entry[0]]]
+    if not missing:
+        return None
+    fonts_named = " and no ".join(f"{font} ({package})" for package, font, _ in missing)
+    return (f"Warning: this machine has no {fonts_named}, so tweet images draw {' and '.join(what for *_, what in missing)} "
+            f"as grey dots; install {'them' if len(missing) > 1 else 'it'} with "
+            f"`bash scripts/install_system_packages.sh {' '.join(package for package, *_ in missing)}` (as `make demo` does).")
 
 
 @functools.lru_cache(maxsize=64)
