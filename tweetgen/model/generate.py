@@ -157,6 +157,7 @@ class Generation:
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
         self.candidates = candidates
+        self._eos = tokenizer.eos_token_id  # read once: a tokenizer's special ids are slow attributes
         self._cohorts: list[_Cohort] = []
         spelling = spell and applies(model, tokenizer)
         self._vocabulary = model_vocabulary(model) if spelling or candidates > 1 else None
@@ -218,7 +219,7 @@ class Generation:
                 row.new.append(token)
                 if nats:
                     row.nats.append(nats[index])
-                row.done = token == self.tokenizer.eos_token_id or len(row.new) >= row.room
+                row.done = token == self._eos or len(row.new) >= row.room
                 if row.done and self._end(row):
                     ended.append(row.request)
         going = [c for c in (_without_ended(self.model, cohort) for cohort in self._cohorts) if c is not None]

@@ -69,6 +69,7 @@ class Predictor:
         self.batching = batching
         self.best_of = best_of  # candidates drawn per request; the one the model scores best is kept
         self.batcher = GenerationBatcher(self._generation, window_s=batch_window_s)
+        self._alone: Generation | None = None  # the one-at-a-time generation, kept between requests
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Predictor:
@@ -115,18 +116,21 @@ class Predictor:
         return tweet.text, version  # type: ignore[attr-defined]
 
     def _generate_alone(self, prompt: str, seed: int) -> object:
-        """The request's tweet, in a generation of its own (one at a time per model).
+        """The request's tweet, in a generation of its own (one at a time per model, on the calling thread).
 
         Raises:
             TweetgenError: the prompt leaves the model no room to generate.
         """
-        generation = self._generation()
+        generation = self._alone or self._generation()
         with self._lock:
+            self._alone = None  # until this request has ended: a generation that failed is not reused
             errors = generation.add([(prompt, seed)], [0])
             if errors:
+                self._alone = generation
                 raise errors[0]
             while True:
                 for _, tweet in generation.step():
+                    self._alone = generation  # idle again: the next request reuses its setup
                     return tweet
 
     def _generation(self) -> Generation:
