@@ -228,6 +228,7 @@ def test_the_best_candidate_is_scored_from_its_draws_as_evaluate_scores_it(lstm,
     from tweetgen.model.evaluate import text_bits_per_char
 
     model, tokenizer = lstm
+    monkeypatch.setattr(model.config, "ngram_weight", 0.6)  # more of the invented tweets' n-gram: some draws end clean, some do not
     requests = [("The rocket", 11), ("", 12), ("Mars", 13), ("", 14), ("Starship", 15)]
     drawn = sample_rows(model, tokenizer, [(prompt, seed + j) for prompt, seed in requests for j in range(4)], max_new_tokens=60)
     scores = text_bits_per_char(model, tokenizer, [row.text for row in drawn])  # the definition, in one scoring pass
