@@ -75,7 +75,8 @@ def send_email(settings: Settings, notification: Notification) -> None:
     """Mail ``notification`` to ``settings.notify_email`` (see the module docstring for TLS).
 
     Raises:
-        NotifyError: the server offers no TLS but a password is set, or refused a recipient.
+        NotifyError: the server offers no TLS but a password is set, or refused a recipient (each
+            refused recipient is named with the server's reply).
         smtplib.SMTPException, OSError: the server could not be reached or refused the message.
     """
     context = ssl.create_default_context()
@@ -95,9 +96,13 @@ def send_email(settings: Settings, notification: Notification) -> None:
             if not encrypted:
                 raise NotifyError("the server offers no STARTTLS, and the password is never sent unencrypted")
             smtp.login(settings.smtp_user, settings.smtp_password or "")
-        refused = smtp.send_message(email_message(settings, notification))
+        try:
+            refused = smtp.send_message(email_message(settings, notification))
+        except smtplib.SMTPRecipientsRefused as error:  # every one of them
+            refused = error.recipients
     if refused:
-        raise NotifyError(f"the server refused {len(refused)} of {len(settings.notify_email)} recipients: {', '.join(sorted(refused))}")
+        reasons = ", ".join(f"{address} ({_reply(code, reply)})" for address, (code, reply) in sorted(refused.items()))
+        raise NotifyError(f"the server refused {len(refused)} of {len(settings.notify_email)} recipients: {reasons}")
 
 
 def email_message(settings: Settings, notification: Notification) -> EmailMessage:
@@ -125,7 +130,8 @@ def post_webhook(url: str, notification: Notification) -> None:
     """POST ``webhook_body(notification)`` as JSON to ``url``.
 
     Raises:
-        NotifyError: the receiver answered with a status other than 2xx, or could not be reached.
+        NotifyError: the receiver answered with a status other than 2xx, did not answer within
+            ``TIMEOUT_S``, or could not be reached.
     """
     request = urllib.request.Request(
         url, data=json.dumps(webhook_body(notification)).encode(), method="POST",
@@ -136,6 +142,8 @@ def post_webhook(url: str, notification: Notification) -> None:
             response.read()
     except urllib.error.HTTPError as error:
         raise NotifyError(f"the receiver answered HTTP {error.code} {error.reason}") from None
+    except TimeoutError:  # connected, then no answer
+        raise NotifyError(f"the receiver did not answer within {TIMEOUT_S:g} s") from None
     except urllib.error.URLError as error:
         raise NotifyError(f"the receiver could not be reached: {error.reason}") from None
 
@@ -158,6 +166,11 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, NotifyError):
         return str(error)
     if isinstance(error, smtplib.SMTPResponseException):
-        detail = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
-        return f"{type(error).__name__}: {error.smtp_code} {' '.join(detail.split())}"
+        return f"{type(error).__name__}: {_reply(error.smtp_code, error.smtp_error)}"
     return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
+def _reply(code: int, reply: bytes | str) -> str:
+    """An SMTP server's reply on one line, as it said it (bytes that are not UTF-8 shown as ``\ufffd``)."""
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+    return f"{code} {' '.join(text.split())}"
