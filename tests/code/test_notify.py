@@ -26,8 +26,10 @@ from tweetgen.clients import notify
 from tweetgen.clients.notify import (
     DISCORD_MAX_CHARS,
     Notification,
+    NotifyError,
     email_message,
     scrub,
+    send_email,
     send_notification,
     webhook_body,
 )
@@ -349,3 +351,18 @@ def test_a_reply_that_is_not_utf8_is_quoted_on_one_line() -> None:
     assert problem == ("The email notification could not be sent (SMTPSenderRefused: 550 5.7.1 Exp\ufffdditeur refus\ufffd "
                        f"5.7.1 voir la politique); check TWEETGEN_SMTP_* (server 127.0.0.1:{server.port}).")
     assert [c.split(b" ")[0].lower() for c in server.commands] == [b"ehlo", b"mail", b"rset", b"quit"]
+
+
+def test_a_server_without_tls_never_gets_the_password_and_the_line_says_why() -> None:
+    with smtp_server() as mail:  # offers no STARTTLS
+        settings = email_settings(mail.port, TWEETGEN_SMTP_USER="bot", TWEETGEN_SMTP_PASSWORD="pw-789")
+        (problem,) = send_notification(settings, Notification("s", "t"))
+    assert problem == ("The email notification could not be sent (the server offers no STARTTLS, and the password is never "
+                       f"sent unencrypted); check TWEETGEN_SMTP_* (server 127.0.0.1:{mail.port}).")
+    assert mail.received == []
+
+
+def test_mail_without_a_server_set_is_refused_in_one_sentence() -> None:
+    with pytest.raises(NotifyError) as refused:
+        send_email(Settings.from_mapping({}), Notification("s", "t"))
+    assert str(refused.value) == "no SMTP server is set; set TWEETGEN_SMTP_HOST"

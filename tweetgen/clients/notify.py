@@ -57,9 +57,9 @@ def send_notification(settings: Settings, notification: Notification) -> list[st
     if settings.smtp_host and settings.notify_email:
         channels.append(("email", f"TWEETGEN_SMTP_* (server {settings.smtp_host}:{settings.smtp_port})",
                          lambda: send_email(settings, notification)))
-    if settings.notify_webhook:
-        host = urlsplit(settings.notify_webhook).hostname or "?"
-        channels.append(("webhook", f"TWEETGEN_NOTIFY_WEBHOOK (host {host})", lambda: post_webhook(settings.notify_webhook or "", notification)))
+    if url := settings.notify_webhook:
+        host = urlsplit(url).hostname or "?"
+        channels.append(("webhook", f"TWEETGEN_NOTIFY_WEBHOOK (host {host})", lambda: post_webhook(url, notification)))
     problems = []
     for channel, setting, send in channels:
         try:
@@ -75,12 +75,14 @@ def send_email(settings: Settings, notification: Notification) -> None:
     """Mail ``notification`` to ``settings.notify_email`` (see the module docstring for TLS).
 
     Raises:
-        NotifyError: the server offers no TLS but a password is set, or refused a recipient (each
-            refused recipient is named with the server's reply).
+        NotifyError: no server is set, the server offers no TLS but a password is set, or it
+            refused a recipient (each refused recipient is named with the server's reply).
         smtplib.SMTPException, OSError: the server could not be reached or refused the message.
     """
+    host, port = settings.smtp_host, settings.smtp_port
+    if not host:
+        raise NotifyError("no SMTP server is set; set TWEETGEN_SMTP_HOST")
     context = ssl.create_default_context()
-    host, port = settings.smtp_host or "", settings.smtp_port
     if port == IMPLICIT_TLS_PORT:
         connection: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT_S, context=context)
     else:
@@ -107,12 +109,12 @@ def send_email(settings: Settings, notification: Notification) -> None:
 
 def email_message(settings: Settings, notification: Notification) -> EmailMessage:
     """The email: subject, From (``TWEETGEN_SMTP_FROM``, else the user if an address), To, and the text."""
-    user = settings.smtp_user or ""
+    user = settings.smtp_user
     message = EmailMessage()
     message["Subject"] = notification.subject
-    message["From"] = settings.smtp_sender or (user if "@" in user else DEFAULT_SENDER)
+    message["From"] = settings.smtp_sender or (user if user and "@" in user else DEFAULT_SENDER)
     message["To"] = ", ".join(settings.notify_email)
-    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Date"] = formatdate(usegmt=True)  # UTC, whatever the machine's time zone
     message["Message-ID"] = make_msgid(domain="tweetgen")
     message.set_content(notification.text)
     return message
@@ -133,9 +135,8 @@ def post_webhook(url: str, notification: Notification) -> None:
         NotifyError: the receiver answered with a status other than 2xx, did not answer within
             ``TIMEOUT_S``, or could not be reached.
     """
-    request = urllib.request.Request(
-        url, data=json.dumps(webhook_body(notification)).encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "tweetgen"},
+    request = urllib.request.Request(  # a POST: it has data
+        url, data=json.dumps(webhook_body(notification)).encode(), headers={"Content-Type": "application/json", "User-Agent": "tweetgen"},
     )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - the user's own URL
@@ -172,5 +173,5 @@ def _describe(error: BaseException) -> str:
 
 def _reply(code: int, reply: bytes | str) -> str:
     """An SMTP server's reply on one line, as it said it (bytes that are not UTF-8 shown as ``\ufffd``)."""
-    text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+    text = reply if isinstance(reply, str) else reply.decode(errors="replace")  # smtplib gives bytes
     return f"{code} {' '.join(text.split())}"
