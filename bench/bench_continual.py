@@ -19,6 +19,8 @@ in bits per character as ``tweetgen.model.evaluate`` counts them (each tweet's e
   ``--retrain-seconds`` when enough tweets arrived, and the champion rule on the newest half of
   them. The next month is scored by whichever version is champion then. The drift trigger needs
   the daily job's scores, which the walk does not run: here only the count triggers.
+  Each warm start's wall time (the whole job: training, n-gram, scoring, samples, registering)
+  is printed after its decision.
 - (c) **PPMd order 8**, primed with every tweet before the month and adapting within the month as
   it codes it (one encoder over the whole stream: each month's cost is the bytes it adds).
 
@@ -179,10 +181,11 @@ def walk_models(history: pd.DataFrame, by_month: dict[str, pd.DataFrame], args: 
                 method.add(month, scored["eval_bits_per_char"], int(scored["eval_chars"]))
                 method.cpu_s += time.process_time() - started
             store.insert(TWEETS, tweets)  # the month's tweets arrive; the retrain job runs
-            started = time.process_time()
+            started, wall = time.process_time(), time.perf_counter()
             report = run_retrain(store, registry, dataclasses.replace(base, **retrain_budget), rule)
             pipeline.cpu_s += time.process_time() - started
-            versions.append(f"{month}: {report.lines()[0]}")
+            wall = time.perf_counter() - wall
+            versions.append(f"{month}: {report.lines()[0]}" + (f" ({wall:.0f} s)" if report.training else ""))
             print(f"{month}: (a) {once.month_bpc(month):.3f}  (b) {pipeline.month_bpc(month):.3f}  {report.lines()[0]}", file=sys.stderr)
     return once, pipeline, versions
 

@@ -1,8 +1,10 @@
 """Sampling tweets from a trained model: nucleus sampling that stops at ``<|eos|>``.
 
 A sample ends where the model ends it (``eos``); one that runs out of room first is cut where a
-reader expects a cut (``tweetgen.model.ending``), never inside a word. ``best_of`` draws several
-candidates per tweet and keeps the one the model itself finds most likely per character.
+reader expects a cut (``tweetgen.model.ending``), never inside a word. An LSTM over bytes takes
+back a word it invents and draws it again (``tweetgen.model.spelling``). ``best_of`` draws
+several candidates per tweet and keeps the one with the fewest unknown words, then the one the
+model itself finds most likely per character.
 
 ``sample_rows`` writes several tweets at once, each from its own prompt and seed. Rows whose
 prompts have the same number of tokens read them in one forward pass (no padding, so nothing
@@ -26,11 +28,12 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from tweetgen.errors import TweetgenError
 from tweetgen.model.build import context_length, is_byte_level
 from tweetgen.model.ending import end_tweet
+from tweetgen.model.spelling import Speller, Word, applies, model_vocabulary, restore_row
 from tweetgen.schema import MAX_TWEET_CHARS
 
-# Candidates per tweet: on the real tweets, the best of 4 by the model's own bits/char halves the
-# share of invented words against plain sampling, copies no more, and costs 4x the sampling
-# (bench/README.md, "Samples a person reads").
+# Candidates per tweet: on the real tweets, the best of 4 lowers the share of invented words
+# against plain sampling, copies no more, and costs 4x the sampling (bench/README.md, "Samples a
+# person reads").
 BEST_OF = 4
 BPE_TWEET_TOKENS = 80  # a BPE token of tweets is about 3.3 characters: 80 tokens hold a whole tweet
 
@@ -63,6 +66,7 @@ def sample_tweets(
     seed: int = 0,
     temperature: float = 0.9,
     top_p: float = 0.95,
+    spell: bool = True,
 ) -> list[Sampled]:
     """Generate ``n`` tweets that start with ``prompt``, row ``i`` from seed ``seed + i``.
 
@@ -79,7 +83,7 @@ def sample_tweets(
     Raises:
         TweetgenError: the prompt leaves no room in the model's context.
     """
-    rows = sample_rows(model, tokenizer, [(prompt, seed + i) for i in range(n)], max_new_tokens, temperature, top_p)
+    rows = sample_rows(model, tokenizer, [(prompt, seed + i) for i in range(n)], max_new_tokens, temperature, top_p, spell)
     for row in rows:
         if isinstance(row, TweetgenError):
             raise row
@@ -94,6 +98,7 @@ class _Row:
     generator: torch.Generator
     new: list[int] = field(default_factory=list)
     done: bool = False
+    word: Word | None = None  # the word it is writing, while the speller checks its words
 
 
 @dataclass
@@ -113,12 +118,14 @@ class Generation:
 
     def __init__(
         self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_new_tokens: int | None = None,
-        temperature: float = 0.9, top_p: float = 0.95,
+        temperature: float = 0.9, top_p: float = 0.95, spell: bool = True,
     ) -> None:
         model.eval()
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens, self.temperature, self.top_p = max_new_tokens, temperature, top_p
         self._cohorts: list[_Cohort] = []
+        vocabulary = model_vocabulary(model) if spell and applies(model, tokenizer) else None
+        self._speller = Speller(tokenizer, vocabulary) if vocabulary is not None else None
 
     @property
     def rows(self) -> int:
@@ -139,7 +146,10 @@ class Generation:
                     f"The prompt is {len(prompt_ids) - 1} tokens long and leaves no room to generate; shorten it."
                 )
                 continue
-            by_length.setdefault(len(prompt_ids), []).append(_Row(key, prompt_ids, room, torch.Generator().manual_seed(seed)))
+            row = _Row(key, prompt_ids, room, torch.Generator().manual_seed(seed))
+            if self._speller is not None and self._speller.in_word(prompt_ids[-1]):
+                row.word = Word(-1, (), torch.empty(0))  # the prompt's last word: never taken back
+            by_length.setdefault(len(prompt_ids), []).append(row)
         for rows in by_length.values():
             self._cohorts.append(_step(self.model, rows, torch.tensor([row.prompt_ids for row in rows], device=self.model.device), None))
         return errors
@@ -148,18 +158,38 @@ class Generation:
     def step(self) -> list[tuple[object, Sampled]]:
         """One new token for every row; the rows that ended with it, by key, and their tweets."""
         ended: list[tuple[object, Sampled]] = []
+        taken_back: dict[int, Word] = {}  # by id(row): the word to go back to after this pass
         for cohort in self._cohorts:
             cohort.tokens = _draw(cohort.logits, self.temperature, self.top_p, [row.generator for row in cohort.rows])
-            for row, token in zip(cohort.rows, cohort.tokens.tolist(), strict=True):
-                if not row.done:
-                    row.new.append(token)
-                    row.done = token == self.tokenizer.eos_token_id or len(row.new) >= row.room
-                    if row.done:
-                        ended.append((row.key, _decode(self.tokenizer, row.prompt_ids[1:] + row.new, len(row.prompt_ids) - 1)))
+            for index, (row, token) in enumerate(zip(cohort.rows, cohort.tokens.tolist(), strict=True)):
+                if row.done:
+                    continue
+                if self._speller is not None:
+                    row.word, take_back = self._speller.check(row.word, row.new, token, cohort.past, cohort.logits, index)  # type: ignore[arg-type]
+                    if take_back:
+                        del row.new[row.word.start :]  # type: ignore[union-attr]
+                        taken_back[id(row)] = row.word  # type: ignore[assignment]
+                        continue
+                row.new.append(token)
+                row.done = token == self.tokenizer.eos_token_id or len(row.new) >= row.room
+                if row.done:
+                    ended.append((row.key, _decode(self.tokenizer, row.prompt_ids[1:] + row.new, len(row.prompt_ids) - 1)))
         going = [c for c in (_without_ended(self.model, cohort) for cohort in self._cohorts) if c is not None]
         self._cohorts = [_step(self.model, c.rows, c.tokens.to(self.model.device)[:, None], c.past)  # type: ignore[union-attr]
                          for c in _join(self.model, going)]
+        if taken_back:
+            self._go_back(taken_back)
         return ended
+
+    def _go_back(self, taken_back: dict[int, Word]) -> None:
+        """Give each row taken back the state and logits it had before its word (the pass just
+        made read a token it dropped)."""
+        for cohort in self._cohorts:
+            for index, row in enumerate(cohort.rows):
+                word = taken_back.get(id(row))
+                if word is not None:
+                    restore_row(cohort.past, index, word.state, self.tokenizer.bos_token_id)  # type: ignore[arg-type]
+                    cohort.logits[index] = word.logits
 
 
 def sample_rows(
@@ -169,13 +199,15 @@ def sample_rows(
     max_new_tokens: int | None = None,
     temperature: float = 0.9,
     top_p: float = 0.95,
+    spell: bool = True,
 ) -> list[Sampled | TweetgenError]:
     """One tweet per ``(prompt, seed)`` of ``requests``, in their order; a prompt that leaves no
     room in the model's context gets its ``TweetgenError`` in its place, and the others their texts.
 
-    Rows are generated together (see the module's docstring and ``Generation``).
+    Rows are generated together (see the module's docstring and ``Generation``); with ``spell``,
+    an LSTM over bytes takes back the words it invents (``tweetgen.model.spelling``).
     """
-    generation = Generation(model, tokenizer, max_new_tokens, temperature, top_p)
+    generation = Generation(model, tokenizer, max_new_tokens, temperature, top_p, spell)
     results: dict[object, Sampled | TweetgenError] = dict(generation.add(requests, range(len(requests))))
     while generation.rows:
         results.update(generation.step())
@@ -258,6 +290,7 @@ def best_of(
     seed: int = 0,
     temperature: float = 0.9,
     top_p: float = 0.95,
+    spell: bool = True,
 ) -> list[Sampled]:
     """``n`` tweets that start with ``prompt``, each the best of ``candidates`` (``best_rows``;
     tweet ``i`` from seeds ``seed + i * candidates`` onwards). ``candidates`` 1 is ``sample_tweets``.
@@ -266,7 +299,7 @@ def best_of(
         TweetgenError: the prompt leaves no room in the model's context.
     """
     requests = [(prompt, seed + i * candidates) for i in range(n)]
-    rows = best_rows(model, tokenizer, requests, candidates, max_new_tokens, temperature, top_p)
+    rows = best_rows(model, tokenizer, requests, candidates, max_new_tokens, temperature, top_p, spell)
     for row in rows:
         if isinstance(row, TweetgenError):
             raise row
@@ -281,21 +314,33 @@ def best_rows(
     max_new_tokens: int | None = None,
     temperature: float = 0.9,
     top_p: float = 0.95,
+    spell: bool = True,
 ) -> list[Sampled | TweetgenError]:
     """``sample_rows``, but each ``(prompt, seed)`` draws ``candidates`` tweets (seeds ``seed`` to
-    ``seed + candidates - 1``, all in one batch) and keeps the one with the fewest bits per
-    character by the model's own measure (the whole tweet scored as ``evaluate`` scores one, its
-    end included)."""
-    from tweetgen.model.evaluate import text_bits_per_char
-
-    expanded = [(prompt, seed + j) for prompt, seed in requests for j in range(candidates)]
-    drawn = sample_rows(model, tokenizer, expanded, max_new_tokens, temperature, top_p)
+    ``seed + candidates - 1``, all in one batch) and keeps the best: the one with the fewest
+    unknown words (when the model carries its training words, ``tweetgen.model.spelling``), and
+    among those the fewest bits per character by the model's own measure (the whole tweet scored
+    as ``evaluate`` scores one, its end included)."""
+    drawn = sample_rows(model, tokenizer, [(prompt, seed + j) for prompt, seed in requests for j in range(candidates)],
+                        max_new_tokens, temperature, top_p, spell)
     if candidates == 1:
         return drawn
     texts = {i: row.text for i, row in enumerate(drawn) if isinstance(row, Sampled)}
-    scores = dict(zip(texts, text_bits_per_char(model, tokenizer, list(texts.values())), strict=True)) if texts else {}
+    scores = rank_keys(model, tokenizer, texts)
     kept: list[Sampled | TweetgenError] = []
     for start in range(0, len(drawn), candidates):
         group = range(start, start + candidates)
         kept.append(drawn[min(group, key=scores.__getitem__)] if start in scores else drawn[start])  # an error: the same for all
     return kept
+
+
+def rank_keys(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: dict[int, str]) -> dict[int, tuple[int, float]]:
+    """What ``best_rows`` ranks each text by, lowest first: its unknown words (0 for every text
+    when the model carries no training words) and its bits per character."""
+    from tweetgen.model.evaluate import text_bits_per_char
+
+    if not texts:
+        return {}
+    vocabulary = model_vocabulary(model)
+    unknown = [len(vocabulary.non_words(text)) if vocabulary is not None else 0 for text in texts.values()]
+    return dict(zip(texts, zip(unknown, text_bits_per_char(model, tokenizer, list(texts.values())), strict=True), strict=True))

@@ -44,6 +44,7 @@ from tweetgen.model.evaluate import eval_set_id, evaluate, validation_scorer
 from tweetgen.model.generate import best_of
 from tweetgen.model.measures import COPIED_RUN_WORDS, CopyIndex, Vocabulary, reference_measures, sample_measures
 from tweetgen.model.ngram import mix_in_ngram, supports_ngram
+from tweetgen.model.spelling import attach_words
 from tweetgen.model.train import TrainConfig, TrainResult, train
 from tweetgen.pipelines.preflight import check_train_options
 from tweetgen.pipelines.warm_start import lineage, load_parent, warm_config, warm_start_parent
@@ -169,6 +170,7 @@ def run_training(store: FeatureStore, registry: ModelRegistry, config: TrainConf
     result = train(model, TweetBlocks(split.train, tokenizer, block_size), config, validate)
     with AfterTraining(config.progress) as phases:
         ngram_metrics = phases.run("n-gram", lambda: add_ngram(model, tokenizer, config, split))
+        attach_words(model, split.train + split.val)  # what sampling may write besides English (tweetgen.model.spelling)
         metrics = phases.run("eval", lambda: evaluate(model, tokenizer, split.eval))
         samples, sample_metrics = phases.run("samples", lambda: sample_and_measure(model, tokenizer, config, split))
         metrics |= {**_train_metrics(result, model, len(split.train)), **ngram_metrics, **sample_metrics}

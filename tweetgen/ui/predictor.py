@@ -118,10 +118,10 @@ class Predictor:
         texts = [row.text for row in drawn]  # type: ignore[attr-defined]
         if len(texts) == 1:
             return texts[0], version
-        from tweetgen.model.evaluate import text_bits_per_char
+        from tweetgen.model.generate import rank_keys
 
-        scores = text_bits_per_char(model, tokenizer, texts)
-        return texts[min(range(len(texts)), key=scores.__getitem__)], version
+        scores = rank_keys(model, tokenizer, dict(enumerate(texts)))
+        return texts[min(scores, key=scores.__getitem__)], version
 
     def _generate_alone(self, rows: list[tuple[str, int]]) -> list[object]:
         """Each row's ``Sampled`` (or its error), in one generation of their own."""
