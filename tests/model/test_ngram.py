@@ -15,7 +15,16 @@ from tweetgen.model.build import byte_tokenizer
 from tweetgen.model.evaluate import evaluate, framed_ids, token_nats
 from tweetgen.model.generate import sample
 from tweetgen.model.lstm import build_lstm, register_auto_classes
-from tweetgen.model.ngram import DISCOUNT, MAX_ORDER, best_weight, count_ngrams, max_order, mix_in_ngram, ngram_probs
+from tweetgen.model.ngram import (
+    DISCOUNT,
+    MAX_ORDER,
+    best_weight,
+    count_ngrams,
+    max_order,
+    mix_in_ngram,
+    ngram_probs,
+    supports_ngram,
+)
 
 TEXTS = invented_tweets(200)
 TRAIN_TEXTS, VAL_TEXTS = TEXTS[:170], TEXTS[170:]
@@ -129,3 +138,27 @@ def test_mixing_in_the_training_text_lowers_held_out_bits(tokenizer) -> None:
     assert bool(order0[0]) and evaluate(model, tokenizer, VAL_TEXTS)["eval_bits_per_char"] < fit.val_bits_per_char_mixed
     val = framed_ids(tokenizer, VAL_TEXTS)
     assert token_nats(model, val, tokenizer.pad_token_id).shape == (sum(len(ids) - 1 for ids in val),)
+
+
+class Vocabulary:
+    """A tokenizer as ``supports_ngram`` reads one: only its number of tokens."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+@pytest.mark.parametrize(("size", "order"), [(259, MAX_ORDER), (2**15 - 1, 4), (2**15, 3), (50257, 3)])
+def test_an_lstm_mixes_in_an_ngram_while_contexts_of_four_tokens_fit_a_key(size, order, tokenizer) -> None:
+    assert max_order(size) == order  # 4 tokens of 2**15 - 1 values and the order's 3 bits fill 63 bits
+    supported = order >= 4
+    assert supports_ngram(build_lstm(tokenizer, n_embd=8, hidden_size=8), Vocabulary(size)) == supported
+
+
+def test_a_model_without_an_ngram_slot_mixes_none_in(tokenizer) -> None:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=32, n_embd=8, n_layer=1, n_head=2))
+    assert not supports_ngram(gpt2, tokenizer)
