@@ -138,6 +138,32 @@ def test_mixing_in_the_training_text_lowers_held_out_bits(tokenizer) -> None:
     assert bool(order0[0]) and evaluate(model, tokenizer, VAL_TEXTS)["eval_bits_per_char"] < fit.val_bits_per_char_mixed
     val = framed_ids(tokenizer, VAL_TEXTS)
     assert token_nats(model, val, tokenizer.pad_token_id).shape == (sum(len(ids) - 1 for ids in val),)
+    # the mixed figure is the model's own bits/char with the weight found and the training tweets' table alone
+    model.attach_ngram(count_ngrams(framed_ids(tokenizer, TRAIN_TEXTS), MAX_ORDER, len(tokenizer)), fit.weight)
+    assert evaluate(model, tokenizer, VAL_TEXTS)["eval_bits_per_char"] == pytest.approx(fit.val_bits_per_char_mixed, rel=1e-5)
+
+
+def test_an_ngram_that_knows_nothing_of_the_held_out_text_gets_no_weight(tokenizer) -> None:
+    model = build_lstm(tokenizer, n_embd=16, hidden_size=32)
+    # long tweets of letters the training tweets never hold: the n-gram is worse than the LSTM on every one
+    fit = mix_in_ngram(model, tokenizer, ["aaaa bbbb"] * 20, ["zqxw" * 100] * 3, order=3)
+    assert fit.weight == 0.0 and fit.val_bits_per_char_mixed == fit.val_bits_per_char_alone > 5
+
+
+@pytest.mark.parametrize(("order", "ok"), [(0, False), (1, True), (MAX_ORDER, True), (MAX_ORDER + 1, False)])
+def test_the_order_is_1_to_the_longest_that_fits(order, ok, tokenizer) -> None:
+    sequences = framed_ids(tokenizer, ["abcdefghij", "abcdefghik"])
+    if ok:
+        table = count_ngrams(sequences, order=order, vocab_size=len(tokenizer))
+        assert table.order == order and max(int(key) & 7 for key in table.keys) == order  # a key's low bits: its order
+    else:
+        with pytest.raises(ValueError, match=f"order must be 1 to {MAX_ORDER} for 259 tokens, not {order}"):
+            count_ngrams(sequences, order=order, vocab_size=len(tokenizer))
+
+
+@pytest.mark.parametrize(("size", "order"), [(2, MAX_ORDER), (2**60 - 1, 1), (2**60, 0)])
+def test_the_longest_order_is_bounded_by_max_order_and_by_the_key(size, order) -> None:
+    assert max_order(size) == order
 
 
 class Vocabulary:
