@@ -86,8 +86,8 @@ def secret_forms(secret: str) -> set[str]:
         userinfo = url.netloc.rpartition("@")[0]
         path_and_query = url.path + (f"?{url.query}" if url.query else "")
         whole = {userinfo, userinfo.partition(":")[2], url.path.rstrip("/"), url.query, url.fragment, path_and_query}
-        parts |= {part for part in whole if len(part) >= MIN_PART_CHARS}
-        pieces = url.path.split("/") + [value for _, value in parse_qsl(url.query, keep_blank_values=True)]
+        parts = {part for part in whole if len(part) >= MIN_PART_CHARS}
+        pieces = url.path.split("/") + [value for _, value in parse_qsl(url.query)]  # a blank value is no token
         words = [word for piece in pieces for word in unquote(piece).split()]  # a token may hold a space
         parts |= {piece for piece in pieces + words if _is_token(unquote(piece))}
     forms = {secret, " ".join(secret.split())} if secret else set()

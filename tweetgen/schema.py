@@ -182,7 +182,7 @@ JOB_RUNS = GroupSpec(
             ("started_at", UTC_TIMESTAMP),
             ("ended_at", UTC_TIMESTAMP),
             ("duration_s", pa.float64()),
-            # What the job counted, as a JSON object of count name -> integer, e.g.
+            # What the job counted, as a JSON object of count name -> integer (0 or more), e.g.
             # {"rows_read": 4, "inserted": 4}: every job reports other counts, so one text
             # column keeps the contract stable when a job is added (DuckDB: counts->>'inserted').
             ("counts", pa.string()),

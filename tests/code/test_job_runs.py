@@ -210,6 +210,25 @@ def test_the_contract_refuses_rows_that_would_mislead(tmp_path) -> None:
     assert store.insert(JOB_RUNS, good).inserted == 1
 
 
+@pytest.mark.parametrize("count", [0, -1, 2**63 - 1])
+def test_a_negative_count_is_refused_in_one_sentence_and_the_run_is_not_recorded(count, tmp_path, capsys) -> None:
+    class Report:
+        def counts(self) -> dict[str, int]:
+            return {"inserted": count, "held_out": 3}
+
+    store, report = LocalFeatureStore(tmp_path), Report()
+    assert run_recorded("scrape", "local", Settings.load(), StoreOnce(lambda: store), lambda s: report) is report  # the job's result
+    err = capsys.readouterr().err
+    if count >= 0:
+        assert err == "" and json.loads(read_runs(store)["counts"].item()) == {"inserted": count, "held_out": 3}
+    else:
+        (warning,) = err.splitlines()
+        assert warning.startswith("warning: run scrape-") and warning.endswith(
+            "(ok) could not be recorded in 'job_runs': feature group 'job_runs' v1: 'counts' in row 0 holds a negative count "
+            '("inserted": -1); a count is 0 or more.')
+        assert not store.exists(JOB_RUNS)
+
+
 def _raise(error: Exception):
     def work(store):
         raise error

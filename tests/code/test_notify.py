@@ -14,12 +14,22 @@ from datetime import timedelta
 
 import pytest
 
-from tests.fakes.receivers import http_receiver, smtp_server
+from tests.fakes.receivers import (
+    REFUSED_MAILBOX,
+    http_receiver,
+    scripted_smtp_server,
+    self_signed_certificate,
+    silent_server,
+    smtp_server,
+)
+from tweetgen.clients import notify
 from tweetgen.clients.notify import (
     DISCORD_MAX_CHARS,
     Notification,
+    NotifyError,
     email_message,
     scrub,
+    send_email,
     send_notification,
     webhook_body,
 )
@@ -219,8 +229,6 @@ def test_the_email_date_is_utc_whatever_the_machines_time_zone(monkeypatch) -> N
 
 
 def test_a_refused_login_is_quoted_as_the_server_said_it(tmp_path, monkeypatch) -> None:
-    from tests.fakes.receivers import self_signed_certificate
-
     cert, key = self_signed_certificate(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     with smtp_server(tls=(cert, key), users={"bot": "right-Pa55"}) as mail:
@@ -231,3 +239,130 @@ def test_a_refused_login_is_quoted_as_the_server_said_it(tmp_path, monkeypatch) 
         (problem,) = send_notification(settings, Notification("s", "t"))
     assert problem == ("The email notification could not be sent (SMTPAuthenticationError: 535 5.7.8 Authentication credentials "
                        f"invalid); check TWEETGEN_SMTP_* (server 127.0.0.1:{mail.port}).")
+
+
+def email_settings(port: int, **more: str) -> Settings:
+    return Settings.from_mapping({"TWEETGEN_SMTP_HOST": "127.0.0.1", "TWEETGEN_SMTP_PORT": str(port),
+                                  "TWEETGEN_NOTIFY_EMAIL": "ops@example.com", **more})
+
+
+def test_the_webhook_posts_json_and_names_itself() -> None:
+    # Receivers behind Cloudflare (Discord's among them) refuse urllib's own agent, Python-urllib/3.x
+    with http_receiver() as hook:
+        assert send_notification(settings_for(hook.url), Notification("s", "t", {"job": "features"})) == []
+    (post,) = hook.received
+    assert (post.user_agent, post.content_type) == ("tweetgen", "application/json")
+    assert post.body == {"job": "features", "title": "s", "text": "t", "content": "t"}
+
+
+@pytest.mark.parametrize("channel", ["webhook", "email", "email on port 465"])
+def test_a_server_that_never_answers_is_given_up_after_the_timeout(channel, monkeypatch) -> None:
+    monkeypatch.setattr(notify, "TIMEOUT_S", 0.3)
+    with silent_server(hold_s=6) as server:  # without a timeout the client would wait until it closes
+        if channel == "webhook":
+            settings = settings_for(f"http://{server.host}:{server.port}/hooks/T0")
+        else:
+            settings = email_settings(server.port)
+            if channel == "email on port 465":
+                monkeypatch.setattr(notify, "IMPLICIT_TLS_PORT", server.port)  # 465 itself needs root to listen on
+        (problem,) = send_notification(settings, Notification("s", "t"))
+    if channel == "webhook":
+        assert problem == ("The webhook notification could not be sent (the receiver did not answer within 0.3 s); "
+                           "check TWEETGEN_NOTIFY_WEBHOOK (host 127.0.0.1).")
+    else:  # no greeting (SMTP), no TLS handshake (port 465)
+        assert problem.startswith("The email notification could not be sent (") and "timed out" in problem, problem
+        assert problem.endswith(f"; check TWEETGEN_SMTP_* (server 127.0.0.1:{server.port}).")
+        expected = "TimeoutError: " if channel == "email on port 465" else "SMTPServerDisconnected: "
+        assert expected in problem, problem
+
+
+def test_an_email_goes_to_every_recipient_with_its_headers_and_text() -> None:
+    with smtp_server() as mail:
+        settings = email_settings(mail.port, TWEETGEN_NOTIFY_EMAIL="ops@example.com, dev@example.com",
+                                  TWEETGEN_SMTP_FROM="bot@example.com")
+        assert send_notification(settings, Notification("tweetgen: scrape failed", "line 1\nline 2\n")) == []
+    (received,) = mail.received
+    assert (received.sender, received.recipients, received.tls, received.login) == (
+        "bot@example.com", ["ops@example.com", "dev@example.com"], False, None)  # no STARTTLS offered, no login set
+    message = received.message
+    assert (message["Subject"], message["From"], message["To"]) == ("tweetgen: scrape failed", "bot@example.com", "ops@example.com, dev@example.com")
+    assert received.text == "line 1\nline 2\n" and message["Message-ID"].endswith("@tweetgen>")
+
+
+@pytest.mark.parametrize(("mapping", "channels"), [  # (the settings refuse a server without recipients, and the reverse)
+    ({}, []),
+    ({"TWEETGEN_SMTP_HOST": "127.0.0.1", "TWEETGEN_NOTIFY_EMAIL": "ops@example.com"}, ["email"]),
+    ({"TWEETGEN_NOTIFY_WEBHOOK": "http://127.0.0.1:{port}/hooks/T0"}, ["webhook"]),
+])
+def test_each_channel_that_is_set_is_used_and_no_other(mapping, channels) -> None:
+    port = free_port()  # nothing listens there: a channel that is used fails, and says so
+    settings = Settings.from_mapping({"TWEETGEN_SMTP_PORT": str(port)} | {k: v.format(port=port) for k, v in mapping.items()})
+    problems = send_notification(settings, Notification("s", "t"))
+    assert [problem.split(" ")[1] for problem in problems] == channels
+
+
+def test_a_webhook_url_without_a_host_is_named_as_such() -> None:
+    (problem,) = send_notification(settings_for("http:///hooks/T0/Zk1-Secret_Token"), Notification("s", "t"))
+    assert problem.endswith("; check TWEETGEN_NOTIFY_WEBHOOK (host ?).") and "Zk1-Secret" not in problem
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # aiosmtpd counts only STARTTLS as TLS
+@pytest.mark.parametrize("password", ["right-Pa55", None])  # a login without a password logs in with an empty one
+def test_port_465_speaks_tls_from_the_first_byte_and_logs_in_over_it(password, tmp_path, monkeypatch) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    with smtp_server(tls=(cert, key), implicit_tls=True, users={"bot": password or ""}) as mail:
+        monkeypatch.setattr(notify, "IMPLICIT_TLS_PORT", mail.port)  # 465 itself needs root to listen on
+        settings = email_settings(mail.port, TWEETGEN_SMTP_USER="bot", **({"TWEETGEN_SMTP_PASSWORD": password} if password else {}))
+        assert send_notification(settings, Notification("s", "over TLS\n")) == []
+    (received,) = mail.received
+    assert (received.tls, received.login, received.recipients, received.text) == (True, "bot", ["ops@example.com"], "over TLS\n")
+
+
+def test_port_465_checks_the_certificate(tmp_path, monkeypatch) -> None:
+    cert, key = self_signed_certificate(tmp_path)  # not trusted: SSL_CERT_FILE is not set
+    with smtp_server(tls=(cert, key), implicit_tls=True) as mail:
+        monkeypatch.setattr(notify, "IMPLICIT_TLS_PORT", mail.port)
+        (problem,) = send_notification(email_settings(mail.port), Notification("s", "t"))
+    assert problem.startswith("The email notification could not be sent (SSLCertVerificationError: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in problem and mail.received == []
+
+
+def test_the_implicit_tls_port_is_the_one_of_rfc_8314() -> None:
+    assert notify.IMPLICIT_TLS_PORT == 465
+
+
+@pytest.mark.parametrize("recipients", [["ops@example.com", "nobody@example.com"], ["nobody@example.com", "gone@example.com"]])
+def test_each_refused_recipient_is_named_with_the_servers_reply(recipients) -> None:
+    with smtp_server(refuse={"nobody@example.com", "gone@example.com"}) as mail:
+        settings = email_settings(mail.port, TWEETGEN_NOTIFY_EMAIL=",".join(recipients))
+        (problem,) = send_notification(settings, Notification("s", "t"))
+    refused = sorted(set(recipients) - {"ops@example.com"})
+    reasons = ", ".join(f"{address} ({REFUSED_MAILBOX})" for address in refused)
+    assert problem == (f"The email notification could not be sent (the server refused {len(refused)} of 2 recipients: {reasons}); "
+                       f"check TWEETGEN_SMTP_* (server 127.0.0.1:{mail.port}).")
+    assert [m.recipients for m in mail.received] == ([["ops@example.com"]] if len(refused) == 1 else [])
+
+
+def test_a_reply_that_is_not_utf8_is_quoted_on_one_line() -> None:
+    refusal = b"550-5.7.1 Exp\xe9diteur refus\xe9\r\n550 5.7.1   voir la politique"  # Latin-1, on two lines
+    with scripted_smtp_server({b"MAIL": refusal}) as server:
+        (problem,) = send_notification(email_settings(server.port), Notification("s", "t"))
+    assert problem == ("The email notification could not be sent (SMTPSenderRefused: 550 5.7.1 Exp\ufffdditeur refus\ufffd "
+                       f"5.7.1 voir la politique); check TWEETGEN_SMTP_* (server 127.0.0.1:{server.port}).")
+    assert [c.split(b" ")[0].lower() for c in server.commands] == [b"ehlo", b"mail", b"rset", b"quit"]
+
+
+def test_a_server_without_tls_never_gets_the_password_and_the_line_says_why() -> None:
+    with smtp_server() as mail:  # offers no STARTTLS
+        settings = email_settings(mail.port, TWEETGEN_SMTP_USER="bot", TWEETGEN_SMTP_PASSWORD="pw-789")
+        (problem,) = send_notification(settings, Notification("s", "t"))
+    assert problem == ("The email notification could not be sent (the server offers no STARTTLS, and the password is never "
+                       f"sent unencrypted); check TWEETGEN_SMTP_* (server 127.0.0.1:{mail.port}).")
+    assert mail.received == []
+
+
+def test_mail_without_a_server_set_is_refused_in_one_sentence() -> None:
+    with pytest.raises(NotifyError) as refused:
+        send_email(Settings.from_mapping({}), Notification("s", "t"))
+    assert str(refused.value) == "no SMTP server is set; set TWEETGEN_SMTP_HOST"

@@ -1,14 +1,15 @@
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.code.test_validation import tweets_frame
 from tweetgen.errors import TweetgenError
-from tweetgen.schema import TWEETS
+from tweetgen.schema import GROUPS, TWEETS
 from tweetgen.store.local import LocalFeatureStore
 from tweetgen.store.port import GroupNotFoundError
-from tweetgen.store.query import format_result, run_query
+from tweetgen.store.query import MAX_CELL_CHARS, format_result, run_query
 
 
 @pytest.fixture
@@ -52,3 +53,76 @@ def test_long_cells_are_shortened_in_tables_only(store: LocalFeatureStore) -> No
     result = run_query(store, "SELECT repeat('a', 100) AS long_text")
     assert "a" * 59 + "…" in format_result(result, "table")
     assert "a" * 100 in format_result(result, "csv")
+
+
+def two_rows() -> pd.DataFrame:
+    times = pd.to_datetime(["2022-05-01 12:00", "2022-05-02 08:30"]).tz_localize("UTC")
+    return pd.DataFrame({"tweet_id": [100, 101], "created_at": times, "text": ["Mars 🚀", "a\tb"]})
+
+
+def test_each_format_exactly() -> None:
+    frame = two_rows()
+    assert format_result(frame, "table") == (
+        " tweet_id                created_at   text\n"
+        "      100 2022-05-01 12:00:00+00:00 Mars 🚀\n"
+        "      101 2022-05-02 08:30:00+00:00   a\\tb\n"  # one line per row: a tab is shown as \t
+        "(2 rows)\n"
+    )
+    assert format_result(frame, "csv") == "tweet_id,created_at,text\n100,2022-05-01 12:00:00+00:00,Mars 🚀\n101,2022-05-02 08:30:00+00:00,a\tb\n"
+    assert format_result(frame, "json") == (  # ISO times in UTC, and the text as written, not as \u escapes
+        '{"tweet_id":100,"created_at":"2022-05-01T12:00:00.000Z","text":"Mars 🚀"}\n'
+        '{"tweet_id":101,"created_at":"2022-05-02T08:30:00.000Z","text":"a\\tb"}\n'
+    )
+
+
+def test_an_unknown_format_names_the_formats() -> None:
+    with pytest.raises(TweetgenError) as refused:
+        format_result(two_rows(), "xml")
+    assert str(refused.value) == "Unknown format 'xml'; use one of table, csv, json."
+
+
+def test_an_empty_result_says_whether_it_has_columns() -> None:
+    assert format_result(two_rows().iloc[0:0], "table") == "(no rows)\n"
+    assert format_result(pd.DataFrame(), "table") == "(no result)\n"
+
+
+def test_an_unknown_table_names_the_tables_and_another_unknown_name_is_said_as_duckdb_says_it(store: LocalFeatureStore) -> None:
+    with pytest.raises(TweetgenError) as unknown_table:
+        run_query(store, "SELECT * FROM generated_tweet")
+    tables = ", ".join(f"{spec.name} (or {spec.name}_v{spec.version})" for spec in GROUPS.values())
+    assert str(unknown_table.value) == f"Table with name generated_tweet does not exist; the tables are {tables}."
+    assert "tweets (or tweets_v1), held_out_tweets (or held_out_tweets_v1), generated_tweets (or generated_tweets_v2)" in tables
+    with pytest.raises(TweetgenError) as unknown_function:
+        run_query(store, "SELECT nofunc(1)")
+    assert str(unknown_function.value) == "Scalar Function with name nofunc does not exist."
+
+
+def test_invalid_input_that_is_no_setting_is_said_as_a_failed_query(store: LocalFeatureStore) -> None:
+    with pytest.raises(TweetgenError) as refused:
+        run_query(store, "SELECT strptime('x', '%Y') FROM tweets")
+    assert str(refused.value) == 'The query failed: Invalid Input Error: Could not parse string "x" according to format specifier "%Y"'
+
+
+@pytest.mark.parametrize(("rows", "ok"), [(131_071, True), (131_072, True), (131_073, False)])
+def test_a_result_may_take_up_to_its_memory_bound_and_not_a_byte_more(store: LocalFeatureStore, rows: int, ok: bool) -> None:
+    sql = f"SELECT range AS n FROM range({rows})"  # 8 bytes a row: 131,072 rows are 1 MiB
+    if ok:
+        assert run_query(store, sql, memory_mb=1)["n"].tolist() == list(range(rows))
+    else:
+        with pytest.raises(TweetgenError, match=r"^The query needed more than 1 MB of memory and was stopped"):
+            run_query(store, sql, memory_mb=1)
+
+
+@pytest.mark.parametrize(("length", "shown"), [(MAX_CELL_CHARS - 1, "a" * (MAX_CELL_CHARS - 1)), (MAX_CELL_CHARS, "a" * MAX_CELL_CHARS),
+                                               (MAX_CELL_CHARS + 1, "a" * (MAX_CELL_CHARS - 1) + "…")])
+def test_a_cell_is_shortened_from_one_character_over_max_cell_chars(length: int, shown: str) -> None:
+    assert format_result(pd.DataFrame({"t": ["a" * length]}), "table").splitlines()[1].strip() == shown
+
+
+def test_a_cell_is_shown_on_one_line() -> None:
+    assert format_result(pd.DataFrame({"t": ["two\nlines"]}), "table").splitlines()[1].strip() == "two lines"
+
+
+def test_a_result_of_many_chunks_is_one_frame_in_order(store: LocalFeatureStore) -> None:
+    result = run_query(store, "SELECT range AS n FROM range(300000)", memory_mb=4)  # three chunks of at most 131,072 rows
+    assert result["n"].tolist() == list(range(300_000)) and result.index.equals(pd.RangeIndex(300_000))

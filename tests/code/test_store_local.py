@@ -2,7 +2,6 @@
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -11,6 +10,7 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from tests.code.test_validation import tweets_frame
+from tests.reliability.processes import in_threads_together, spans_overlap
 from tweetgen.errors import StoreError
 from tweetgen.schema import TWEETS
 from tweetgen.store.local import GROUP_FILE, LocalFeatureStore
@@ -45,18 +45,21 @@ def test_a_reader_keeps_its_snapshot_while_a_writer_commits(tmp_path: Path) -> N
 
 
 def test_concurrent_writers_neither_lose_nor_duplicate(tmp_path: Path) -> None:
-    store = LocalFeatureStore(tmp_path)
     frames = []
     for start in range(0, 40, 10):  # four overlapping batches: ids 100..139 and overlaps
         frame = tweets_frame(15)
         frame["tweet_id"] = frame["tweet_id"] + start
         frames.append(frame)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda f: store.insert(TWEETS, f), frames))
-    ids = store.read(TWEETS, columns=["tweet_id"])["tweet_id"]
-    assert ids.is_unique
-    assert sorted(ids) == list(range(100, 145))
-    assert sum(r.inserted for r in results) == 45
+    for attempt in range(3):  # retry until the four writes really overlapped
+        store = LocalFeatureStore(tmp_path / f"store-{attempt}")
+        results, spans = in_threads_together([lambda f=f, store=store: store.insert(TWEETS, f) for f in frames])
+        ids = store.read(TWEETS, columns=["tweet_id"])["tweet_id"]
+        assert ids.is_unique
+        assert sorted(ids) == list(range(100, 145))
+        assert sum(r.inserted for r in results) == 45
+        if spans_overlap(spans):
+            break
+    assert spans_overlap(spans), f"the writes ran one after another in every attempt: {spans}"
 
 
 def test_a_table_with_another_schema_is_refused(tmp_path: Path) -> None:

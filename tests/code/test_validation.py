@@ -164,7 +164,7 @@ def test_a_run_ends_at_or_after_its_start(ended_after: pd.Timedelta, ok: bool) -
 
 
 @pytest.mark.parametrize(("counts", "ok"), [
-    ('{}', True), ('{"inserted": 4}', True), ('{"inserted": 0, "rejected": -1}', True), ('{"n": 12345678901234567890}', True),
+    ('{}', True), ('{"inserted": 4}', True), ('{"inserted": 0, "rejected": 0}', True), ('{"n": 12345678901234567890}', True),
     ('{"inserted": 4.0}', False), ('{"inserted": true}', False), ('{"inserted": "4"}', False), ('{"inserted": null}', False),
     ('[4]', False), ('4', False), ('null', False), ('', False), ('{"inserted": 4', False), ("{'inserted': 4}", False),
 ])
@@ -179,6 +179,24 @@ def test_counts_are_a_json_object_of_integers_only(counts: str, ok: bool) -> Non
     else:
         with pytest.raises(ValidationError, match="'counts' in row 0 is not a JSON object of integers"):
             validate(JOB_RUNS, frame)
+
+
+@pytest.mark.parametrize(("counts", "refused"), [
+    ('{"inserted": 0}', None), ('{"inserted": -1}', '"inserted": -1'), ('{"inserted": 9223372036854775807}', None),
+    ('{"inserted": 4, "rejected": -12345678901234567890, "held_out": -2}', '"rejected": -12345678901234567890'),
+])
+def test_a_count_is_0_or_more_however_large(counts: str, refused: str | None) -> None:
+    from tweetgen.pipelines.runs import JobRun
+    from tweetgen.schema import JOB_RUNS
+
+    start = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+    frame = JobRun("scrape", "scrape-1", "local", start, start, "ok").frame().assign(counts=counts)
+    if refused is None:
+        assert validate(JOB_RUNS, frame).column("counts")[0].as_py() == counts
+    else:
+        with pytest.raises(ValidationError) as error:
+            validate(JOB_RUNS, frame)
+        assert str(error.value) == f"feature group 'job_runs' v1: 'counts' in row 0 holds a negative count ({refused}); a count is 0 or more."
 
 
 @pytest.mark.parametrize(("status", "error", "ok"), [("failed", "It broke.", True), ("failed", "", False), ("failed", " \n", False),

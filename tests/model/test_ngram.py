@@ -26,6 +26,7 @@ from tweetgen.model.ngram import (
     mix_in_ngram,
     next_token_probs,
     ngram_probs,
+    supports_ngram,
 )
 
 TEXTS = invented_tweets(200)
@@ -200,6 +201,9 @@ def test_mixing_in_the_training_text_lowers_held_out_bits(tokenizer) -> None:
     assert bool(order0[0]) and evaluate(model, tokenizer, VAL_TEXTS)["eval_bits_per_char"] < fit.val_bits_per_char_mixed
     val = framed_ids(tokenizer, VAL_TEXTS)
     assert token_nats(model, val, tokenizer.pad_token_id).shape == (sum(len(ids) - 1 for ids in val),)
+    # the mixed figure is the model's own bits/char with the weight found and the training tweets' table alone
+    model.attach_ngram(count_ngrams(framed_ids(tokenizer, TRAIN_TEXTS), MAX_ORDER, len(tokenizer)), fit.weight)
+    assert evaluate(model, tokenizer, VAL_TEXTS)["eval_bits_per_char"] == pytest.approx(fit.val_bits_per_char_mixed, rel=1e-5)
 
 
 def test_the_discounts_follow_the_counts_of_counts() -> None:
@@ -213,3 +217,50 @@ def test_the_discounts_follow_the_counts_of_counts() -> None:
     low = count_discounts(np.array([1] + [2] * 50 + [3] * 50 + [4] * 50))
     assert low[0] == 0.05 and low[1] == pytest.approx(2 - 3 * (1 / 101) * 50 / 50)  # D1 kept at 0.05 at least
     assert count_discounts(np.array([1] * 1000 + [2] + [3] * 1000 + [4]))[1] == 0.05  # D2 too
+
+
+def test_an_ngram_that_knows_nothing_of_the_held_out_text_gets_no_weight(tokenizer) -> None:
+    model = build_lstm(tokenizer, n_embd=16, hidden_size=32)
+    # long tweets of letters the training tweets never hold: the n-gram is worse than the LSTM on every one
+    fit = mix_in_ngram(model, tokenizer, ["aaaa bbbb"] * 20, ["zqxw" * 100] * 3, order=3)
+    assert fit.weight == 0.0 and fit.val_bits_per_char_mixed == fit.val_bits_per_char_alone > 5
+
+
+@pytest.mark.parametrize(("order", "ok"), [(0, False), (1, True), (MAX_ORDER, True), (MAX_ORDER + 1, False)])
+def test_the_order_is_1_to_the_longest_that_fits(order, ok, tokenizer) -> None:
+    sequences = framed_ids(tokenizer, ["abcdefghij", "abcdefghik"])
+    if ok:
+        table = count_ngrams(sequences, order=order, vocab_size=len(tokenizer))
+        assert table.order == order and max(int(key) & 7 for key in table.keys) == order  # a key's low bits: its order
+    else:
+        with pytest.raises(ValueError, match=f"order must be 1 to {MAX_ORDER} for 259 tokens, not {order}"):
+            count_ngrams(sequences, order=order, vocab_size=len(tokenizer))
+
+
+@pytest.mark.parametrize(("size", "order"), [(2, MAX_ORDER), (2**60 - 1, 1), (2**60, 0)])
+def test_the_longest_order_is_bounded_by_max_order_and_by_the_key(size, order) -> None:
+    assert max_order(size) == order
+
+
+class Vocabulary:
+    """A tokenizer as ``supports_ngram`` reads one: only its number of tokens."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+@pytest.mark.parametrize(("size", "order"), [(259, MAX_ORDER), (2**15 - 1, 4), (2**15, 3), (50257, 3)])
+def test_an_lstm_mixes_in_an_ngram_while_contexts_of_four_tokens_fit_a_key(size, order, tokenizer) -> None:
+    assert max_order(size) == order  # 4 tokens of 2**15 - 1 values and the order's 3 bits fill 63 bits
+    supported = order >= 4
+    assert supports_ngram(build_lstm(tokenizer, n_embd=8, hidden_size=8), Vocabulary(size)) == supported
+
+
+def test_a_model_without_an_ngram_slot_mixes_none_in(tokenizer) -> None:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=32, n_embd=8, n_layer=1, n_head=2))
+    assert not supports_ngram(gpt2, tokenizer)

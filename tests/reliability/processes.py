@@ -156,3 +156,31 @@ def spans_overlap(spans: list[tuple[float, float]] | list[tuple[object, object]]
         any(start < other_end and other_start < end for j, (other_start, other_end) in enumerate(spans) if j != i)
         for i, (start, end) in enumerate(spans)
     )
+
+
+def in_threads_together(calls: list[Callable[[], object]], timeout: float = 60) -> tuple[list[object], list[tuple[float, float]]]:
+    """Run each call in a thread of its own, all released at once by a barrier; return their
+    results (in the order of ``calls``) and the (start, end) span of each, for ``spans_overlap``.
+    An exception in a call is raised here, after every thread has ended."""
+    results: list[object] = [None] * len(calls)
+    spans: list[tuple[float, float]] = [(0.0, 0.0)] * len(calls)
+    errors: list[BaseException] = []
+    go = threading.Barrier(len(calls))
+
+    def run(i: int) -> None:
+        go.wait(timeout=timeout)
+        started = time.monotonic()
+        try:
+            results[i] = calls[i]()
+        except BaseException as error:  # noqa: BLE001 - raised in the caller's thread below
+            errors.append(error)
+        spans[i] = (started, time.monotonic())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    if errors:
+        raise errors[0]
+    return results, spans

@@ -57,9 +57,9 @@ def send_notification(settings: Settings, notification: Notification) -> list[st
     if settings.smtp_host and settings.notify_email:
         channels.append(("email", f"TWEETGEN_SMTP_* (server {settings.smtp_host}:{settings.smtp_port})",
                          lambda: send_email(settings, notification)))
-    if settings.notify_webhook:
-        host = urlsplit(settings.notify_webhook).hostname or "?"
-        channels.append(("webhook", f"TWEETGEN_NOTIFY_WEBHOOK (host {host})", lambda: post_webhook(settings.notify_webhook or "", notification)))
+    if url := settings.notify_webhook:
+        host = urlsplit(url).hostname or "?"
+        channels.append(("webhook", f"TWEETGEN_NOTIFY_WEBHOOK (host {host})", lambda: post_webhook(url, notification)))
     problems = []
     for channel, setting, send in channels:
         try:
@@ -75,11 +75,14 @@ def send_email(settings: Settings, notification: Notification) -> None:
     """Mail ``notification`` to ``settings.notify_email`` (see the module docstring for TLS).
 
     Raises:
-        NotifyError: the server offers no TLS but a password is set, or refused a recipient.
+        NotifyError: no server is set, the server offers no TLS but a password is set, or it
+            refused a recipient (each refused recipient is named with the server's reply).
         smtplib.SMTPException, OSError: the server could not be reached or refused the message.
     """
+    host, port = settings.smtp_host, settings.smtp_port
+    if not host:
+        raise NotifyError("no SMTP server is set; set TWEETGEN_SMTP_HOST")
     context = ssl.create_default_context()
-    host, port = settings.smtp_host or "", settings.smtp_port
     if port == IMPLICIT_TLS_PORT:
         connection: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT_S, context=context)
     else:
@@ -95,19 +98,23 @@ def send_email(settings: Settings, notification: Notification) -> None:
             if not encrypted:
                 raise NotifyError("the server offers no STARTTLS, and the password is never sent unencrypted")
             smtp.login(settings.smtp_user, settings.smtp_password or "")
-        refused = smtp.send_message(email_message(settings, notification))
+        try:
+            refused = smtp.send_message(email_message(settings, notification))
+        except smtplib.SMTPRecipientsRefused as error:  # every one of them
+            refused = error.recipients
     if refused:
-        raise NotifyError(f"the server refused {len(refused)} of {len(settings.notify_email)} recipients: {', '.join(sorted(refused))}")
+        reasons = ", ".join(f"{address} ({_reply(code, reply)})" for address, (code, reply) in sorted(refused.items()))
+        raise NotifyError(f"the server refused {len(refused)} of {len(settings.notify_email)} recipients: {reasons}")
 
 
 def email_message(settings: Settings, notification: Notification) -> EmailMessage:
     """The email: subject, From (``TWEETGEN_SMTP_FROM``, else the user if an address), To, and the text."""
-    user = settings.smtp_user or ""
+    user = settings.smtp_user
     message = EmailMessage()
     message["Subject"] = notification.subject
-    message["From"] = settings.smtp_sender or (user if "@" in user else DEFAULT_SENDER)
+    message["From"] = settings.smtp_sender or (user if user and "@" in user else DEFAULT_SENDER)
     message["To"] = ", ".join(settings.notify_email)
-    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Date"] = formatdate(usegmt=True)  # UTC, whatever the machine's time zone
     message["Message-ID"] = make_msgid(domain="tweetgen")
     message.set_content(notification.text)
     return message
@@ -125,17 +132,19 @@ def post_webhook(url: str, notification: Notification) -> None:
     """POST ``webhook_body(notification)`` as JSON to ``url``.
 
     Raises:
-        NotifyError: the receiver answered with a status other than 2xx, or could not be reached.
+        NotifyError: the receiver answered with a status other than 2xx, did not answer within
+            ``TIMEOUT_S``, or could not be reached.
     """
-    request = urllib.request.Request(
-        url, data=json.dumps(webhook_body(notification)).encode(), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "tweetgen"},
+    request = urllib.request.Request(  # a POST: it has data
+        url, data=json.dumps(webhook_body(notification)).encode(), headers={"Content-Type": "application/json", "User-Agent": "tweetgen"},
     )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310 - the user's own URL
             response.read()
     except urllib.error.HTTPError as error:
         raise NotifyError(f"the receiver answered HTTP {error.code} {error.reason}") from None
+    except TimeoutError:  # connected, then no answer
+        raise NotifyError(f"the receiver did not answer within {TIMEOUT_S:g} s") from None
     except urllib.error.URLError as error:
         raise NotifyError(f"the receiver could not be reached: {error.reason}") from None
 
@@ -158,6 +167,11 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, NotifyError):
         return str(error)
     if isinstance(error, smtplib.SMTPResponseException):
-        detail = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
-        return f"{type(error).__name__}: {error.smtp_code} {' '.join(detail.split())}"
+        return f"{type(error).__name__}: {_reply(error.smtp_code, error.smtp_error)}"
     return f"{type(error).__name__}: {' '.join(str(error).split())}"
+
+
+def _reply(code: int, reply: bytes | str) -> str:
+    """An SMTP server's reply on one line, as it said it (bytes that are not UTF-8 shown as ``\ufffd``)."""
+    text = reply if isinstance(reply, str) else reply.decode(errors="replace")  # smtplib gives bytes
+    return f"{code} {' '.join(text.split())}"

@@ -247,7 +247,7 @@ def _parts(table: NGramTable, contexts: torch.Tensor, seen: torch.Tensor | None,
 def best_weight(lstm_nats: torch.Tensor, ngram_nats: torch.Tensor) -> float:
     """The mixture weight of the n-gram (0 to 0.9 in steps of 0.01) that gives the fewest total nats
     to tokens scored ``lstm_nats`` by the LSTM alone and ``ngram_nats`` by the n-gram alone."""
-    weights = torch.arange(0, 91, dtype=torch.float64) / 100
+    weights = torch.arange(91, dtype=torch.float64) / 100
     a, b = -lstm_nats.double(), -ngram_nats.double()
     mixed = torch.logaddexp(torch.log1p(-weights)[:, None] + a[None], torch.log(weights)[:, None] + b[None])
     return float(weights[int(torch.argmax(mixed.sum(dim=1)))])

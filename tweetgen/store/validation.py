@@ -138,6 +138,11 @@ def _check_job_runs(frame: pd.DataFrame, where: str) -> None:
         ~frame["counts"].map(_is_count_object), where,
         lambda row: f"'counts' in row {row} is not a JSON object of integers: {frame['counts'].iloc[row]!r}.",
     )
+    negative = frame["counts"].map(_negative_counts)
+    _refuse(
+        negative.map(bool), where,
+        lambda row: f"'counts' in row {row} holds a negative count ({negative.iloc[row][0]}); a count is 0 or more.",
+    )
     failed_without_error = (frame["status"] == "failed") & (frame["error"].fillna("").str.strip() == "")
     _refuse(failed_without_error, where, lambda row: f"row {row} is a failed run without an error sentence.")
 
@@ -149,6 +154,11 @@ def _is_count_object(text: object) -> bool:
     except ValueError:
         return False
     return isinstance(value, dict) and all(type(v) is int for v in value.values())
+
+
+def _negative_counts(text: object) -> list[str]:
+    """The ``"name": value`` pairs of a count object (``_is_count_object``) whose value is below 0."""
+    return [f"{json.dumps(name)}: {value}" for name, value in json.loads(str(text)).items() if value < 0]
 
 
 EXTRA_CHECKS: dict[str, tuple[Callable[[pd.DataFrame, str], None], ...]] = {
