@@ -242,6 +242,6 @@ def test_the_card_shows_the_family_early_stopping_the_ngram_and_the_sample_measu
     assert "Model family: **lstm**." in text
     assert "Trained to step 600 (held-out bits/char stopped improving); kept step 400, the best on the validation slice (2.1000 bits/char)." in text
     assert "## 100 samples" in text and "| 0.610 | 0.930 | 4% | 3.2 words | 71 characters |" in text
-    assert ("An order-5 n-gram of the training tweets gives 24% of every prediction (the weight fitted on the validation "
+    assert ("An order-5 n-gram of the training tweets (modified Kneser-Ney) gives 24% of every prediction (the weight fitted on the validation "
             "slice): 2.1000 bits/char there without it, 2.0500 with it.") in text
     assert (Path(registered.location) / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -98,7 +98,7 @@ def _ngram_lines(metrics: dict[str, float]) -> list[str]:
         return []
     m = metrics
     return ["## The n-gram mixed in", "",
-            f"An order-{int(m['ngram_order'])} n-gram of the training tweets gives {m['ngram_weight']:.0%} of every prediction "
+            f"An order-{int(m['ngram_order'])} n-gram of the training tweets (modified Kneser-Ney) gives {m['ngram_weight']:.0%} of every prediction "
             f"(the weight fitted on the validation slice): {m['val_bits_per_char']:.4f} bits/char there without it, "
             f"{m['val_bits_per_char_with_ngram']:.4f} with it.", ""]
 
