@@ -210,3 +210,19 @@ def test_the_app_command_serves_page_and_api_and_smoke_passes(tmp_path, capsys) 
         output, _ = app.communicate(timeout=30)
     assert f"Serving the app on http://127.0.0.1:{port}" in output and "Traceback" not in output
     assert "smoke test of " + url.rstrip("/") + ": passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("from_attributes", [False, True])
+@pytest.mark.parametrize("value", ["text", 5, [1, 2]])
+def test_a_body_that_is_no_object_is_said_so_however_pydantic_refuses_it(value, from_attributes) -> None:
+    # FastAPI validates a body from its attributes (model_attributes_type); plain validation says model_type
+    from pydantic import TypeAdapter, ValidationError
+
+    from tweetgen.ui.api import EXAMPLE, GenerateRequest, _validation_sentence
+
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(GenerateRequest | None).validate_python(value, from_attributes=from_attributes)
+    (error,) = refused.value.errors()
+    assert error["type"] == ("model_attributes_type" if from_attributes else "model_type")
+    sentence = _validation_sentence([{**error, "loc": ("body", *error["loc"])}])
+    assert sentence == (400, f"The body is not a JSON object; send an object such as {EXAMPLE}.")
