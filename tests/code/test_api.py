@@ -286,3 +286,10 @@ def test_a_refusal_of_another_field_names_its_place_and_pydantics_words() -> Non
 
     error = {"type": "missing", "loc": ("body", "style", 0), "msg": "Field required", "input": {}}
     assert _validation_sentence([error]) == (422, "body.style.0 is not valid (Field required).")
+
+
+@pytest.mark.parametrize("payload", [{"prompt": None, "seed": 3}, {"prompt": "", "seed": 3}, {"prompt": "   ", "seed": 3}, {"seed": 3}])
+def test_a_null_blank_or_missing_prompt_is_no_prompt(url, payload) -> None:
+    status, body = post(url, payload)
+    assert status == 200 and body["prompt"] == "" and body["seed"] == 3
+    assert body["text"] == post(url, {"seed": 3})[1]["text"]  # the same random tweet for the same seed
