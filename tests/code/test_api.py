@@ -293,3 +293,16 @@ def test_a_null_blank_or_missing_prompt_is_no_prompt(url, payload) -> None:
     status, body = post(url, payload)
     assert status == 200 and body["prompt"] == "" and body["seed"] == 3
     assert body["text"] == post(url, {"seed": 3})[1]["text"]  # the same random tweet for the same seed
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_the_api_on_its_own_caps_a_body_without_a_length_as_it_streams(api_alone, extra) -> None:
+    from tweetgen.ui.api import MAX_BODY_BYTES
+
+    body = b'{"seed": 1}'.ljust(MAX_BODY_BYTES + extra)  # JSON allows the padding
+    halves = [{"type": "http.request", "body": body[:2000], "more_body": True}, {"type": "http.request", "body": body[2000:], "more_body": False}]
+    status, answer = asgi_post(api_alone, [(b"transfer-encoding", b"chunked")], halves)
+    if extra:
+        assert (status, answer) == (413, b'{"error":"The body is over 4,096 bytes; send at most 4,096."}')
+    else:
+        assert status == 503 and b"4,096" not in answer  # the bound itself is read (and reaches the missing model)
