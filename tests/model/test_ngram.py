@@ -272,6 +272,7 @@ def test_text_with_nothing_to_predict_makes_an_empty_table_that_predicts_uniform
     assert (len(table.keys), table.starts.tolist(), len(table.next_tokens), len(table.counts)) == (0, [0], 0, 0)
     uniform = torch.full((1, len(tokenizer)), 1.0 / len(tokenizer))
     assert torch.equal(next_token_probs(table, torch.tensor([[0, 5]]), len(tokenizer)), uniform)
+    assert torch.equal(ngram_probs(table, torch.tensor([[0, 5]]), len(tokenizer))[:, -1], uniform)
 
 
 def test_the_table_is_stored_in_its_documented_types(tokenizer) -> None:
