@@ -210,3 +210,99 @@ def test_the_app_command_serves_page_and_api_and_smoke_passes(tmp_path, capsys) 
         output, _ = app.communicate(timeout=30)
     assert f"Serving the app on http://127.0.0.1:{port}" in output and "Traceback" not in output
     assert "smoke test of " + url.rstrip("/") + ": passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("from_attributes", [False, True])
+@pytest.mark.parametrize("value", ["text", 5, [1, 2]])
+def test_a_body_that_is_no_object_is_said_so_however_pydantic_refuses_it(value, from_attributes) -> None:
+    # FastAPI validates a body from its attributes (model_attributes_type); plain validation says model_type
+    from pydantic import TypeAdapter, ValidationError
+
+    from tweetgen.ui.api import EXAMPLE, GenerateRequest, _validation_sentence
+
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(GenerateRequest | None).validate_python(value, from_attributes=from_attributes)
+    (error,) = refused.value.errors()
+    assert error["type"] == ("model_attributes_type" if from_attributes else "model_type")
+    sentence = _validation_sentence([{**error, "loc": ("body", *error["loc"])}])
+    assert sentence == (400, f"The body is not a JSON object; send an object such as {EXAMPLE}.")
+
+
+def asgi_post(app, headers: list[tuple[bytes, bytes]], messages: list[dict]) -> tuple[int, bytes]:
+    """(status, body) of ``POST /generate`` sent to ``app`` over ASGI itself, the request's
+    messages given one by one; after the last, ``receive`` waits as a stalled client does."""
+    import asyncio
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/generate", "raw_path": b"/generate", "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"api"), (b"content-type", b"application/json"), *headers],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    pending, sent = list(messages), []
+
+    async def receive() -> dict:
+        if pending:
+            return pending.pop(0)
+        await asyncio.sleep(30)
+        raise AssertionError("the app waited for the body past its time limit")
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(message["status"] for message in sent if message["type"] == "http.response.start")
+    return status, b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
+
+
+@pytest.fixture
+def api_alone(tmp_path):
+    """The API as its own application, with no request limits around it (and no model)."""
+    from tweetgen.store.local import LocalFeatureStore
+    from tweetgen.ui.api import api_app
+
+    return api_app(LocalFeatureStore(tmp_path), Predictor(lambda: LocalModelRegistry(tmp_path / "models"), DEFAULT_MODEL_NAME))
+
+
+def test_the_api_on_its_own_refuses_a_body_framed_twice(api_alone) -> None:
+    # served by the app, the request limits refuse such a request first; mounted on its own, the API does
+    body = {"type": "http.request", "body": b'{"seed": 1}', "more_body": False}
+    twice = asgi_post(api_alone, [(b"content-length", b"11"), (b"transfer-encoding", b"chunked")], [body])
+    assert twice == (400, b'{"error":"The request has both Content-Length and Transfer-Encoding; send one of them."}')
+    once = asgi_post(api_alone, [(b"content-length", b"11")], [body])  # the premise: one framing passes (to no model: 503)
+    assert once[0] == 503 and b"Content-Length" not in once[1]
+
+
+def test_the_api_on_its_own_answers_a_stalled_body_408_and_a_client_gone_mid_body_400(api_alone, monkeypatch) -> None:
+    from tweetgen.ui import api
+
+    monkeypatch.setattr(api, "BODY_TIMEOUT_S", 0.25)
+    part = {"type": "http.request", "body": b'{"prompt": ', "more_body": True}
+    assert asgi_post(api_alone, [(b"content-length", b"50")], [part]) == (
+        408, b'{"error":"The request body did not arrive within 0.25 s; send it at once."}')
+    assert asgi_post(api_alone, [(b"content-length", b"50")], [part, {"type": "http.disconnect"}]) == (400, b"")
+
+
+def test_a_refusal_of_another_field_names_its_place_and_pydantics_words() -> None:
+    from tweetgen.ui.api import _validation_sentence
+
+    error = {"type": "missing", "loc": ("body", "style", 0), "msg": "Field required", "input": {}}
+    assert _validation_sentence([error]) == (422, "body.style.0 is not valid (Field required).")
+
+
+@pytest.mark.parametrize("payload", [{"prompt": None, "seed": 3}, {"prompt": "", "seed": 3}, {"prompt": "   ", "seed": 3}, {"seed": 3}])
+def test_a_null_blank_or_missing_prompt_is_no_prompt(url, payload) -> None:
+    status, body = post(url, payload)
+    assert status == 200 and body["prompt"] == "" and body["seed"] == 3
+    assert body["text"] == post(url, {"seed": 3})[1]["text"]  # the same random tweet for the same seed
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_the_api_on_its_own_caps_a_body_without_a_length_as_it_streams(api_alone, extra) -> None:
+    from tweetgen.ui.api import MAX_BODY_BYTES
+
+    body = b'{"seed": 1}'.ljust(MAX_BODY_BYTES + extra)  # JSON allows the padding
+    halves = [{"type": "http.request", "body": body[:2000], "more_body": True}, {"type": "http.request", "body": body[2000:], "more_body": False}]
+    status, answer = asgi_post(api_alone, [(b"transfer-encoding", b"chunked")], halves)
+    if extra:
+        assert (status, answer) == (413, b'{"error":"The body is over 4,096 bytes; send at most 4,096."}')
+    else:
+        assert status == 503 and b"4,096" not in answer  # the bound itself is read (and reaches the missing model)

@@ -126,3 +126,38 @@ def test_a_cell_is_shown_on_one_line() -> None:
 def test_a_result_of_many_chunks_is_one_frame_in_order(store: LocalFeatureStore) -> None:
     result = run_query(store, "SELECT range AS n FROM range(300000)", memory_mb=4)  # three chunks of at most 131,072 rows
     assert result["n"].tolist() == list(range(300_000)) and result.index.equals(pd.RangeIndex(300_000))
+
+
+def test_a_query_cannot_read_the_python_variables_around_it(store: LocalFeatureStore) -> None:
+    # `store` is a variable of the function that runs the query: DuckDB's replacement scans would
+    # look it up there (and read a data frame of that name). Two locks keep them off: the setting
+    # `python_enable_replacements`, and the sealed connection (no external access: no replacement scans).
+    with pytest.raises(TweetgenError) as refused:
+        run_query(store, "SELECT * FROM store")
+    assert str(refused.value).startswith("Table with name store does not exist; the tables are tweets (or tweets_v1),")
+
+
+def test_the_default_format_is_the_text_table() -> None:
+    assert format_result(two_rows()) == format_result(two_rows(), "table")
+    assert format_result(two_rows()).endswith("\n(2 rows)\n")
+
+
+def test_a_missing_group_names_the_store_it_is_missing_from(tmp_path: Path) -> None:
+    empty = LocalFeatureStore(tmp_path / "store")
+    with pytest.raises(GroupNotFoundError) as missing:
+        run_query(empty, "SELECT * FROM tweets")
+    assert str(missing.value) == (
+        f"The feature group 'tweets' (version 1) does not exist yet in {tmp_path / 'store'}. "
+        "Run `python feature_engineering.py` to create it."
+    )
+
+
+def test_a_result_of_exactly_two_chunks_is_one_frame_in_order(store: LocalFeatureStore) -> None:
+    result = run_query(store, "SELECT range AS n FROM range(200000)", memory_mb=4)  # 131,072 rows, then 68,928
+    assert result["n"].tolist() == list(range(200_000)) and result.index.equals(pd.RangeIndex(200_000))
+
+
+def test_an_empty_result_keeps_its_columns(store: LocalFeatureStore) -> None:
+    result = run_query(store, "SELECT tweet_id, text FROM tweets WHERE tweet_id < 0")
+    assert list(result.columns) == ["tweet_id", "text"] and len(result) == 0
+    assert format_result(result) == "(no rows)\n"

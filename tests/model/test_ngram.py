@@ -264,3 +264,41 @@ def test_a_model_without_an_ngram_slot_mixes_none_in(tokenizer) -> None:
 
     gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=32, n_embd=8, n_layer=1, n_head=2))
     assert not supports_ngram(gpt2, tokenizer)
+
+
+@pytest.mark.parametrize("sequences", [[], [[0]], [[0], [0]]])
+def test_text_with_nothing_to_predict_makes_an_empty_table_that_predicts_uniformly(tokenizer, sequences) -> None:
+    table = count_ngrams(sequences, order=2, vocab_size=len(tokenizer))
+    assert (len(table.keys), table.starts.tolist(), len(table.next_tokens), len(table.counts)) == (0, [0], 0, 0)
+    uniform = torch.full((1, len(tokenizer)), 1.0 / len(tokenizer))
+    assert torch.equal(next_token_probs(table, torch.tensor([[0, 5]]), len(tokenizer)), uniform)
+    assert torch.equal(ngram_probs(table, torch.tensor([[0, 5]]), len(tokenizer))[:, -1], uniform)
+
+
+def test_the_table_is_stored_in_its_documented_types(tokenizer) -> None:
+    table = count_ngrams(framed_ids(tokenizer, TRAIN_TEXTS[:20]), order=3, vocab_size=len(tokenizer))
+    assert (table.keys.dtype, table.starts.dtype, table.next_tokens.dtype, table.counts.dtype) == (torch.int64, torch.int64, torch.int16, torch.int32)
+    assert table.discounts.dtype == torch.float32  # the model saves these tensors as they are
+
+
+@pytest.mark.parametrize(("sequence", "ok"), [([7, 7], True), ([0, 258], True), ([0, 259], False)])
+def test_token_ids_run_from_0_to_one_below_the_vocabulary(sequence, ok) -> None:
+    if ok:
+        assert int(count_ngrams([sequence], order=1, vocab_size=259).counts.sum()) == 2  # one pair at each order
+    else:
+        with pytest.raises(ValueError, match="token ids must be 0 to 258"):
+            count_ngrams([sequence], order=1, vocab_size=259)
+
+
+def test_the_next_tokens_after_the_tables_last_context_and_with_a_given_discount(tokenizer) -> None:
+    vocab = len(tokenizer)
+    table = count_ngrams(framed_ids(tokenizer, TRAIN_TEXTS[:30]), order=2, vocab_size=vocab)
+    last = int(table.keys[-1])  # the largest key: its context is the last one searched
+    body, k = last >> 3, last & 7
+    ids = torch.tensor([[body // vocab ** (k - 1 - i) % vocab for i in range(k)]])
+    assert (sum(int(t) * vocab**i for i, t in enumerate(reversed(ids[0].tolist()))) << 3 | k) == last  # the premise
+    assert torch.equal(next_token_probs(table, ids, vocab), ngram_probs(table, ids, vocab)[:, -1])
+    plain = count_ngrams(framed_ids(tokenizer, TRAIN_TEXTS[:30]), order=2, vocab_size=vocab, kneser_ney=False)
+    rows = torch.tensor([framed_ids(tokenizer, ["The rocket"])[0][:3]])
+    given = next_token_probs(plain, rows, vocab, discount=0.5)
+    assert torch.equal(given, ngram_probs(plain, rows, vocab, discount=0.5)[:, -1]) and not torch.equal(given, next_token_probs(plain, rows, vocab))

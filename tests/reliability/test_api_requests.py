@@ -224,3 +224,40 @@ def test_the_page_prompt_box_drops_what_the_api_refuses() -> None:
 
     assert clean_prompt(" The\u202e rocket\u2028 is\u2066 \x1b[31mred\u2029 ") == "The rocket is [31mred"
     assert clean_prompt("Ünïcode, emoji 🚀 and عربي stay") == "Ünïcode, emoji 🚀 and عربي stay"
+
+
+@pytest.mark.parametrize(("method", "path", "says", "allow"), [
+    ("TRACE", "api/runs", "TRACE is not served at /api/runs; use GET /api/runs.", "GET"),
+    ("TRACE", "api/generate", "TRACE is not served at /api/generate; use POST /api/generate.", "POST"),
+    ("FOO", "api/health", "FOO is not served at /api/health; use GET /api/health.", "GET"),
+    ("TRACE", "api/nothing", "TRACE is not served at /api/nothing; use GET /api/nothing.", None),
+])
+def test_a_method_no_route_takes_answers_405_with_the_method_it_takes(url, method, path, says, allow) -> None:
+    # the API's catch-all route takes the usual methods (and answers 404 for an unknown path); one it
+    # does not take reaches the API as a 405 from the router
+    response = httpx.request(method, url + path)
+    assert response.status_code == 405 and one_sentence(response) == says
+    assert response.headers.get("allow") == allow
+
+
+EXAMPLE = '{"prompt": "The rocket", "seed": 1}'
+
+
+@pytest.mark.parametrize(("body", "status", "says"), [
+    (b"{not json", 400, f"The body is not JSON; send an object such as {EXAMPLE}."),
+    (b'"text"', 400, f"The body is not a JSON object; send an object such as {EXAMPLE}."),
+    (b"[1, 2]", 400, f"The body is not a JSON object; send an object such as {EXAMPLE}."),
+    (b'{"prompt": "a", "temperature": 2}', 400, "Unknown field 'temperature'; send only prompt and seed."),
+    (b'{"prompt": 5}', 400, "'prompt' is int, not a string; send text, or leave it out for a random tweet."),
+    (b'{"seed": 1.5}', 400, f"'seed' is 1.5, not a whole number; send one from 0 to {api.MAX_SEED}."),
+    (b'{"seed": -1}', 422, f"'seed' is -1; send one from 0 to {api.MAX_SEED}."),
+])
+def test_each_refused_body_gets_its_exact_sentence(url, body, status, says) -> None:
+    response = httpx.post(url + "api/generate", content=body, headers={"Content-Type": "application/json"}, timeout=60)
+    assert response.status_code == status and one_sentence(response) == says
+    assert api.EXAMPLE == EXAMPLE
+
+
+def test_an_unknown_query_field_names_the_one_field_runs_takes(url) -> None:
+    response = httpx.get(url + "api/runs", params={"last": "1", "lats": "2"})
+    assert response.status_code == 400 and one_sentence(response) == "Unknown field 'lats'; send only last."
