@@ -302,3 +302,17 @@ def test_the_next_tokens_after_the_tables_last_context_and_with_a_given_discount
     rows = torch.tensor([framed_ids(tokenizer, ["The rocket"])[0][:3]])
     given = next_token_probs(plain, rows, vocab, discount=0.5)
     assert torch.equal(given, ngram_probs(plain, rows, vocab, discount=0.5)[:, -1]) and not torch.equal(given, next_token_probs(plain, rows, vocab))
+
+
+def test_a_window_that_starts_inside_a_tweet_has_no_tweet_start_before_it(tokenizer) -> None:
+    # a long text is scored in windows: the first token of a later window has no bos before it,
+    # so its context is itself alone, never "bos + itself" (which the tweets starting with it made likely)
+    sequences = framed_ids(tokenizer, ["ab", "ab", "ab", "xab"])
+    table = count_ngrams(sequences, order=3, vocab_size=len(tokenizer))
+    a, b = byte_id(tokenizer, "a"), byte_id(tokenizer, "b")
+    probs = ngram_probs(table, torch.tensor([[a, b]]), len(tokenizer))[0]
+    for position, context in ((0, [a]), (1, [a, b])):
+        expected = reference_probability(sequences, 3, context, tokenizer.eos_token_id, len(tokenizer))
+        assert probs[position, tokenizer.eos_token_id].item() == pytest.approx(expected, rel=1e-5)
+    with_start = ngram_probs(table, torch.tensor([[tokenizer.bos_token_id, a]]), len(tokenizer))[0, 1]
+    assert not torch.allclose(with_start, probs[0])  # the premise: the tweet's start would change it
